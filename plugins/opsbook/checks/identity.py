@@ -1,0 +1,40 @@
+"""Identity checks: every record has a well-formed id, unique within its kind (OB020, OB022)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ..diagnostics import Diagnostic, Severity, make, register
+from ..model import Handbook
+
+register("OB020", Severity.ERROR, "Duplicate id",
+         "Two records of the same kind have the same id (from their `id:` field, or from their file names). "
+         "Links and references would be ambiguous; the first file in path order keeps the id.",
+         failing="# runbooks/api-restart.yaml\nid: api-restart\n# runbooks/restart-api.yaml\nid: api-restart\n")
+register("OB022", Severity.ERROR, "File name is not a valid id",
+         "A record without an `id:` field takes its file name as id, and ids are lower-case words joined by "
+         "hyphens (`[a-z0-9]+(-[a-z0-9]+)*`), so that they are the same in every URL and on every system. "
+         "Rename the file, or give the record an `id:`.",
+         failing="# runbooks/Restart API.yaml\n", passing="# runbooks/restart-api.yaml\n")
+
+ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def check_identity(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB020 and OB022: ids are unique within a kind, and ids taken from file names are well formed."""
+    for kind_name, records in handbook.loaded.items():
+        first: dict[str, object] = {}
+        for record in records:
+            if record.id_from_file and not ID.match(record.id):
+                yield make("OB022", record.path, 1, 1,
+                           f"the file name gives the id {record.id!r}, which is not lower-case words joined by "
+                           "hyphens", hint="rename the file or add an id: field")
+            if record.id in first:
+                original = first[record.id]
+                where = ("id",) if not record.id_from_file else ()
+                line, column = record.position(*where)
+                yield make("OB020", record.path, line, column,
+                           f"{kind_name} id '{record.id}' is already used by {original}")
+            else:
+                first[record.id] = record.path

@@ -1,0 +1,172 @@
+"""opsbook's one configuration, read the same way by the CLI, the MkDocs plugin and the pytest plugin.
+
+It lives in the `opsbook` entry of `plugins:` in `mkdocs.yml`, or in `opsbook.yml` beside it for a
+handbook built without MkDocs. Every option has a default, so an empty entry is a working setup.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, Severity, make, register
+from .loader import Document, Limits, load_yaml_file
+
+__all__ = ["Config", "find_root", "load_config"]
+
+register("OB090", Severity.ERROR, "Invalid opsbook configuration",
+         "An option in the `opsbook` entry of `mkdocs.yml` (or in `opsbook.yml`) is unknown or has the wrong "
+         "type. The message names the option and what it expects.",
+         failing="plugins:\n  - opsbook:\n      runbook_dirs: runbooks   # unknown option\n",
+         passing="plugins:\n  - opsbook:\n      sources:\n        runbook: [runbooks]\n")
+
+CONFIG_FILES = ("mkdocs.yml", "mkdocs.yaml", "opsbook.yml", "opsbook.yaml")
+
+
+@dataclass
+class Config:
+    """Options of opsbook. In `mkdocs.yml`, under `plugins: - opsbook:`.
+
+    Attributes:
+        root: The handbook root: the folder of `mkdocs.yml` (not an option; set by the loader).
+        sources: Folders to read each kind from, relative to the root, e.g. `{runbook: [runbooks]}`.
+            Kinds left out keep their default folder.
+        pages: Where generated pages go in the site, per kind (`{runbook: runbooks}`), and `checks`
+            for the reference pages of the diagnostic codes.
+        results: The runner's results file (JSON), shown on runbook pages when present.
+        today: The date review checks compare with (`YYYY-MM-DD`); the real date when unset.
+        fail_on: The lowest severity that fails a build or `opsbook check` (`error` or `warning`).
+        max_file_size: Largest source file read, in bytes.
+        max_depth: Deepest nesting accepted in a source file.
+        max_nodes: Most values a source file may expand to, aliases included.
+        paging_severities: Alert severities that must have a runbook.
+    """
+
+    root: Path = field(default_factory=Path.cwd)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)
+    results: str = ".opsbook/results.json"
+    today: str | None = None
+    fail_on: str = "error"
+    max_file_size: int = Limits.max_file_size
+    max_depth: int = Limits.max_depth
+    max_nodes: int = Limits.max_nodes
+    paging_severities: list[str] = field(default_factory=lambda: ["critical", "page"])
+    repo_url: str | None = None
+    edit_uri: str | None = None
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_file_size, self.max_depth, self.max_nodes)
+
+    @property
+    def today_date(self) -> _dt.date:
+        if self.today:
+            return _dt.date.fromisoformat(self.today)
+        return _dt.date.today()
+
+    @property
+    def threshold(self) -> Severity:
+        return Severity.parse(self.fail_on)
+
+    def page_dir(self, name: str, default: str) -> str:
+        return self.pages.get(name, default).strip("/")
+
+    @classmethod
+    def options(cls) -> list[str]:
+        """Names of the options a user may set."""
+        return [f.name for f in fields(cls) if f.name not in ("root", "repo_url", "edit_uri")]
+
+    @classmethod
+    def from_mapping(cls, options: dict[str, Any] | None, root: Path, *, path: str = "mkdocs.yml",
+                     document: Document | None = None,
+                     where: tuple[str | int, ...] = ()) -> tuple[Config, list[Diagnostic]]:
+        """Validate user options; unknown or ill-typed options are diagnostics, defaults fill the rest."""
+        config = cls(root=root)
+        problems: list[Diagnostic] = []
+
+        def report(key_path: tuple[str | int, ...], message: str) -> None:
+            line, column = document.position((*where, *key_path), key=True) if document else (1, 1)
+            problems.append(make("OB090", path, line, column, message))
+
+        if options is None:
+            return config, problems
+        if not isinstance(options, dict):
+            report((), "the opsbook entry must be a mapping of options")
+            return config, problems
+        allowed = cls.options()
+        for key, value in options.items():
+            if key not in allowed:
+                report((key,), f"unknown option '{key}' (options: {', '.join(allowed)})")
+                continue
+            expected = {"sources": dict, "pages": dict, "results": str, "today": (str, type(None)),
+                        "fail_on": str, "max_file_size": int, "max_depth": int, "max_nodes": int,
+                        "paging_severities": list}[key]
+            if not isinstance(value, expected) or isinstance(value, bool):
+                report((key,), f"option '{key}' has the wrong type ({type(value).__name__})")
+                continue
+            if key == "sources":
+                clean: dict[str, list[str]] = {}
+                for kind, folders in value.items():
+                    folders = [folders] if isinstance(folders, str) else folders
+                    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
+                        report((key, kind), f"sources.{kind} must be a folder or a list of folders")
+                        continue
+                    clean[kind] = folders
+                value = clean
+            if key == "fail_on" and value not in ("error", "warning"):
+                report((key,), "fail_on must be 'error' or 'warning'")
+                continue
+            if key == "today":
+                try:
+                    _dt.date.fromisoformat(str(value))
+                except ValueError:
+                    report((key,), "today must be a date written YYYY-MM-DD")
+                    continue
+            setattr(config, key, value)
+        return config, problems
+
+
+def find_root(start: Path) -> Path:
+    """The handbook root: the nearest folder, from `start` upwards, holding a configuration file."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if any((folder / name).is_file() for name in CONFIG_FILES):
+            return folder
+    return start
+
+
+def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
+    """Read the configuration of the handbook at `root` from `mkdocs.yml` or `opsbook.yml`."""
+    for name in CONFIG_FILES:
+        file = root / name
+        if not file.is_file():
+            continue
+        documents, problems = load_yaml_file(file, name)
+        if problems or not documents:
+            return Config(root=root), problems
+        document = documents[0]
+        data = document.data if isinstance(document.data, dict) else {}
+        if name.startswith("opsbook"):
+            return Config.from_mapping(data, root, path=name, document=document)
+        options, where = _plugin_entry(data)
+        config, problems = Config.from_mapping(options, root, path=name, document=document, where=where)
+        if isinstance(data.get("repo_url"), str):
+            config.repo_url = data["repo_url"]
+        if isinstance(data.get("edit_uri"), str):
+            config.edit_uri = data["edit_uri"]
+        return config, problems
+    return Config(root=root), []
+
+
+def _plugin_entry(mkdocs: dict[str, Any]) -> tuple[dict[str, Any] | None, tuple[str | int, ...]]:
+    plugins = mkdocs.get("plugins")
+    if isinstance(plugins, dict):
+        return plugins.get("opsbook"), ("plugins", "opsbook")
+    if isinstance(plugins, list):
+        for index, entry in enumerate(plugins):
+            if isinstance(entry, dict) and "opsbook" in entry:
+                return entry["opsbook"], ("plugins", index, "opsbook")
+    return None, ()

@@ -1,0 +1,50 @@
+"""Durations (`90d`, `1h30m`, Prometheus' syntax) and calendar dates, parsed only when a check asks."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+__all__ = ["parse_duration", "parse_date", "format_duration"]
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+_DURATION = re.compile(r"^(?:(\d+)(ms|s|m|h|d|w|y))+$")
+_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+
+
+def parse_duration(text: object) -> float | None:
+    """Seconds in a duration such as `30s`, `15m`, `1h30m`, `90d`; None when it is not one.
+
+    Units are Prometheus' (`ms`, `s`, `m` for minutes, `h`, `d`, `w`, `y`), largest first.
+    """
+    if not isinstance(text, str) or len(text) > 64 or not _DURATION.match(text):
+        return None
+    parts = _PART.findall(text)
+    seconds = [_UNITS[unit] for _, unit in parts]
+    # each unit once, largest first, as Prometheus requires
+    if seconds != sorted(seconds, reverse=True) or len(set(seconds)) != len(seconds):
+        return None
+    return float(sum(int(number) * _UNITS[unit] for number, unit in parts))
+
+
+def format_duration(seconds: float) -> str:
+    """Words for a duration: `3 days`, `24 h`, `15 min`."""
+    if seconds >= 2 * 86400 and seconds % 86400 == 0:
+        return f"{int(seconds // 86400)} days"
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)} min"
+    return f"{seconds:g} s"
+
+
+def parse_date(text: object) -> _dt.date | None:
+    """A calendar date written `YYYY-MM-DD`; None when it is not one."""
+    if isinstance(text, _dt.date):
+        return text
+    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return None
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        return None

@@ -1,0 +1,281 @@
+"""YAML with positions, bounded: every key and item can be traced back to its line and column.
+
+Sources are untrusted, so loading is bounded in file size, nesting depth and the number of
+values that aliases may expand to (no "billion laughs"). Whatever goes wrong, the answer is a
+`Diagnostic` with a position, never a traceback.
+
+The document is composed once by libyaml when it is present (PyYAML's C parser), then turned into
+plain Python values by a walk that keeps mapping keys as strings (so `on:` stays `"on"`, as GitHub
+reads it), keeps timestamps as the strings they were written as, and refuses duplicate keys.
+Positions are not stored for every value: the composed node tree is kept, and `Document.position`
+walks it along a path only when a diagnostic needs one.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, Severity, make, register
+
+try:  # libyaml's parser is ten times faster; the pure-Python one gives the same nodes.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+__all__ = ["Document", "Limits", "load_yaml_file", "load_yaml_text"]
+
+register("OB001", Severity.ERROR, "YAML syntax error",
+         "The file is not valid YAML, so nothing in it could be read. The message is the parser's; the "
+         "position is where the parser gave up, which is often just after the real mistake. Tabs are not "
+         "allowed for indentation in YAML.",
+         failing="steps:\n\t- name: Restart\n", passing="steps:\n  - name: Restart\n")
+register("OB002", Severity.ERROR, "File is not valid UTF-8 text",
+         "Sources must be UTF-8 text. The position is that of the first byte that is not valid UTF-8; "
+         "binary files do not belong in a source folder.")
+register("OB003", Severity.ERROR, "File too large",
+         "The file is larger than the configured `max_file_size` (5 MiB by default) and was not read. "
+         "Split it, or raise the limit in the plugin's configuration if the file is legitimate.")
+register("OB004", Severity.ERROR, "Duplicate key",
+         "A mapping names the same key twice. YAML parsers disagree on which value wins, so opsbook "
+         "refuses to guess: the first value is kept and the repeat is reported.",
+         failing="title: Restart the API\ntitle: Restart the worker\n", passing="title: Restart the API\n")
+register("OB005", Severity.ERROR, "Document exceeds a safety limit",
+         "The document nests deeper than `max_depth`, expands through aliases to more values than "
+         "`max_nodes`, or has an alias that refers to itself. Such documents are refused unread: a small "
+         "file of aliases can expand to billions of values (\"billion laughs\").",
+         failing='a: &a ["x", "x"]\nb: &b [*a, *a]\nc: &c [*b, *b]\n# ... and so on for 30 levels\n')
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds applied to every source file."""
+
+    max_file_size: int = 5 * 1024 * 1024
+    max_depth: int = 100
+    max_nodes: int = 2_000_000
+
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """One YAML document: its values and the means to find where any of them was written."""
+
+    path: str
+    data: Any
+    node: yaml.Node | None
+    text: str = field(repr=False, default="")
+    index: int = 0
+
+    def position(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """The 1-based (line, column) of the value at `path`, or of its key with `key=True`.
+
+        A path that goes further than the document falls back to the deepest part that exists.
+        """
+        node = self.node
+        if node is None:
+            return (1, 1)
+        best = node.start_mark
+        for part in path:
+            found = None
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in _mapping_pairs(node):
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+                        found = (key_node, value_node)
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                found = (None, node.value[part])
+            if found is None:
+                break
+            key_node, node = found
+            best = key_node.start_mark if (key and key_node is not None and part == path[-1]) else node.start_mark
+        return (best.line + 1, best.column + 1)
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _mapping_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:
+    """Key/value pairs of a mapping, merged mappings (`<<: *base`) after its own."""
+    merges = []
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            merges.append(value_node)
+        else:
+            yield key_node, value_node
+    for merge in merges:
+        sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+        for source in sources:
+            if isinstance(source, yaml.MappingNode):
+                yield from _mapping_pairs(source)
+
+
+class _Refused(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+_constructor = yaml.constructor.SafeConstructor()
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:null": _constructor.construct_yaml_null,
+    "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
+}
+
+
+class _Builder:
+    """Turns composed nodes into plain values, within the limits."""
+
+    def __init__(self, path: str, limits: Limits) -> None:
+        self.path = path
+        self.limits = limits
+        self.count = 0
+        self.active: set[int] = set()
+        self.diagnostics: list[Diagnostic] = []
+
+    def refuse(self, node: yaml.Node, message: str) -> _Refused:
+        mark = node.start_mark
+        return _Refused(make("OB005", self.path, mark.line + 1, mark.column + 1, message))
+
+    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > self.limits.max_nodes:
+            raise self.refuse(node, f"the document expands to more than {self.limits.max_nodes:,} values "
+                                    "(aliases repeated inside aliases?)")
+        if depth > self.limits.max_depth:
+            raise self.refuse(node, f"the document nests deeper than {self.limits.max_depth} levels")
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if id(node) in self.active:
+            raise self.refuse(node, "an alias refers to a value that contains it")
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, depth + 1) for item in node.value]
+            result: dict[str, Any] = {}
+            first_at: dict[str, yaml.Node] = {}
+            own = {id(key_node) for key_node, _ in node.value}
+            for key_node, value_node in _mapping_pairs(node):
+                key = self.key(key_node)
+                if key in result:
+                    if id(key_node) in own and key in first_at:  # merged keys only fill gaps
+                        mark, first = key_node.start_mark, first_at[key].start_mark
+                        self.diagnostics.append(make(
+                            "OB004", self.path, mark.line + 1, mark.column + 1,
+                            f"duplicate key '{key}' (first written at line {first.line + 1}); "
+                            "the first value is kept"))
+                    continue
+                if id(key_node) in own:
+                    first_at[key] = key_node
+                result[key] = self.build(value_node, depth + 1)
+            return result
+        finally:
+            self.active.discard(id(node))
+
+    def key(self, node: yaml.Node) -> str:
+        if isinstance(node, yaml.ScalarNode):
+            return str(node.value)
+        raise self.refuse(node, "a mapping key must be a plain value, not a list or a mapping")
+
+    @staticmethod
+    def scalar(node: yaml.ScalarNode) -> Any:
+        construct = _SCALAR_TAGS.get(node.tag)
+        if construct is None:
+            return node.value  # strings, timestamps (kept as written) and unknown tags
+        try:
+            value = construct(node)
+        except (ValueError, OverflowError):  # e.g. an integer of 100,000 digits
+            return node.value
+        if isinstance(value, float) and math.isnan(value):
+            return node.value
+        return value
+
+
+_TAB_HINT = "YAML does not allow tabs for indentation; indent with spaces."
+
+
+def _syntax_diagnostic(path: str, error: yaml.YAMLError, text: str) -> Diagnostic:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    message = re.sub(r"\s+", " ", f"{context}: {problem}" if context else str(problem)).strip()
+    lines = text.splitlines()
+    near = lines[max(0, line - 2): line]
+    hint = _TAB_HINT if any(re.match(r"[ ]*\t", candidate) for candidate in near) else None
+    return make("OB001", path, line, column, message, hint)
+
+
+def decode(path: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
+    """Decode UTF-8 (a leading byte-order mark is allowed); an invalid byte is a diagnostic at its position."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        return None, make("OB002", path, line, column,
+                          f"byte 0x{raw[error.start]:02x} is not valid UTF-8 (offset {error.start})")
+    return text, None
+
+
+def load_yaml_text(path: str, text: str, limits: Limits | None = None) -> tuple[list[Document], list[Diagnostic]]:
+    """Parse every document in `text`; return the documents and the problems found."""
+    limits = limits or Limits()
+    documents: list[Document] = []
+    builder = _Builder(path, limits)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # composing allocates many small objects and no cycles; GC passes triple the time
+    try:
+        loader = _Loader(text)
+        try:
+            index = 0
+            while loader.check_node():
+                node = loader.get_node()
+                data = builder.build(node) if node is not None else None
+                documents.append(Document(path, data, node, text, index))
+                index += 1
+        finally:
+            loader.dispose()
+    except _Refused as refused:
+        return [], [*builder.diagnostics, refused.diagnostic]
+    except yaml.YAMLError as error:
+        return [], [*builder.diagnostics, _syntax_diagnostic(path, error, text)]
+    except RecursionError:
+        return [], [make("OB005", path, 1, 1, "the document nests too deeply to be read")]
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return documents, builder.diagnostics
+
+
+def load_yaml_file(file: Path, relpath: str, limits: Limits | None = None) -> tuple[list[Document], list[Diagnostic]]:
+    """Read and parse a file, within the limits."""
+    limits = limits or Limits()
+    try:
+        size = file.stat().st_size
+        if size > limits.max_file_size:
+            return [], [make("OB003", relpath, 1, 1,
+                             f"the file is {size:,} bytes, over the limit of {limits.max_file_size:,}")]
+        with file.open("rb") as handle:
+            raw = handle.read(limits.max_file_size + 1)
+    except OSError as error:
+        return [], [make("OB003", relpath, 1, 1, f"the file could not be read: {error.strerror or error}")]
+    if len(raw) > limits.max_file_size:  # it grew while we looked, or it is not a regular file
+        return [], [make("OB003", relpath, 1, 1, f"the file is over the limit of {limits.max_file_size:,} bytes")]
+    text, problem = decode(relpath, raw)
+    if problem is not None or text is None:
+        return [], [problem] if problem else []
+    return load_yaml_text(relpath, text, limits)

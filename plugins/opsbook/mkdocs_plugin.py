@@ -1,0 +1,124 @@
+"""The MkDocs adapter: a thin plugin that asks the core for diagnostics and pages and hands them to MkDocs."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page as MkDocsPage
+
+from .config import Config
+from .diagnostics import Severity
+from .kinds import KINDS
+from .pipeline import Analysis, analyse
+from .report import format_diagnostics
+
+__all__ = ["OpsbookConfig", "OpsbookPlugin"]
+
+log = get_plugin_logger(__name__)
+
+_DEFAULTS = Config()
+
+#: Markdown extensions the generated pages are written for.
+REQUIRED_EXTENSIONS = ("admonition", "tables", "toc")
+
+
+class OpsbookConfig(base.Config):
+    """The `opsbook` entry of `plugins:`; the same options as `opsbook.config.Config`."""
+
+    sources = c.Type(dict, default={})
+    pages = c.Type(dict, default={})
+    results = c.Type(str, default=_DEFAULTS.results)
+    today = c.Optional(c.Type(str))
+    fail_on = c.Choice(("error", "warning"), default=_DEFAULTS.fail_on)
+    max_file_size = c.Type(int, default=_DEFAULTS.max_file_size)
+    max_depth = c.Type(int, default=_DEFAULTS.max_depth)
+    max_nodes = c.Type(int, default=_DEFAULTS.max_nodes)
+    paging_severities = c.ListOfItems(c.Type(str), default=list(_DEFAULTS.paging_severities))
+
+
+class OpsbookPlugin(BasePlugin[OpsbookConfig]):
+    """Generates the handbook's pages and fails the build on the handbook's errors."""
+
+    def __init__(self) -> None:
+        self.core: Config | None = None
+        self.analysis: Analysis | None = None
+        self.titles: dict[str, str] = {}
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        root = Path(config.config_file_path or ".").resolve().parent
+        options = {name: self.config[name] for name in Config.options() if self.config.get(name) is not None}
+        self.core, problems = Config.from_mapping(options, root)
+        if problems:
+            raise PluginError("opsbook configuration: " + "; ".join(p.message for p in problems))
+        self.core.repo_url = config.repo_url
+        self.core.edit_uri = config.edit_uri
+        for extension in REQUIRED_EXTENSIONS:
+            if extension not in config.markdown_extensions:
+                config.markdown_extensions.append(extension)
+        return config
+
+    @event_priority(50)
+    def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
+        """Add the generated pages.
+
+        Runs early (priority 50) so that plugins after it, such as a blog or tags plugin, see the
+        generated pages as if they had been written by hand.
+        """
+        assert self.core is not None
+        analysis = self.analysis = analyse(self.core.root, self.core)
+        root = self.core.root
+        failures = analysis.failures()
+        for diagnostic in analysis.diagnostics:
+            if diagnostic not in failures and diagnostic.severity >= Severity.WARNING:
+                log.warning(format_diagnostics([diagnostic], root, "text").rsplit("\n", 1)[0])
+        if failures:
+            report = format_diagnostics(failures, root, "text")
+            for diagnostic in failures:
+                log.error(f"{diagnostic.location()}: {diagnostic.code} {diagnostic.message}")
+            raise PluginError(f"opsbook found problems in the handbook:\n{report}")
+        docs_dir = Path(config.docs_dir).resolve()
+        self.titles = {}
+        for page in analysis.pages():
+            if files.get_file_from_path(page.uri) is not None:
+                log.info(f"{page.uri} is written by hand in {config.docs_dir}; the generated page is not used")
+                continue
+            inclusion = InclusionLevel.UNDEFINED if page.in_nav else InclusionLevel.NOT_IN_NAV
+            file = File.generated(config, page.uri, content=page.text, inclusion=inclusion)
+            if page.source is not None:
+                file.edit_uri = Path(os.path.relpath(root / page.source, docs_dir)).as_posix()
+            files.append(file)
+            if page.title:
+                self.titles[page.uri] = page.title
+        return files
+
+    def on_page_markdown(self, markdown: str, /, *, page: MkDocsPage, config: MkDocsConfig,
+                         files: Files) -> str | None:
+        """Give a generated page its title as escaped text.
+
+        Material prints `page.meta.title` unescaped into `<title>` and the header (and, without it,
+        passes `page.title` through `striptags`, which turns `&lt;` back into `<`), so a title taken
+        from a source file is set here as HTML-escaped text.
+        """
+        title = self.titles.get(page.file.src_uri)
+        if title is not None:
+            page.meta["title"] = html.escape(title, quote=True)
+        return markdown
+
+    def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
+        """Rebuild when a source changes, not only the Markdown in `docs/`."""
+        assert self.core is not None
+        for kind in KINDS.values():
+            for folder in self.core.sources.get(kind.name, list(kind.folders)):
+                path = self.core.root / folder
+                if path.exists():
+                    server.watch(str(path))
+        return server

@@ -1,0 +1,233 @@
+"""The Handbook graph: records by kind and id, references resolved, back-references computed once.
+
+A kind (runbook, alert, team, ...) is declared once in its own module under `opsbook.kinds`, as a
+`Kind`: its record type, its folders, its schema, which of its fields point at which kinds (`Ref`),
+its checks and its pages. Everything here works for any kind from those declarations alone.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .config import Config
+from .diagnostics import Diagnostic, Severity, make, register
+from .loader import Document, load_yaml_file
+
+if TYPE_CHECKING:
+    from .render import Page, Renderer
+
+__all__ = ["Handbook", "Kind", "Record", "Ref", "Reference", "load_handbook"]
+
+register("OB006", Severity.ERROR, "Source file outside the repository",
+         "A source folder holds a symbolic link that points outside the handbook root. opsbook does not "
+         "follow it: a pull request must not be able to make the build read files elsewhere on the machine.")
+
+Check = Callable[["Handbook"], Iterable[Diagnostic]]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A field of a kind that names records of another kind.
+
+    Attributes:
+        field: The top-level field holding an id, or a list of ids when `many`.
+        kind: The kind the ids name.
+        many: Whether the field is a list.
+        label: How the referring records are titled on the target's page ("Related runbooks").
+    """
+
+    field: str
+    kind: str
+    many: bool = False
+    label: str = ""
+
+
+@dataclass
+class Record:
+    """One record of any kind, as loaded from its source document."""
+
+    kind: ClassVar[str] = "record"
+
+    id: str
+    data: dict[str, Any]
+    document: Document
+    id_from_file: bool = False
+
+    @property
+    def path(self) -> str:
+        return self.document.path
+
+    def position(self, *path: str | int, key: bool = False) -> tuple[int, int]:
+        return self.document.position((*self._prefix(), *path), key=key)
+
+    def _prefix(self) -> tuple[str | int, ...]:
+        return ()
+
+    @property
+    def title(self) -> str:
+        value = self.data.get("title") or self.data.get("name")
+        return value if isinstance(value, str) and value.strip() else self.id
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A resolved or dangling reference: `source`'s field `ref`, item `index`, names `target_id`."""
+
+    source: Record
+    ref: Ref
+    target_id: str
+    index: int | None
+    target: Record | None
+
+    @property
+    def field_path(self) -> tuple[str | int, ...]:
+        return (self.ref.field,) if self.index is None else (self.ref.field, self.index)
+
+
+@dataclass
+class Kind:
+    """Everything opsbook needs to know about one kind of source."""
+
+    name: str
+    plural: str
+    record_type: type[Record]
+    folders: tuple[str, ...]
+    schema: str | None = None
+    refs: tuple[Ref, ...] = ()
+    checks: tuple[Check, ...] = ()
+    pages: Callable[[Handbook, Renderer], Iterable[Page]] | None = None
+    patterns: tuple[str, ...] = ("*.yaml", "*.yml")
+    records_from: Callable[[Document], Iterable[Record]] | None = None
+    schema_error: Callable[[Any, Record | None], Diagnostic | None | bool] | None = None
+
+
+@dataclass
+class Handbook:
+    """The whole linked model of one handbook."""
+
+    config: Config
+    kinds: dict[str, Kind]
+    loaded: dict[str, list[Record]] = field(default_factory=dict)
+    records: dict[str, dict[str, Record]] = field(default_factory=dict)
+    documents: list[Document] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)
+    load_diagnostics: list[Diagnostic] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    _backrefs: dict[tuple[str, str], list[Reference]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    def get(self, kind: str, record_id: str) -> Record | None:
+        return self.records.get(kind, {}).get(record_id)
+
+    def all(self, kind: str) -> list[Record]:
+        """Records of a kind, each id once, in id order."""
+        return [self.records[kind][key] for key in sorted(self.records.get(kind, {}))]
+
+    def referrers(self, record: Record, kind: str | None = None) -> list[Reference]:
+        """References that point at `record`, optionally only those from records of `kind`."""
+        found = self._backrefs.get((record.kind, record.id), [])
+        return [ref for ref in found if kind is None or ref.source.kind == kind]
+
+    def targets(self, record: Record, field_name: str) -> list[Reference]:
+        return [ref for ref in self.references if ref.source is record and ref.ref.field == field_name]
+
+    def resolve(self) -> None:
+        """Index records by id (the first of duplicates wins) and resolve every declared reference."""
+        self.records = {}
+        for kind, records in self.loaded.items():
+            index = self.records.setdefault(kind, {})
+            for record in records:
+                index.setdefault(record.id, record)
+        self.references = list(self._walk_references())
+        self._backrefs = {}
+        for reference in self.references:
+            if reference.target is not None:
+                key = (reference.target.kind, reference.target.id)
+                self._backrefs.setdefault(key, []).append(reference)
+
+    def _walk_references(self) -> Iterator[Reference]:
+        for kind_name in sorted(self.records):
+            kind = self.kinds[kind_name]
+            for record in self.all(kind_name):
+                for ref in kind.refs:
+                    value = record.data.get(ref.field)
+                    items: list[tuple[int | None, Any]]
+                    if ref.many:
+                        items = list(enumerate(value)) if isinstance(value, list) else []
+                    else:
+                        items = [(None, value)] if value is not None else []
+                    for index, target_id in items:
+                        if isinstance(target_id, str):
+                            yield Reference(record, ref, target_id, index, self.get(ref.kind, target_id))
+
+
+def _source_files(root: Path, folder: str, patterns: tuple[str, ...]) -> Iterator[tuple[Path, str]]:
+    """Files of a source folder matching the patterns, in a stable order, without following links."""
+    base = root / folder
+    if base.is_file():
+        yield base, folder
+        return
+    if not base.is_dir():
+        return
+    for directory, subdirs, names in os.walk(base):
+        subdirs.sort()
+        for name in sorted(names):
+            if any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
+                file = Path(directory) / name
+                yield file, file.relative_to(root).as_posix()
+
+
+def _inside(root: Path, file: Path) -> bool:
+    try:
+        file.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handbook:
+    """Load every source of every kind under the configured folders, and resolve the references."""
+    from .kinds import KINDS
+
+    kinds = kinds if kinds is not None else KINDS
+    handbook = Handbook(config=config, kinds=kinds)
+    root = config.root
+    for kind in kinds.values():
+        records: list[Record] = []
+        for folder in config.sources.get(kind.name, list(kind.folders)):
+            if (root / folder).exists():
+                handbook.present.add(kind.name)
+            for file, relpath in _source_files(root, folder, kind.patterns):
+                if not _inside(root, file):
+                    handbook.load_diagnostics.append(make(
+                        "OB006", relpath, 1, 1, f"'{relpath}' links outside the repository; it was not read"))
+                    continue
+                documents, problems = load_yaml_file(file, relpath, config.limits)
+                handbook.load_diagnostics.extend(problems)
+                for document in documents:
+                    handbook.documents.append(document)
+                    if kind.records_from is not None:
+                        records.extend(kind.records_from(document))
+                    elif document.data is not None:
+                        records.append(default_record(kind, document))
+        handbook.loaded[kind.name] = records
+    handbook.resolve()
+    return handbook
+
+
+def default_record(kind: Kind, document: Document) -> Record:
+    """One record per document; its id is the `id` field, else the file name without extension."""
+    data = document.data if isinstance(document.data, dict) else {}
+    declared = data.get("id")
+    if isinstance(declared, str) and declared:
+        return kind.record_type(declared, data, document)
+    stem = Path(document.path).name.rsplit(".", 1)[0]
+    return kind.record_type(stem, data, document, id_from_file=True)

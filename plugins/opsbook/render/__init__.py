@@ -1,0 +1,117 @@
+"""Rendering: the Handbook turned into Markdown pages (path → text), engine-neutral.
+
+Templates are Jinja2 files shipped in `opsbook/render/templates`. Every value a template prints is
+escaped for Markdown and HTML unless it is `Markup` made by one of the helpers here (`link`, `code`,
+`block`): the escaping is the default, so a template that forgets a filter is still safe.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from ..diagnostics import Diagnostic
+from ..model import Handbook, Record
+from .markdown import code_block, inline_code, md_block, md_inline
+
+__all__ = ["Page", "Renderer", "render_pages"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A generated page.
+
+    Attributes:
+        uri: Its path in the site, such as `runbooks/orders-db-restore.md`.
+        text: Its Markdown.
+        source: The source file it was generated from (for the edit link), relative to the root.
+        title: Its title, as plain text.
+        in_nav: Whether it belongs in the navigation (indexes do; records are reached from them).
+    """
+
+    uri: str
+    text: str
+    source: str | None = None
+    title: str = ""
+    in_nav: bool = False
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return value
+    return md_inline(str(value))
+
+
+class Renderer:
+    """Renders templates for one handbook, and knows where each record's page is."""
+
+    def __init__(self, handbook: Handbook, diagnostics: Iterable[Diagnostic] = ()) -> None:
+        self.handbook = handbook
+        self.diagnostics = list(diagnostics)
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("opsbook.render", "templates"),
+            autoescape=False,  # Markdown, not HTML: _finalize escapes for both
+            finalize=_finalize,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(block=md_block, code=code_block, md=md_inline)
+        self.env.globals.update(Markup=Markup, inline_code=inline_code)
+
+    def page_dir(self, kind: str) -> str:
+        plural = self.handbook.kinds[kind].plural if kind in self.handbook.kinds else kind
+        return self.handbook.config.page_dir(kind, plural)
+
+    def uri_of(self, record: Record) -> str:
+        return f"{self.page_dir(record.kind)}/{record.id}.md"
+
+    def index_uri(self, kind: str) -> str:
+        return f"{self.page_dir(kind)}/index.md"
+
+    @staticmethod
+    def href(from_uri: str, to_uri: str) -> str:
+        """A relative link between two pages of the site, as MkDocs resolves them."""
+        return posixpath.relpath(to_uri, posixpath.dirname(from_uri) or ".")
+
+    def link(self, from_uri: str, record: Record, text: str | None = None) -> Markup:
+        label = md_inline(text if text is not None else record.title)
+        return Markup(f"[{label}]({self.href(from_uri, self.uri_of(record))})")
+
+    def link_id(self, from_uri: str, kind: str, record_id: str, text: str | None = None) -> Markup:
+        """A link to a record by id, or the id as plain text when it names nothing."""
+        record = self.handbook.get(kind, record_id)
+        if record is None:
+            return Markup(md_inline(text or record_id))
+        return self.link(from_uri, record, text or record_id)
+
+    def render(self, template: str, uri: str, **context: Any) -> str:
+        helpers = {
+            "page_uri": uri,
+            "handbook": self.handbook,
+            "link": lambda record, text=None: self.link(uri, record, text),
+            "link_id": lambda kind, record_id, text=None: self.link_id(uri, kind, record_id, text),
+            "href": lambda to: self.href(uri, to),
+        }
+        return self.env.get_template(template).render(**helpers, **context)
+
+
+def render_pages(handbook: Handbook, diagnostics: Iterable[Diagnostic] = ()) -> list[Page]:
+    """Every generated page of the handbook: each kind's pages, then the diagnostic code reference."""
+    from .checks import check_pages
+
+    renderer = Renderer(handbook, diagnostics)
+    pages: list[Page] = []
+    for kind in handbook.kinds.values():
+        if kind.pages is not None:
+            pages.extend(kind.pages(handbook, renderer))
+    pages.extend(check_pages(renderer))
+    return pages

@@ -1,0 +1,103 @@
+"""Pages of the runbook kind: one page per runbook and the runbooks index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import groupby
+
+from markupsafe import Markup
+
+from ..durations import format_duration
+from ..kinds.runbook import SEVERITIES, Runbook, Step
+from ..model import Handbook
+from . import Page, Renderer
+from .markdown import inline_code, md_inline
+
+_SECTION_TITLES = {
+    "setup": ("Setup (CI only)", "These steps build the sandbox the runbook runs in; they run only in CI."),
+    "steps": ("Steps", ""),
+    "verify": ("Verify", "These steps prove the service is healthy again."),
+    "cleanup": ("Cleanup", "These steps always run in CI at the end, even after a failure."),
+}
+
+
+@dataclass
+class _Section:
+    title: str
+    note: str
+    steps: list[Step]
+
+
+@dataclass
+class _Counts:
+    total: int
+    runnable: int
+    manual: int
+    skipped: int
+
+
+def count_steps(runbook: Runbook) -> _Counts:
+    steps = runbook.all_steps()
+    return _Counts(
+        total=len(steps),
+        runnable=sum(step.runnable for step in steps),
+        manual=sum(step.manual is not None for step in steps),
+        skipped=sum(step.run is not None and step.skip_reason is not None for step in steps),
+    )
+
+
+def expectations(step: Step) -> list[Markup]:
+    """What a run step must produce, in words, each value verbatim in a code span."""
+    expect = step.expect
+    items = []
+    if "exit_code" in expect:
+        items.append(Markup("exit code ") + inline_code(expect["exit_code"]))
+    for stream in ("stdout", "stderr"):
+        if isinstance(expect.get(stream), str):
+            items.append(Markup(f"{stream} matches ") + inline_code(expect[stream]))
+    if step.timeout is not None:
+        items.append(Markup("timeout ") + md_inline(format_duration(step.timeout)))
+    return items
+
+
+def _review(handbook: Handbook, runbook: Runbook) -> str:
+    if runbook.last_reviewed is None:
+        return "never"
+    due = runbook.review_due()
+    if due is None:
+        return runbook.last_reviewed
+    today = handbook.config.today_date
+    state = f"overdue since {due.isoformat()}" if due < today else f"next review by {due.isoformat()}"
+    return f"{runbook.last_reviewed} ({state})"
+
+
+def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    runbooks = [rb for rb in handbook.all("runbook") if isinstance(rb, Runbook)]
+    for runbook in runbooks:
+        uri = renderer.uri_of(runbook)
+        sections = [_Section(*_SECTION_TITLES[name], runbook.section(name))
+                    for name in ("setup", "steps", "verify", "cleanup") if runbook.section(name)]
+        referrers = sorted(handbook.referrers(runbook), key=lambda r: (r.ref.label, r.source.id))
+        backrefs = [(label, list(group)) for label, group in groupby(referrers, key=lambda r: r.ref.label)]
+        text = renderer.render("runbook.md.j2", uri, runbook=runbook, sections=sections, backrefs=backrefs,
+                               counts=count_steps(runbook), review=_review(handbook, runbook),
+                               expectations=expectations)
+        yield Page(uri, text, source=runbook.path, title=runbook.title)
+
+    uri = renderer.index_uri("runbook")
+    ordered = sorted(runbooks, key=lambda rb: (rb.title.lower(), rb.id))
+
+    def grouped(key: str, order: list[str] | None = None) -> list[tuple[str, list[Runbook]]]:
+        groups: dict[str, list[Runbook]] = {}
+        for runbook in ordered:
+            groups.setdefault(getattr(runbook, key) or "not set", []).append(runbook)
+        names = sorted(groups, key=lambda n: (order.index(n) if order and n in order else len(order or []), n))
+        return [(name, groups[name]) for name in names]
+
+    groupings = [("By severity", grouped("severity", list(SEVERITIES))), ("By service", grouped("service")),
+                 ("By owner", grouped("owner"))]
+    counts = [count_steps(rb) for rb in runbooks]
+    text = renderer.render("runbooks_index.md.j2", uri, runbooks=ordered, groupings=groupings,
+                           total_steps=sum(c.total for c in counts), runnable_steps=sum(c.runnable for c in counts))
+    yield Page(uri, text, title="Runbooks", in_nav=True)

@@ -1,0 +1,149 @@
+"""The published JSON Schemas (2020-12), shipped as package data, and validation with exact positions.
+
+Validation runs in two passes: a compiled `fastjsonschema` validator says yes or no quickly for the
+many records that are valid; only a record it rejects is validated again by `jsonschema`, which
+lists every error with its path, and each path is mapped back to the key or item at fault.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import fastjsonschema
+import jsonschema
+
+from .diagnostics import Diagnostic, Severity, make, register
+from .model import Kind, Record
+
+__all__ = ["load_schema", "schema_names", "validate_record"]
+
+register("OB010", Severity.ERROR, "Value does not match the schema",
+         "A field has the wrong type, a value outside its allowed set, a required field is missing, or a "
+         "value does not have the required form. The schema in `schemas/` is the contract; the message "
+         "says which rule the value broke.",
+         failing="severity: urgent   # not one of critical, high, medium, low\n",
+         passing="severity: critical\n")
+register("OB011", Severity.ERROR, "Unknown field",
+         "A field that the kind's schema does not define. Unknown fields are errors so that a typo "
+         "(`sumary:`) does not pass silently; the hint names the closest known field.",
+         failing="title: Restart the API\nsumary: When the API stops answering.\n",
+         passing="title: Restart the API\nsummary: When the API stops answering.\n")
+
+_PACKAGE = "opsbook.schemas"
+_MAX_SHOWN = 80
+
+
+def schema_names() -> list[str]:
+    """Kinds that have a published schema (`runbook`, ...)."""
+    names = []
+    for entry in resources.files(_PACKAGE).iterdir():
+        if entry.name.endswith(".schema.json"):
+            names.append(entry.name.removesuffix(".schema.json"))
+    return sorted(names)
+
+
+@cache
+def schema_text(name: str) -> str:
+    return resources.files(_PACKAGE).joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The schema of a kind, as a dictionary."""
+    return json.loads(schema_text(name))
+
+
+@cache
+def _validators(name: str) -> tuple[Any, jsonschema.protocols.Validator]:
+    schema = load_schema(name)
+    fast = fastjsonschema.compile(schema, use_formats=False)
+    full = jsonschema.Draft202012Validator(schema)
+    return fast, full
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def _field_name(path: tuple[str | int, ...]) -> str:
+    parts = []
+    for part in path:
+        parts.append(f"[{part}]" if isinstance(part, int) else (("." if parts else "") + part))
+    return "".join(parts) or "the document"
+
+
+_TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "array": "a list", "object": "a mapping", "null": "empty"}
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    where = _field_name(tuple(error.absolute_path))
+    validator, expected = error.validator, error.validator_value
+    if validator == "type":
+        wanted = expected if isinstance(expected, list) else [expected]
+        return f"{where} must be {' or '.join(_TYPE_WORDS.get(t, t) for t in wanted)}, not {_shown(error.instance)}"
+    if validator == "enum":
+        return f"{where} must be one of {', '.join(map(str, expected))}, not {_shown(error.instance)}"
+    if validator == "pattern":
+        return f"{where} {_shown(error.instance)} does not match the pattern {expected}"
+    if validator == "required":
+        missing = [name for name in expected if isinstance(error.instance, dict) and name not in error.instance]
+        return f"{where} is missing the required field{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+    if validator in ("minLength", "minItems"):
+        return f"{where} must not be empty"
+    if validator == "const":
+        return f"{where} must be {_shown(expected)}"
+    return f"{where}: {error.message[:200]}"
+
+
+def validate_record(kind: Kind, record: Record) -> list[Diagnostic]:
+    """Diagnostics for one record against its kind's schema, each at the exact key or item."""
+    if kind.schema is None:
+        return []
+    fast, full = _validators(kind.schema)
+    data = record.data
+    try:
+        fast(data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    found: list[Diagnostic] = []
+    for error in sorted(full.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        if kind.schema_error is not None:
+            special = kind.schema_error(error, record)
+            if special is True:
+                continue
+            if isinstance(special, Diagnostic):
+                found.append(special)
+                continue
+        found.extend(_diagnostics(error, record))
+    return sorted(set(found), key=lambda d: (d.line, d.column, d.code))
+
+
+def _diagnostics(error: jsonschema.ValidationError, record: Record) -> list[Diagnostic]:
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = list((error.schema.get("properties") or {}).keys())
+        out = []
+        for key in error.instance:
+            if key in known:
+                continue
+            line, column = record.document.position(path + (key,), key=True)
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}"
+            out.append(make("OB011", record.path, line, column,
+                            f"unknown field '{_field_name(path + (key,))}'", hint))
+        return out
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        # Report the branch that came closest, rather than "not valid under any of the given schemas".
+        best = jsonschema.exceptions.best_match(error.context)
+        if best is not None and best.validator != "required":
+            return _diagnostics(best, record)
+    key = error.validator == "required"
+    line, column = record.document.position(path, key=key and bool(path))
+    return [make("OB010", record.path, line, column, _message(error))]
