@@ -105,8 +105,9 @@ class Renderer:
 
 
 def render_pages(handbook: Handbook, diagnostics: Iterable[Diagnostic] = ()) -> list[Page]:
-    """Every generated page of the handbook: each kind's pages, then the diagnostic code reference."""
+    """Every generated page: each kind's pages, then the diagnostic code and schema references."""
     from .checks import check_pages
+    from .schemas import schema_pages
 
     renderer = Renderer(handbook, diagnostics)
     pages: list[Page] = []
@@ -114,4 +115,5 @@ def render_pages(handbook: Handbook, diagnostics: Iterable[Diagnostic] = ()) -> 
         if kind.pages is not None:
             pages.extend(kind.pages(handbook, renderer))
     pages.extend(check_pages(renderer))
+    pages.extend(schema_pages(renderer))
     return pages
