@@ -53,6 +53,11 @@ register("OB005", Severity.ERROR, "Document exceeds a safety limit",
          "file of aliases can expand to billions of values (\"billion laughs\").",
          failing='a: &a ["x", "x"]\nb: &b [*a, *a]\nc: &c [*b, *b]\n# ... and so on for 30 levels\n')
 
+register("OB007", Severity.ERROR, "Unsupported YAML",
+         "The file uses a YAML feature that no source format of opsbook needs, such as a list or a "
+         "mapping used as a mapping key (`? [a, b]`). Write keys as plain text.",
+         failing="? [a, b]\n: 1\n", passing="a-b: 1\n")
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -187,7 +192,9 @@ class _Builder:
     def key(self, node: yaml.Node) -> str:
         if isinstance(node, yaml.ScalarNode):
             return str(node.value)
-        raise self.refuse(node, "a mapping key must be a plain value, not a list or a mapping")
+        mark = node.start_mark
+        raise _Refused(make("OB007", self.path, mark.line + 1, mark.column + 1,
+                            "a mapping key must be plain text, not a list or a mapping"))
 
     @staticmethod
     def scalar(node: yaml.ScalarNode) -> Any:
@@ -211,6 +218,9 @@ def _syntax_diagnostic(path: str, error: yaml.YAMLError, text: str) -> Diagnosti
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(error, "problem", None) or str(error)
     context = getattr(error, "context", None)
+    context_mark = getattr(error, "context_mark", None)
+    if context and context_mark is not None and context_mark is not mark:
+        context = f"{context} (started at line {context_mark.line + 1}, column {context_mark.column + 1})"
     message = re.sub(r"\s+", " ", f"{context}: {problem}" if context else str(problem)).strip()
     lines = text.splitlines()
     near = lines[max(0, line - 2): line]

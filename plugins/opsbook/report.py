@@ -25,6 +25,8 @@ def _source_line(root: Path, diagnostic: Diagnostic, cache: dict[str, list[str]]
         except OSError:
             cache[diagnostic.path] = []
     lines = cache[diagnostic.path]
+    if diagnostic.line == len(lines) + 1:
+        return ""  # the parser gave up at the end of the file
     return lines[diagnostic.line - 1] if diagnostic.line <= len(lines) else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -129,9 +130,10 @@ def _diagnostics(error: jsonschema.ValidationError, record: Record) -> list[Diag
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list((error.schema.get("properties") or {}).keys())
+        patterns = [re.compile(p) for p in (error.schema.get("patternProperties") or {})]
         out = []
         for key in error.instance:
-            if key in known:
+            if key in known or any(p.search(key) for p in patterns):
                 continue
             line, column = record.document.position(path + (key,), key=True)
             close = difflib.get_close_matches(key, known, n=1)

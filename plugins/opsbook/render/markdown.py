@@ -32,7 +32,7 @@ def md_inline(text: object) -> Markup:
     """Text for one line of Markdown (a heading, a table cell, a list item): escaped, on one line."""
     if text is None:
         return Markup("")
-    flat = " ".join(str(text).split())
+    flat = re.sub(r"\s+", " ", str(text))
     return Markup(_guard_line_start(_escape(flat)))
 
 

@@ -47,7 +47,7 @@ def count_steps(runbook: Runbook) -> _Counts:
     )
 
 
-def expectations(step: Step) -> list[Markup]:
+def expectations(step: Step) -> Markup:
     """What a run step must produce, in words, each value verbatim in a code span."""
     expect = step.expect
     items = []
@@ -58,7 +58,7 @@ def expectations(step: Step) -> list[Markup]:
             items.append(Markup(f"{stream} matches ") + inline_code(expect[stream]))
     if step.timeout is not None:
         items.append(Markup("timeout ") + md_inline(format_duration(step.timeout)))
-    return items
+    return Markup(" · ").join(items)
 
 
 def _review(handbook: Handbook, runbook: Runbook) -> str:

@@ -1,0 +1,121 @@
+"""The MkDocs plugin, end to end: real `mkdocs build` and `mkdocs serve` runs of sample handbooks."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from opsbook.config import Config
+from opsbook.mkdocs_plugin import OpsbookConfig
+
+MKDOCS = [sys.executable, "-m", "mkdocs"]
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1"}
+
+
+def _build(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MKDOCS, "build", "--strict", *extra], cwd=root, env=ENV, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_plugin_options_are_the_core_options() -> None:
+    assert sorted(name for name, _ in OpsbookConfig._schema) == sorted(Config.options())
+
+
+def test_plugin_config_validates_without_warnings() -> None:
+    config = OpsbookConfig()
+    config.load_dict({"sources": {"runbook": ["runbooks"]}, "today": "2026-11-26", "fail_on": "warning"})
+    errors, warnings = config.validate()
+    assert errors == [] and warnings == []
+
+
+def test_build_of_the_minimal_handbook(fixture_handbook: Callable[[str], Path]) -> None:
+    root = fixture_handbook("minimal")
+    result = _build(root)
+    assert result.returncode == 0, result.stderr
+    site = root / "site"
+    page = (site / "runbooks" / "cache-flush" / "index.html").read_text(encoding="utf-8")
+    # No markup from a source reaches the HTML.
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>cache" not in page
+    assert re.search(r'href="javascript:', page) is None
+    assert "<title>Flush the &lt;b&gt;cache&lt;/b&gt; &amp; restart - Fixture handbook</title>" in page
+    # The edit link points at the YAML the page came from.
+    assert 'href="https://example.com/org/repo/edit/main/runbooks/cache-flush.yaml"' in page
+    # Record pages stay out of the navigation; the index is in it.
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert "runbooks/cache-flush/" not in home and 'href="runbooks/"' in home
+    assert (site / "reference" / "checks" / "OB021" / "index.html").is_file()
+    assert (site / "reference" / "schemas" / "runbook" / "index.html").is_file()
+
+
+def test_build_fails_on_an_error_with_its_position(fixture_handbook: Callable[[str], Path]) -> None:
+    root = fixture_handbook("broken-related")
+    result = _build(root)
+    assert result.returncode != 0
+    assert "runbooks/db-restore.yaml:5:5: error OB021 related[1] names runbook 'db-failovr'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_warnings_fail_only_under_strict(fixture_handbook: Callable[[str], Path]) -> None:
+    root = fixture_handbook("minimal")
+    file = root / "runbooks" / "web-restart.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("2026-11-01", "2020-01-01"), encoding="utf-8")
+    strict = _build(root)
+    assert strict.returncode != 0 and "OB040" in strict.stderr
+    relaxed = subprocess.run([*MKDOCS, "build"], cwd=root, env=ENV, capture_output=True, text=True, timeout=300)
+    assert relaxed.returncode == 0 and "runbooks/web-restart.yaml:4:16: warning OB040" in relaxed.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+            return response.read().decode("utf-8")
+    except OSError:
+        return None
+
+
+def test_serve_rebuilds_when_a_runbook_changes(fixture_handbook: Callable[[str], Path]) -> None:
+    root = fixture_handbook("minimal")
+    port = _free_port()
+    server = subprocess.Popen([*MKDOCS, "serve", "-a", f"127.0.0.1:{port}"], cwd=root, env=ENV,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/runbooks/web-restart/"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "Restart the web tier" not in (_get(url) or ""):
+            time.sleep(0.5)
+        assert "Restart the web tier" in (_get(url) or ""), "mkdocs serve did not come up"
+        file = root / "runbooks" / "web-restart.yaml"
+        file.write_text(file.read_text(encoding="utf-8").replace("Restart the web tier", "Restart the web fleet"),
+                        encoding="utf-8")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "Restart the web fleet" not in (_get(url) or ""):
+            time.sleep(0.5)
+        assert "Restart the web fleet" in (_get(url) or ""), "editing the runbook did not rebuild its page"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.mark.skipif(not (Path(__file__).parent.parent / "mkdocs.yml").exists(), reason="not in the repository")
+def test_reference_handbook_builds_strict(tmp_path: Path) -> None:
+    repo = Path(__file__).parent.parent
+    result = _build(repo, "--site-dir", str(tmp_path / "site"))
+    assert result.returncode == 0, result.stderr[-3000:]

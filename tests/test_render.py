@@ -1,0 +1,103 @@
+"""Rendered pages: golden files for a sample handbook, and no source text ever becoming markup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import markdown
+import pytest
+
+from opsbook import analyse
+from opsbook.render.markdown import code_block, inline_code, md_block, md_inline
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "![x](https://evil.example/x.png)",
+    "{: onclick=alert(1) }",
+    "<a href='javascript:alert(1)'>x</a>",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "# heading\n- item\n1. item\n    code",
+    "**bold** _em_ `code` ~~del~~ | pipe |",
+    "{{ config.secret }} {% raw %} {#",
+    "<!-- comment --> <![CDATA[x]]>",
+    "!!! danger \"x\"\n    admonition",
+    "```\nfence\n```",
+    "\\<script>",
+]
+
+EXTENSIONS = ["admonition", "tables", "toc", "attr_list", "md_in_html", "pymdownx.superfences"]
+
+
+def _html(text: str) -> str:
+    return markdown.markdown(text, extensions=EXTENSIONS)
+
+
+def _visible_text(html: str) -> str:
+    import html as html_module
+
+    return html_module.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+DANGEROUS = re.compile(r"<(script|img|a |a>|iframe|h1|h2|ul|ol|li|strong|em|del|table|div|!--)|onclick=|onerror=",
+                       re.I)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_inline_text_never_becomes_markup(payload: str) -> None:
+    html = _html(f"Text: {md_inline(payload)}")
+    assert not DANGEROUS.search(html), html
+    assert _visible_text(html) == "Text: " + " ".join(payload.split())
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_block_text_never_becomes_markup(payload: str) -> None:
+    html = _html(str(md_block(payload)))
+    assert not DANGEROUS.search(html), html
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_code_is_shown_verbatim(payload: str) -> None:
+    html = _html("Before\n\n" + code_block(payload, "bash") + "\n\nAfter")
+    tags = set(re.findall(r"</?([a-zA-Z0-9!]+)", html))
+    assert tags <= {"p", "div", "pre", "code", "span"}, html  # the highlighter's own markup only
+    assert payload.rstrip("\n") in _visible_text(html)
+    assert "After" in _visible_text(html).split(payload.rstrip("\n"))[-1]
+
+
+@pytest.mark.parametrize("payload", ["a`b", "``x``", "`", "plain"])
+def test_inline_code_holds_backticks(payload: str) -> None:
+    html = _html(f"x {inline_code(payload)} y")
+    assert f"<code>{payload}</code>" in html.replace("&amp;", "&")
+
+
+def test_pages_of_the_minimal_handbook(fixture_handbook: Callable[[str], Path],
+                                       golden: Callable[[str, str], None]) -> None:
+    analysis = analyse(fixture_handbook("minimal"))
+    assert analysis.diagnostics == []
+    pages = {page.uri: page for page in analysis.pages()}
+    golden("minimal/runbooks/cache-flush.md", pages["runbooks/cache-flush.md"].text)
+    golden("minimal/runbooks/web-restart.md", pages["runbooks/web-restart.md"].text)
+    golden("minimal/runbooks/index.md", pages["runbooks/index.md"].text)
+    golden("minimal/reference/checks/OB021.md", pages["reference/checks/OB021.md"].text)
+    golden("minimal/reference/schemas/runbook.md", pages["reference/schemas/runbook.md"].text)
+    assert pages["runbooks/cache-flush.md"].source == "runbooks/cache-flush.yaml"
+    assert pages["runbooks/index.md"].in_nav and not pages["runbooks/cache-flush.md"].in_nav
+
+
+def test_back_references_and_links(fixture_handbook: Callable[[str], Path]) -> None:
+    analysis = analyse(fixture_handbook("minimal"))
+    pages = {page.uri: page.text for page in analysis.pages()}
+    # cache-flush names web-restart as related: web-restart's page links back.
+    assert "[Flush the &lt;b&gt;cache&lt;/b&gt; &amp; restart](cache-flush.md)" in pages["runbooks/web-restart.md"]
+    assert "[web-restart](web-restart.md)" not in pages["runbooks/web-restart.md"]
+
+
+def test_secret_input_values_are_not_shown(fixture_handbook: Callable[[str], Path]) -> None:
+    analysis = analyse(fixture_handbook("minimal"))
+    page = next(p for p in analysis.pages() if p.uri == "runbooks/cache-flush.md").text
+    row = next(line for line in page.splitlines() if "CACHE_TOKEN" in line)
+    assert "hidden" in row and "none" not in row
