@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -150,3 +151,23 @@ def test_new_runbook_is_valid_and_never_overwrites(runner: CliRunner, make_handb
     again = runner.invoke(main, ["new", "runbook", "cache-flush", "--dir", str(root)])
     assert again.exit_code == 2 and file.read_text(encoding="utf-8") == text
     assert runner.invoke(main, ["new", "runbook", "Bad_Id", "--dir", str(root)]).exit_code == 2
+
+
+def test_hostile_files_are_answered_quickly_without_traceback(runner: CliRunner,
+                                                              make_handbook: Callable[..., Path]) -> None:
+    bomb = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    bomb += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 20)]
+    root = make_handbook({
+        "runbooks/huge.yaml": "title: x\nsummary: " + "y" * (10 * 1000 * 1000) + "\n",
+        "runbooks/bomb.yaml": "\n".join(bomb) + "\n",
+        "runbooks/latin1.yaml": "title: caf\xe9\n".encode("latin-1"),
+        "runbooks/xss.yaml": "title: <script>alert(1)</script>\nsteps: [{name: S, run: 'true'}]\n",
+    })
+    started = time.perf_counter()
+    result = runner.invoke(main, ["check", "--format", "json", str(root)])
+    elapsed = time.perf_counter() - started
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    codes = {(d["path"], d["code"]) for d in json.loads(result.output)}
+    assert codes == {("runbooks/huge.yaml", "OB003"), ("runbooks/bomb.yaml", "OB005"),
+                     ("runbooks/latin1.yaml", "OB002")}
+    assert elapsed < 2, f"took {elapsed:.2f} s"

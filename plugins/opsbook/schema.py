@@ -60,9 +60,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validators(name: str) -> tuple[Any, jsonschema.protocols.Validator]:
-    schema = load_schema(name)
-    fast = fastjsonschema.compile(schema, use_formats=False)
-    full = jsonschema.Draft202012Validator(schema)
+    # fastjsonschema rewrites the `$ref`s of the schema it is given: it gets a copy of its own.
+    fast = fastjsonschema.compile(json.loads(schema_text(name)), use_formats=False)
+    full = jsonschema.Draft202012Validator(load_schema(name))
     return fast, full
 
 
