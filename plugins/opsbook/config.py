@@ -56,6 +56,7 @@ class Config:
     paging_severities: list[str] = field(default_factory=lambda: ["critical", "page"])
     repo_url: str | None = None
     edit_uri: str | None = None
+    site_url: str | None = None
 
     @property
     def limits(self) -> Limits:
@@ -77,7 +78,7 @@ class Config:
     @classmethod
     def options(cls) -> list[str]:
         """Names of the options a user may set."""
-        return [f.name for f in fields(cls) if f.name not in ("root", "repo_url", "edit_uri")]
+        return [f.name for f in fields(cls) if f.name not in ("root", "repo_url", "edit_uri", "site_url")]
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None, root: Path, *, path: str = "mkdocs.yml",
@@ -157,6 +158,8 @@ def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
             config.repo_url = data["repo_url"]
         if isinstance(data.get("edit_uri"), str):
             config.edit_uri = data["edit_uri"]
+        if isinstance(data.get("site_url"), str):
+            config.site_url = data["site_url"]
         return config, problems
     return Config(root=root), []
 

@@ -61,6 +61,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             raise PluginError("opsbook configuration: " + "; ".join(p.message for p in problems))
         self.core.repo_url = config.repo_url
         self.core.edit_uri = config.edit_uri
+        self.core.site_url = config.site_url
         for extension in REQUIRED_EXTENSIONS:
             if extension not in config.markdown_extensions:
                 config.markdown_extensions.append(extension)

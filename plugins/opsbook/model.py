@@ -73,6 +73,11 @@ class Record:
         value = self.data.get("title") or self.data.get("name")
         return value if isinstance(value, str) and value.strip() else self.id
 
+    @property
+    def slug(self) -> str:
+        """The record's file name in the site (its id, unless the kind needs a safer form)."""
+        return self.id
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -102,8 +107,9 @@ class Kind:
     checks: tuple[Check, ...] = ()
     pages: Callable[[Handbook, Renderer], Iterable[Page]] | None = None
     patterns: tuple[str, ...] = ("*.yaml", "*.yml")
-    records_from: Callable[[Document], Iterable[Record]] | None = None
+    records_from: Callable[[Document], Iterable[Record | Diagnostic]] | None = None
     schema_error: Callable[[Any, Record | None], Diagnostic | None | bool] | None = None
+    unique_ids: bool = True
 
 
 @dataclass
@@ -119,6 +125,14 @@ class Handbook:
     load_diagnostics: list[Diagnostic] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
     _backrefs: dict[tuple[str, str], list[Reference]] = field(default_factory=dict)
+    #: Values derived once from the whole model (routing, links), shared by checks and pages.
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def derived(self, key: str, compute: Callable[[Handbook], Any]) -> Any:
+        """A value computed once per handbook from the whole model."""
+        if key not in self.cache:
+            self.cache[key] = compute(self)
+        return self.cache[key]
 
     @property
     def root(self) -> Path:
@@ -126,6 +140,10 @@ class Handbook:
 
     def get(self, kind: str, record_id: str) -> Record | None:
         return self.records.get(kind, {}).get(record_id)
+
+    def variants(self, kind: str, record_id: str) -> list[Record]:
+        """Every loaded record of a kind with this id (alerts may be defined more than once)."""
+        return [record for record in self.loaded.get(kind, []) if record.id == record_id]
 
     def all(self, kind: str) -> list[Record]:
         """Records of a kind, each id once, in id order."""
@@ -199,9 +217,9 @@ def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handb
 
     kinds = kinds if kinds is not None else KINDS
     handbook = Handbook(config=config, kinds=kinds)
+    handbook.loaded = {name: [] for name in kinds}
     root = config.root
     for kind in kinds.values():
-        records: list[Record] = []
         for folder in config.sources.get(kind.name, list(kind.folders)):
             if (root / folder).exists():
                 handbook.present.add(kind.name)
@@ -214,11 +232,16 @@ def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handb
                 handbook.load_diagnostics.extend(problems)
                 for document in documents:
                     handbook.documents.append(document)
-                    if kind.records_from is not None:
-                        records.extend(kind.records_from(document))
-                    elif document.data is not None:
-                        records.append(default_record(kind, document))
-        handbook.loaded[kind.name] = records
+                    if kind.records_from is None:
+                        if document.data is not None:
+                            handbook.loaded[kind.name].append(default_record(kind, document))
+                        continue
+                    for item in kind.records_from(document):
+                        if isinstance(item, Diagnostic):
+                            handbook.load_diagnostics.append(item)
+                        else:  # a source may hold records of several kinds (a rule file: groups, alerts)
+                            handbook.loaded.setdefault(item.kind, []).append(item)
+                            handbook.present.add(item.kind)
     handbook.resolve()
     return handbook
 

@@ -12,15 +12,17 @@ import json
 import re
 from functools import cache
 from importlib import resources
+from collections.abc import Callable
 from typing import Any
 
 import fastjsonschema
 import jsonschema
 
 from .diagnostics import Diagnostic, Severity, make, register
+from .loader import Document
 from .model import Kind, Record
 
-__all__ = ["load_schema", "schema_names", "validate_record"]
+__all__ = ["load_schema", "schema_names", "validate_data", "validate_record"]
 
 register("OB010", Severity.ERROR, "Value does not match the schema",
          "A field has the wrong type, a value outside its allowed set, a required field is missing, or a "
@@ -106,8 +108,18 @@ def validate_record(kind: Kind, record: Record) -> list[Diagnostic]:
     """Diagnostics for one record against its kind's schema, each at the exact key or item."""
     if kind.schema is None:
         return []
-    fast, full = _validators(kind.schema)
-    data = record.data
+    hook = (lambda error: kind.schema_error(error, record)) if kind.schema_error is not None else None
+    return validate_data(kind.schema, record.data, record.document, hook)
+
+
+def validate_data(name: str, data: Any, document: Document,
+                  hook: Callable[[Any], Diagnostic | bool | None] | None = None) -> list[Diagnostic]:
+    """Diagnostics for a whole document's data against the schema `name`.
+
+    `hook` may turn an error into a diagnostic of its own (return it), drop it (return True), or
+    leave it to the generic messages (return None).
+    """
+    fast, full = _validators(name)
     try:
         fast(data)
         return []
@@ -115,18 +127,18 @@ def validate_record(kind: Kind, record: Record) -> list[Diagnostic]:
         pass
     found: list[Diagnostic] = []
     for error in sorted(full.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
-        if kind.schema_error is not None:
-            special = kind.schema_error(error, record)
+        if hook is not None:
+            special = hook(error)
             if special is True:
                 continue
             if isinstance(special, Diagnostic):
                 found.append(special)
                 continue
-        found.extend(_diagnostics(error, record))
+        found.extend(_diagnostics(error, document))
     return sorted(set(found), key=lambda d: (d.line, d.column, d.code))
 
 
-def _diagnostics(error: jsonschema.ValidationError, record: Record) -> list[Diagnostic]:
+def _diagnostics(error: jsonschema.ValidationError, document: Document) -> list[Diagnostic]:
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list((error.schema.get("properties") or {}).keys())
@@ -135,17 +147,17 @@ def _diagnostics(error: jsonschema.ValidationError, record: Record) -> list[Diag
         for key in error.instance:
             if key in known or any(p.search(key) for p in patterns):
                 continue
-            line, column = record.document.position(path + (key,), key=True)
+            line, column = document.position(path + (key,), key=True)
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}"
-            out.append(make("OB011", record.path, line, column,
+            out.append(make("OB011", document.path, line, column,
                             f"unknown field '{_field_name(path + (key,))}'", hint))
         return out
     if error.validator in ("oneOf", "anyOf") and error.context:
         # Report the branch that came closest, rather than "not valid under any of the given schemas".
         best = jsonschema.exceptions.best_match(error.context)
         if best is not None and best.validator != "required":
-            return _diagnostics(best, record)
+            return _diagnostics(best, document)
     key = error.validator == "required"
-    line, column = record.document.position(path, key=key and bool(path))
-    return [make("OB010", record.path, line, column, _message(error))]
+    line, column = document.position(path, key=key and bool(path))
+    return [make("OB010", document.path, line, column, _message(error))]

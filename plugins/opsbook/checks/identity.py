@@ -24,6 +24,8 @@ ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 def check_identity(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB020 and OB022: ids are unique within a kind, and ids taken from file names are well formed."""
     for kind_name, records in handbook.loaded.items():
+        if not handbook.kinds[kind_name].unique_ids:
+            continue
         first: dict[str, object] = {}
         for record in records:
             if record.id_from_file and not ID.match(record.id):

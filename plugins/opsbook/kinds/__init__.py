@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import Kind
-from . import runbook
+from . import alerting, alerts, metrics, route_tests, routing, runbook, team
 
 __all__ = ["KINDS", "register_kind"]
 
@@ -18,5 +18,9 @@ def register_kind(kind: Kind) -> Kind:
     return kind
 
 
-for _module in (runbook,):
-    register_kind(_module.KIND)
+for _kind in (runbook.KIND, team.KIND, alerts.ALERT_KIND, alerts.GROUP_KIND, alerts.RECORDING_KIND,
+              routing.ALERTMANAGER_KIND, routing.RECEIVER_KIND, route_tests.KIND, metrics.KIND):
+    register_kind(_kind)
+
+# Alerting checks span several kinds (alerts, runbooks, routing, teams); they run with the alert kind.
+alerts.ALERT_KIND.checks = alerting.ALERTING_CHECKS

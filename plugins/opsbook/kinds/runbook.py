@@ -247,6 +247,7 @@ KIND = Kind(
         Ref("related", "runbook", many=True, label="Related runbooks"),
         Ref("owner", "team", label="Runbooks owned"),
         Ref("service", "component", label="Runbooks"),
+        Ref("alerts", "alert", many=True, label="Runbooks"),
     ),
     checks=(check_review,),
     pages=_pages,

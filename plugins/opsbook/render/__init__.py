@@ -72,7 +72,7 @@ class Renderer:
         return self.handbook.config.page_dir(kind, plural)
 
     def uri_of(self, record: Record) -> str:
-        return f"{self.page_dir(record.kind)}/{record.id}.md"
+        return f"{self.page_dir(record.kind)}/{record.slug}.md"
 
     def index_uri(self, kind: str) -> str:
         return f"{self.page_dir(kind)}/index.md"

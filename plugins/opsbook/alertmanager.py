@@ -1,0 +1,288 @@
+"""Alertmanager routing, exactly as Alertmanager decides it: matchers, the route tree, receivers.
+
+Label matchers are read in every syntax Alertmanager's configuration accepts: `match` (equality),
+`match_re` (anchored regular expressions), and `matchers` strings (`a="b"`, `a!=b`, `a=~"re"`,
+`a!~re`, several per string separated by commas, optionally in braces). Routing follows
+Alertmanager's `Route.Match`: a route that matches tries its children in order; a matching child
+without `continue` stops the search; a route none of whose children matched is itself the match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Matcher", "MatcherError", "Route", "RoutingTree", "parse_matcher", "parse_matchers",
+           "build_tree", "integrations_of"]
+
+_MATCHER = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$", re.S)
+MAX_REGEX_LENGTH = 4096
+
+
+class MatcherError(ValueError):
+    """A matcher that Alertmanager would refuse."""
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """One label matcher: `name op value`."""
+
+    name: str
+    op: str
+    value: str
+    pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def make(cls, name: str, op: str, value: str) -> Matcher:
+        pattern = None
+        if op in ("=~", "!~"):
+            if len(value) > MAX_REGEX_LENGTH:
+                raise MatcherError(f"regular expression for {name} is longer than {MAX_REGEX_LENGTH} characters")
+            try:
+                pattern = re.compile(f"(?:{_go_regex(value)})")
+            except re.error as error:
+                raise MatcherError(f"invalid regular expression {value!r} for {name}: {error}") from None
+        return cls(name, op, value, pattern)
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        actual = labels.get(self.name, "")
+        if self.op == "=":
+            return actual == self.value
+        if self.op == "!=":
+            return actual != self.value
+        assert self.pattern is not None
+        found = self.pattern.fullmatch(actual) is not None
+        return found if self.op == "=~" else not found
+
+    def __str__(self) -> str:
+        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'{self.name}{self.op}"{escaped}"'
+
+
+def _go_regex(value: str) -> str:
+    """Go's RE2 syntax, as far as it differs from Python's for what configurations use."""
+    # `\z` is Go's end of text; Python spells it `\Z`.
+    return re.sub(r"(?<!\\)((?:\\\\)*)\\z", r"\1\\Z", value)
+
+
+def parse_matcher(text: str) -> Matcher:
+    """One matcher in Alertmanager's syntax, unescaping a quoted value as Alertmanager does."""
+    found = _MATCHER.match(text)
+    if not found:
+        raise MatcherError(f"bad matcher format: {text}")
+    name, op, raw = found.groups()
+    quoted = raw.startswith('"')
+    if quoted:
+        raw = raw[1:]
+    value: list[str] = []
+    escaped = False
+    for index, char in enumerate(raw):
+        if escaped:
+            escaped = False
+            if char == "n":
+                value.append("\n")
+            elif char in '"\\':
+                value.append(char)
+            else:
+                value.append("\\" + char)  # a spurious escape keeps its backslash
+            continue
+        if char == "\\":
+            if index < len(raw) - 1:
+                escaped = True
+                continue
+            value.append("\\")
+        elif char == '"':
+            if not quoted or index < len(raw) - 1:
+                raise MatcherError(f"matcher value contains unescaped double quote: {found.group(3)}")
+            quoted = False
+        else:
+            value.append(char)
+    if quoted:
+        raise MatcherError(f"matcher value contains unescaped double quote: {found.group(3)}")
+    return Matcher.make(name, op, "".join(value))
+
+
+def parse_matchers(text: str) -> list[Matcher]:
+    """Several matchers in one string, separated by commas outside quotes, optionally in braces."""
+    text = text.removeprefix("{").removesuffix("}")
+    tokens: list[str] = []
+    token: list[str] = []
+    inside = escaped = False
+    for char in text:
+        if char == "," and not inside:
+            tokens.append("".join(token))
+            token = []
+            continue
+        if char == '"':
+            if not escaped:
+                inside = not inside
+            else:
+                escaped = False
+        elif char == "\\":
+            escaped = not escaped
+        else:
+            escaped = False
+        token.append(char)
+    last = "".join(token).strip()
+    if last:
+        tokens.append(last)
+    return [parse_matcher(item) for item in tokens]
+
+
+@dataclass
+class Route:
+    """A node of the routing tree, with the options it inherits from its parents."""
+
+    receiver: str
+    matchers: list[Matcher]
+    continue_: bool
+    group_by: list[str]
+    path: tuple[str | int, ...]
+    children: list[Route] = field(default_factory=list)
+    parent: Route | None = None
+    mute_time_intervals: list[str] = field(default_factory=list)
+    active_time_intervals: list[str] = field(default_factory=list)
+
+    def match(self, labels: Mapping[str, str]) -> list[Route]:
+        if not all(matcher.matches(labels) for matcher in self.matchers):
+            return []
+        found: list[Route] = []
+        for child in self.children:
+            matched = child.match(labels)
+            found.extend(matched)
+            if matched and not child.continue_:
+                break
+        return found or [self]
+
+    def lineage(self) -> list[Route]:
+        """The routes from the root down to this one."""
+        chain: list[Route] = []
+        node: Route | None = self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain[::-1]
+
+    def walk(self) -> Iterator[Route]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def describe(self) -> str:
+        if self.parent is None:
+            return "root"
+        return "{" + ", ".join(str(m) for m in self.matchers) + "}"
+
+
+@dataclass
+class RoutingTree:
+    """The routing of one Alertmanager configuration."""
+
+    root: Route
+    receivers: dict[str, dict[str, Any]]
+
+    def routes_for(self, labels: Mapping[str, str]) -> list[Route]:
+        return self.root.match(labels)
+
+    def receivers_for(self, labels: Mapping[str, str]) -> list[str]:
+        """Receivers in the order Alertmanager notifies them (repeats kept, as `amtool` prints them)."""
+        return [route.receiver for route in self.routes_for(labels)]
+
+
+@dataclass
+class RouteProblem:
+    """A problem in a route, at the path of the offending key inside the configuration."""
+
+    path: tuple[str | int, ...]
+    message: str
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = ()) -> tuple[RoutingTree | None,
+                                                                                      list[RouteProblem]]:
+    """The routing tree of an Alertmanager configuration, and the problems found while building it."""
+    problems: list[RouteProblem] = []
+    receivers: dict[str, dict[str, Any]] = {}
+    for index, receiver in enumerate(config.get("receivers") or []):
+        if not isinstance(receiver, dict) or not isinstance(receiver.get("name"), str) or not receiver["name"]:
+            problems.append(RouteProblem((*base, "receivers", index), "a receiver needs a name"))
+            continue
+        if receiver["name"] in receivers:
+            problems.append(RouteProblem((*base, "receivers", index, "name"),
+                                         f"receiver '{receiver['name']}' is defined twice"))
+            continue
+        receivers[receiver["name"]] = receiver
+    root_data = config.get("route")
+    if not isinstance(root_data, dict):
+        problems.append(RouteProblem(base, "the configuration has no route"))
+        return None, problems
+    if not root_data.get("receiver"):
+        problems.append(RouteProblem((*base, "route"), "the root route needs a receiver"))
+
+    def build(data: Any, parent: Route | None, path: tuple[str | int, ...], depth: int) -> Route | None:
+        if not isinstance(data, dict):
+            problems.append(RouteProblem(path, "a route must be a mapping"))
+            return None
+        if depth > 64:
+            problems.append(RouteProblem(path, "routes nest deeper than 64 levels"))
+            return None
+        matchers: list[Matcher] = []
+        for kind, op in (("match", "="), ("match_re", "=~")):
+            value = data.get(kind)
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                problems.append(RouteProblem((*path, kind), f"{kind} must be a mapping of label names to values"))
+                continue
+            for name, expected in value.items():
+                if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+                    problems.append(RouteProblem((*path, kind, name), f"invalid label name '{name}'"))
+                    continue
+                try:
+                    matchers.append(Matcher.make(name, op, "" if expected is None else str(expected)))
+                except MatcherError as error:
+                    problems.append(RouteProblem((*path, kind, name), str(error)))
+        raw = data.get("matchers")
+        if raw is not None and not isinstance(raw, list):
+            problems.append(RouteProblem((*path, "matchers"), "matchers must be a list of strings"))
+        for index, line in enumerate(raw if isinstance(raw, list) else []):
+            try:
+                matchers.extend(parse_matchers(str(line)))
+            except MatcherError as error:
+                problems.append(RouteProblem((*path, "matchers", index), str(error)))
+        receiver = data.get("receiver") or (parent.receiver if parent else "")
+        if data.get("receiver") and data["receiver"] not in receivers:
+            problems.append(RouteProblem((*path, "receiver"), f"receiver '{data['receiver']}' is not defined"))
+        if parent is None and matchers:
+            problems.append(RouteProblem(path, "the root route must not have matchers"))
+        if parent is None and data.get("continue"):
+            problems.append(RouteProblem((*path, "continue"), "the root route must not have continue"))
+        group_by = _strings(data["group_by"]) if "group_by" in data else (parent.group_by if parent else [])
+        route = Route(str(receiver), matchers, bool(data.get("continue", False)), group_by, path, parent=parent,
+                      mute_time_intervals=_strings(data.get("mute_time_intervals")),
+                      active_time_intervals=_strings(data.get("active_time_intervals")))
+        children = data.get("routes") or []
+        if not isinstance(children, list):
+            problems.append(RouteProblem((*path, "routes"), "routes must be a list"))
+            children = []
+        for index, child in enumerate(children):
+            built = build(child, route, (*path, "routes", index), depth + 1)
+            if built is not None:
+                route.children.append(built)
+        return route
+
+    root = build(root_data, None, (*base, "route"), 0)
+    if root is None:
+        return None, problems
+    return RoutingTree(root, receivers), problems
+
+
+def integrations_of(receiver: Mapping[str, Any]) -> list[str]:
+    """The notification integrations a receiver has (`email`, `slack`, ...); none makes it a null receiver."""
+    return sorted(key.removesuffix("_configs") for key, value in receiver.items()
+                  if key.endswith("_configs") and value)

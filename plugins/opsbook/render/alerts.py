@@ -1,0 +1,100 @@
+"""Pages of alerting: the alert catalog, a page per alert and per rule group, and the routing page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..kinds.alerting import Routing, routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
+from ..kinds.alerts import AlertRule, RecordingRule, RuleGroup
+from ..kinds.routing import AlertmanagerConfig, Receiver
+from ..model import Handbook, Record
+from . import Page, Renderer
+
+_SEVERITY_ORDER = ("page", "critical", "high", "warning", "medium", "low", "info", "none")
+
+
+@dataclass
+class AlertView:
+    """One definition of an alert, with everything its page and the catalog show."""
+
+    alert: AlertRule
+    group: Record | None
+    routing: Routing | None
+    teams: list[Record]
+
+
+def routing_for(handbook: Handbook, alert: AlertRule) -> Routing | None:
+    cache = handbook.derived("alerting.routing", lambda hb: {})
+    key = id(alert)
+    if key not in cache:
+        cache[key] = routing_of(handbook, alert.routing_labels())
+    return cache[key]
+
+
+def alert_view(handbook: Handbook, alert: AlertRule) -> AlertView:
+    routing = routing_for(handbook, alert)
+    teams: list[Record] = []
+    for receiver in routing.receivers if routing else []:
+        for team in teams_for_receiver(handbook, receiver):
+            if team not in teams:
+                teams.append(team)
+    return AlertView(alert, handbook.get("rule_group", alert.group_id), routing, teams)
+
+
+def _severity_key(view: AlertView) -> tuple[int, str]:
+    severity = view.alert.severity or "none"
+    rank = _SEVERITY_ORDER.index(severity) if severity in _SEVERITY_ORDER else len(_SEVERITY_ORDER)
+    return (rank, view.alert.id.lower())
+
+
+def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    views = [alert_view(handbook, alert) for alert in alerts]
+    by_name: dict[str, list[AlertView]] = {}
+    for view in views:
+        by_name.setdefault(view.alert.id, []).append(view)
+    for name, variants in by_name.items():
+        first = variants[0].alert
+        uri = renderer.uri_of(first)
+        link = runbook_link(handbook, first)
+        text = renderer.render("alert.md.j2", uri, name=name, variants=variants,
+                               runbooks=runbooks_for_alert(handbook, name), link=link,
+                               runbook_link=lambda alert: runbook_link(handbook, alert))
+        yield Page(uri, text, source=first.path, title=name)
+    groups = [g for g in handbook.all("rule_group") if isinstance(g, RuleGroup)]
+    for group in groups:
+        uri = renderer.uri_of(group)
+        members = [v for v in views if v.alert.group_id == group.id]
+        recording = [r for r in handbook.loaded.get("recording_rule", [])
+                     if isinstance(r, RecordingRule) and r.group_id == group.id]
+        text = renderer.render("rule_group.md.j2", uri, group=group, alerts=members, recording=recording)
+        yield Page(uri, text, source=group.path, title=f"Rule group {group.name}")
+    if not alerts and not groups:
+        return
+    uri = renderer.index_uri("alert")
+    catalog = sorted(views, key=_severity_key)
+    recording_count = len(handbook.loaded.get("recording_rule", []))
+    text = renderer.render("alerts_index.md.j2", uri, catalog=catalog, groups=groups, names=len(by_name),
+                           recording_count=recording_count, runbooks_for=lambda n: runbooks_for_alert(handbook, n),
+                           routing_uri=renderer.index_uri("alertmanager"),
+                           has_routing=bool(handbook.all("alertmanager")))
+    yield Page(uri, text, title="Alerts", in_nav=True)
+
+
+def routing_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
+    if not configs:
+        return
+    config = configs[0]
+    uri = renderer.index_uri("alertmanager")
+    receivers = [r for r in handbook.all("receiver") if isinstance(r, Receiver)]
+    tests = []
+    for test in handbook.all("route_test"):
+        routing = routing_of(handbook, test.labels)  # type: ignore[attr-defined]
+        got = routing.receivers if routing else []
+        tests.append((test, got, got == test.receivers))  # type: ignore[attr-defined]
+    text = renderer.render("routing.md.j2", uri, config=config, others=configs[1:],
+                           routes=list(config.tree.root.walk()) if config.tree else [], receivers=receivers,
+                           teams_for=lambda name: teams_for_receiver(handbook, name), tests=tests)
+    yield Page(uri, text, source=config.path, title="Alert routing", in_nav=True)

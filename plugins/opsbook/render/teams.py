@@ -1,0 +1,31 @@
+"""Pages of teams: one page per team with its on-call and everything it owns or is paged for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..kinds.alerts import AlertRule
+from ..kinds.team import Team
+from ..model import Handbook
+from . import Page, Renderer
+from .alerts import routing_for
+
+
+def team_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    teams = [t for t in handbook.all("team") if isinstance(t, Team)]
+    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    for team in teams:
+        uri = renderer.uri_of(team)
+        paged = []
+        for alert in alerts:
+            routing = routing_for(handbook, alert)
+            if routing and set(routing.receivers) & set(team.receivers):
+                paged.append(alert)
+        owned: dict[str, list] = {}
+        for reference in handbook.referrers(team):
+            owned.setdefault(reference.source.kind, []).append(reference.source)
+        text = renderer.render("team.md.j2", uri, team=team, paged=paged, owned=owned)
+        yield Page(uri, text, source=team.path, title=team.title)
+    if teams:
+        uri = renderer.index_uri("team")
+        yield Page(uri, renderer.render("teams_index.md.j2", uri, teams=teams), title="Teams", in_nav=True)
