@@ -110,6 +110,60 @@ def schema(kind: str | None) -> None:
     click.echo(schema_text(kind), nl=False)
 
 
+@main.command()
+@click.argument("labels", nargs=-1, required=True)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="An Alertmanager configuration file; by default the handbook's.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None, help="Handbook root.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the route path that leads to each receiver.")
+def route(labels: tuple[str, ...], config_file: str | None, directory: str | None, verbose: bool) -> None:
+    """Print the receivers an alert with LABELS (NAME=VALUE ...) reaches, in notification order.
+
+    The answer is the one `amtool config routes test` gives: receivers comma-separated, in the order
+    of the routing tree, repeats kept.
+    """
+    from .alertmanager import build_tree
+    from .loader import load_yaml_file
+
+    label_set: dict[str, str] = {}
+    for item in labels:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
+            raise click.UsageError(f"{item!r} is not a label: write NAME=VALUE")
+        label_set[name] = value.strip('"') if len(value) >= 2 and value[0] == value[-1] == '"' else value
+    if config_file is None:
+        root = _root(directory)
+        from .kinds.routing import AlertmanagerConfig
+        from .model import load_handbook
+        from .config import load_config
+
+        config, _ = load_config(root)
+        handbook = load_handbook(config)
+        configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
+        if not configs:
+            raise click.UsageError("the handbook has no Alertmanager configuration; name one with --config")
+        document = configs[0].document
+    else:
+        file = Path(config_file)
+        documents, problems = load_yaml_file(file, file.name)
+        if problems or not documents:
+            click.echo(format_diagnostics(problems, file.parent, "text"), err=True)
+            sys.exit(1)
+        document = documents[0]
+    tree, problems = build_tree(document.data if isinstance(document.data, dict) else {})
+    if tree is None:
+        for problem in problems:
+            line, column = document.position(problem.path)
+            click.echo(f"{document.path}:{line}:{column}: error {problem.message}", err=True)
+        sys.exit(1)
+    routes = tree.routes_for(label_set)
+    click.echo(",".join(r.receiver for r in routes))
+    if verbose:
+        for matched in routes:
+            path = " -> ".join(step.describe() for step in matched.lineage())
+            click.echo(f"  {path} => {matched.receiver}")
+
+
 _RUNBOOK_TEMPLATE = """\
 # yaml-language-server: $schema={schema}
 title: {title}

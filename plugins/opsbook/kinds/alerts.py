@@ -214,7 +214,8 @@ def rule_records(document: Document) -> Iterator[Record | Diagnostic]:
         if "interval" in group and parse_duration(group.get("interval")) is None:
             yield problem((*where, "interval"), f"interval {group.get('interval')!r} is not a duration")
         stem = re.sub(r"\.(ya?ml)$", "", path)
-        group_record = RuleGroup(_slug(f"{stem}-{name}").lower(), group, document, prefix=where, name=name)
+        group_id = re.sub(r"[^a-z0-9]+", "-", f"{stem}-{name}".lower()).strip("-")
+        group_record = RuleGroup(group_id, group, document, prefix=where, name=name)
         yield group_record
         rules = group.get("rules")
         if rules is None:
@@ -294,6 +295,12 @@ ALERT_KIND = Kind(
     unique_ids=False,
     pages=_alert_pages,
 )
-GROUP_KIND = Kind(name="rule_group", plural="alerts/groups", record_type=RuleGroup, folders=())
+def _group_pages(handbook: Any, renderer: Renderer) -> Iterator[Page]:
+    from ..render.alerts import group_pages
+
+    yield from group_pages(handbook, renderer)
+
+
+GROUP_KIND = Kind(name="rule_group", plural="alerts/groups", record_type=RuleGroup, folders=(), pages=_group_pages)
 RECORDING_KIND = Kind(name="recording_rule", plural="alerts/recording", record_type=RecordingRule, folders=(),
                       unique_ids=False)

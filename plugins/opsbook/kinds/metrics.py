@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..diagnostics import Diagnostic
 from ..loader import Document
 from ..model import Kind, Record, Ref
 from ..schema import validate_data
+
+if TYPE_CHECKING:
+    from ..render import Page, Renderer
 
 __all__ = ["KIND", "Metric"]
 
@@ -41,6 +44,12 @@ def metric_records(document: Document) -> Iterator[Record | Diagnostic]:
         yield Metric(metric["name"], metric, document, index=index)
 
 
+def _pages(handbook: Any, renderer: Renderer) -> Iterator[Page]:
+    from ..render.metrics import metric_pages
+
+    yield from metric_pages(handbook, renderer)
+
+
 KIND = Kind(
     name="metric",
     plural="metrics",
@@ -49,4 +58,5 @@ KIND = Kind(
     schema="metrics",
     records_from=metric_records,
     refs=(Ref("component", "component", label="Metrics exported"),),
+    pages=_pages,
 )

@@ -129,4 +129,11 @@ ALERTMANAGER_KIND = Kind(
     records_from=alertmanager_records,
     pages=_pages,
 )
-RECEIVER_KIND = Kind(name="receiver", plural="alerts/receivers", record_type=Receiver, folders=())
+def _receiver_pages(handbook: Any, renderer: Renderer) -> Iterator[Page]:
+    from ..render.alerts import receiver_pages
+
+    yield from receiver_pages(handbook, renderer)
+
+
+RECEIVER_KIND = Kind(name="receiver", plural="alerts/receivers", record_type=Receiver, folders=(),
+                     pages=_receiver_pages)

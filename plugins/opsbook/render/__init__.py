@@ -71,6 +71,11 @@ class Renderer:
         plural = self.handbook.kinds[kind].plural if kind in self.handbook.kinds else kind
         return self.handbook.config.page_dir(kind, plural)
 
+    def has_pages(self, kind: str) -> bool:
+        """Whether records of a kind get pages of their own (links to the others are plain text)."""
+        owner = self.handbook.kinds.get(kind)
+        return owner is not None and owner.pages is not None
+
     def uri_of(self, record: Record) -> str:
         return f"{self.page_dir(record.kind)}/{record.slug}.md"
 
@@ -89,7 +94,7 @@ class Renderer:
     def link_id(self, from_uri: str, kind: str, record_id: str, text: str | None = None) -> Markup:
         """A link to a record by id, or the id as plain text when it names nothing."""
         record = self.handbook.get(kind, record_id)
-        if record is None:
+        if record is None or not self.has_pages(kind):
             return Markup(md_inline(text or record_id))
         return self.link(from_uri, record, text or record_id)
 

@@ -9,7 +9,10 @@ from ..kinds.alerting import Routing, routing_of, runbook_link, runbooks_for_ale
 from ..kinds.alerts import AlertRule, RecordingRule, RuleGroup
 from ..kinds.routing import AlertmanagerConfig, Receiver
 from ..model import Handbook, Record
+from markupsafe import Markup
+
 from . import Page, Renderer
+from .markdown import inline_code
 
 _SEVERITY_ORDER = ("page", "critical", "high", "warning", "medium", "low", "info", "none")
 
@@ -57,19 +60,11 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     for name, variants in by_name.items():
         first = variants[0].alert
         uri = renderer.uri_of(first)
-        link = runbook_link(handbook, first)
         text = renderer.render("alert.md.j2", uri, name=name, variants=variants,
-                               runbooks=runbooks_for_alert(handbook, name), link=link,
-                               runbook_link=lambda alert: runbook_link(handbook, alert))
+                               runbooks=runbooks_for_alert(handbook, name),
+                               runbook_ref=runbook_link(handbook, first))
         yield Page(uri, text, source=first.path, title=name)
     groups = [g for g in handbook.all("rule_group") if isinstance(g, RuleGroup)]
-    for group in groups:
-        uri = renderer.uri_of(group)
-        members = [v for v in views if v.alert.group_id == group.id]
-        recording = [r for r in handbook.loaded.get("recording_rule", [])
-                     if isinstance(r, RecordingRule) and r.group_id == group.id]
-        text = renderer.render("rule_group.md.j2", uri, group=group, alerts=members, recording=recording)
-        yield Page(uri, text, source=group.path, title=f"Rule group {group.name}")
     if not alerts and not groups:
         return
     uri = renderer.index_uri("alert")
@@ -94,7 +89,49 @@ def routing_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         routing = routing_of(handbook, test.labels)  # type: ignore[attr-defined]
         got = routing.receivers if routing else []
         tests.append((test, got, got == test.receivers))  # type: ignore[attr-defined]
-    text = renderer.render("routing.md.j2", uri, config=config, others=configs[1:],
+    text = renderer.render("routing.md.j2", uri, config=config, others=configs[1:], matchers_text=_inhibit_matchers,
                            routes=list(config.tree.root.walk()) if config.tree else [], receivers=receivers,
                            teams_for=lambda name: teams_for_receiver(handbook, name), tests=tests)
     yield Page(uri, text, source=config.path, title="Alert routing", in_nav=True)
+
+
+def group_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    views = [alert_view(handbook, a) for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    for group in handbook.all("rule_group"):
+        assert isinstance(group, RuleGroup)
+        uri = renderer.uri_of(group)
+        members = [v for v in views if v.alert.group_id == group.id]
+        recording = [r for r in handbook.loaded.get("recording_rule", [])
+                     if isinstance(r, RecordingRule) and r.group_id == group.id]
+        text = renderer.render("rule_group.md.j2", uri, group=group, alerts=members, recording=recording)
+        yield Page(uri, text, source=group.path, title=f"Rule group {group.name}")
+
+
+def receiver_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    for receiver in handbook.all("receiver"):
+        assert isinstance(receiver, Receiver)
+        uri = renderer.uri_of(receiver)
+        reaching = []
+        for alert in alerts:
+            routing = routing_for(handbook, alert)
+            if routing and receiver.id in routing.receivers:
+                reaching.append(alert)
+        configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig) and c.tree]
+        routes = [r for r in configs[0].tree.root.walk() if r.receiver == receiver.id] if configs else []
+        text = renderer.render("receiver.md.j2", uri, receiver=receiver, alerts=reaching, routes=routes,
+                               teams=teams_for_receiver(handbook, receiver.id),
+                               routing_uri=renderer.index_uri("alertmanager"))
+        yield Page(uri, text, source=receiver.path, title=f"Receiver {receiver.id}")
+
+
+def _inhibit_matchers(rule: dict, side: str) -> Markup:
+    """An inhibition rule's source or target matchers, in every syntax, as code."""
+    parts: list[str] = []
+    for line in rule.get(f"{side}_matchers") or []:
+        parts.append(str(line))
+    for name, value in (rule.get(f"{side}_match") or {}).items():
+        parts.append(f'{name}="{value}"')
+    for name, value in (rule.get(f"{side}_match_re") or {}).items():
+        parts.append(f'{name}=~"{value}"')
+    return Markup(", ").join(inline_code(part) for part in parts) if parts else Markup("")
