@@ -64,7 +64,13 @@ class Matcher:
 def _go_regex(value: str) -> str:
     """Go's RE2 syntax, as far as it differs from Python's for what configurations use."""
     # `\z` is Go's end of text; Python spells it `\Z`.
-    return re.sub(r"(?<!\\)((?:\\\\)*)\\z", r"\1\\Z", value)
+    value = re.sub(r"(?<!\\)((?:\\\\)*)\\z", r"\1\\Z", value)
+    # Go allows flags such as `(?i)` at the start of the group Alertmanager wraps the value in;
+    # Python wants them scoped: `(?i)abc` becomes `(?i:abc)`.
+    leading = re.match(r"\(\?([imsU]+)\)", value)
+    if leading and "U" not in leading.group(1):
+        value = f"(?{leading.group(1)}:{value[leading.end():]})"
+    return value
 
 
 def parse_matcher(text: str) -> Matcher:

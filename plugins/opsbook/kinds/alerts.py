@@ -160,7 +160,7 @@ def _groups_of(document: Document) -> tuple[Any, tuple[str | int, ...]] | None:
     data = document.data
     if not isinstance(data, dict):
         return None
-    if data.get("kind") == "PrometheusRule" or ("apiVersion" in data and "spec" in data):
+    if "apiVersion" in data and "kind" in data:  # a Kubernetes object
         spec = data.get("spec")
         if data.get("kind") != "PrometheusRule" or not isinstance(spec, dict):
             return None  # another Kubernetes object in a multi-document file

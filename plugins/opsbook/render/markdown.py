@@ -17,9 +17,11 @@ __all__ = ["md_inline", "md_block", "code_block", "inline_code"]
 _ENTITIES = {
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
     "\\": "&#92;", "`": "&#96;", "*": "&#42;", "_": "&#95;", "[": "&#91;", "]": "&#93;",
-    "{": "&#123;", "}": "&#125;", "(": "&#40;", ")": "&#41;", "|": "&#124;", "!": "&#33;",
-    "#": "&#35;", "~": "&#126;", "=": "&#61;", "^": "&#94;", "$": "&#36;", ":": "&#58;",
+    "{": "&#123;", "}": "&#125;", "|": "&#124;", "!": "&#33;",
+    "#": "&#35;", "~": "&#126;", "^": "&#94;", "$": "&#36;",
 }
+# Left as they are, because nothing they start is markup once `[`, `<` and `{` are escaped:
+# parentheses (a link needs `](`), colons (`javascript:` is only dangerous inside a link or tag), `=`.
 _SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
 _LINE_START = re.compile(r"^(\s*)([-+]|\d+[.)]|\?\?\?|/{3})")
 
