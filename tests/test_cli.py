@@ -171,3 +171,46 @@ def test_hostile_files_are_answered_quickly_without_traceback(runner: CliRunner,
     assert codes == {("runbooks/huge.yaml", "OB003"), ("runbooks/bomb.yaml", "OB005"),
                      ("runbooks/latin1.yaml", "OB002")}
     assert elapsed < 2, f"took {elapsed:.2f} s"
+
+
+def test_build_never_replaces_a_folder_it_did_not_write(runner: CliRunner, make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/ok.yaml": "title: OK\nsteps: [{name: S, run: 'true'}]\n"})
+    result = runner.invoke(main, ["build", str(root), "--out", str(root / "runbooks")])
+    assert result.exit_code == 2 and "did not write" in result.output
+    assert (root / "runbooks" / "ok.yaml").is_file()
+    out = root.parent / "site-md"
+    assert runner.invoke(main, ["build", str(root), "--out", str(out)]).exit_code == 0
+    assert runner.invoke(main, ["build", str(root), "--out", str(out)]).exit_code == 0  # its own output: replaced
+
+
+def test_source_lines_of_files_outside_the_root_are_never_printed(runner: CliRunner, tmp_path: Path,
+                                                                   make_handbook: Callable[..., Path]) -> None:
+    secret = tmp_path / "outside.yaml"
+    secret.write_text("top-secret-value\n", encoding="utf-8")
+    root = make_handbook({"runbooks/ok.yaml": "title: OK\nsteps: [{name: S, run: 'true'}]\n"})
+    (root / "runbooks" / "link.yaml").symlink_to(secret)
+    result = runner.invoke(main, ["check", "--format", "text", str(root)])
+    assert "OB006" in result.output and "top-secret-value" not in result.output
+
+
+def test_new_runbook_without_local_schemas_uses_the_published_url(runner: CliRunner,
+                                                                  make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({})
+    assert runner.invoke(main, ["new", "runbook", "x", "--dir", str(root)]).exit_code == 0
+    first = (root / "runbooks" / "x.yaml").read_text(encoding="utf-8").splitlines()[0]
+    assert first == "# yaml-language-server: $schema=https://opsbook.dev/schemas/runbook.schema.json"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"sources": {"runbooks": ["rb"]}}, "unknown kind 'runbooks'"),
+    ({"pages": {"runbook": 3}}, "pages must map names to folders"),
+    ({"fail_on": "sometimes"}, "fail_on must be"),
+    ({"today": "yesterday"}, "today must be a date"),
+])
+def test_configuration_values_are_checked(runner: CliRunner, make_handbook: Callable[..., Path],
+                                          options: dict, message: str) -> None:
+    root = make_handbook({}, **options)
+    result = runner.invoke(main, ["check", "--format", "json", str(root)])
+    assert result.exit_code == 1
+    (problem,) = json.loads(result.output)
+    assert problem["code"] == "OB090" and message in problem["message"]

@@ -119,3 +119,14 @@ def test_reference_handbook_builds_strict(tmp_path: Path) -> None:
     repo = Path(__file__).parent.parent
     result = _build(repo, "--site-dir", str(tmp_path / "site"))
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_an_unquoted_today_in_mkdocs_yml_is_accepted() -> None:
+    import datetime
+
+    config = OpsbookConfig()
+    config.load_dict({"today": datetime.date(2026, 11, 26)})
+    errors, warnings = config.validate()
+    assert errors == [] and warnings == []
+    core, problems = Config.from_mapping({"today": datetime.date(2026, 11, 26)}, Path("."))
+    assert problems == [] and core.today == "2026-11-26"

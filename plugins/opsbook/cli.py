@@ -69,6 +69,8 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool) -> Non
     is written, so a failed build never leaves half a tree where the last good one was.
     """
     root = _root(directory)
+    target = Path(out).resolve()
+    _check_output_folder(root, target)
     analysis = analyse(root)
     threshold = Severity.WARNING if strict else None
     failures = analysis.failures(threshold)
@@ -77,11 +79,10 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool) -> Non
     if failures:
         click.echo(f"opsbook: not writing {out}: the handbook has problems", err=True)
         sys.exit(1)
-    target = Path(out).resolve()
-    if target == root or target in root.parents:
-        raise click.UsageError("--out must not be the handbook root or one of its parents")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    (staging / BUILD_MARKER).write_text("Written by `opsbook build`; replaced whole by the next build.\n",
+                                        encoding="utf-8")
     pages = analysis.pages()
     for page in pages:
         file = staging / page.uri
@@ -95,6 +96,20 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool) -> Non
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
     click.echo(f"opsbook: wrote {len(pages)} pages to {out}")
+
+
+BUILD_MARKER = ".opsbook-build"
+
+
+def _check_output_folder(root: Path, target: Path) -> None:
+    """Refuse an output folder whose replacement would lose anything that `opsbook build` did not write."""
+    if target == root or target in root.parents:
+        raise click.UsageError("--out must not be the handbook root or one of its parents")
+    if target.exists() and not target.is_dir():
+        raise click.UsageError(f"--out {target} is a file")
+    if target.is_dir() and any(target.iterdir()) and not (target / BUILD_MARKER).is_file():
+        raise click.UsageError(f"--out {target} holds files that opsbook build did not write; "
+                               "name an empty or new folder (opsbook never deletes what it did not write)")
 
 
 @main.command()
@@ -204,10 +219,10 @@ def new_runbook(runbook_id: str, directory: str | None, title: str | None) -> No
         raise click.UsageError(f"{file} exists already; opsbook never overwrites a source")
     folder.mkdir(parents=True, exist_ok=True)
     local_schema = root / "schemas" / "runbook.schema.json"
-    schema_ref = (os.path.relpath(local_schema, folder) if local_schema.exists()
+    schema_ref = (Path(os.path.relpath(local_schema, folder)).as_posix() if local_schema.exists()
                   else "https://opsbook.dev/schemas/runbook.schema.json")
     words = title or runbook_id.replace("-", " ").capitalize()
-    text = _RUNBOOK_TEMPLATE.format(schema=Path(schema_ref).as_posix(), title=_yaml_text(words),
+    text = _RUNBOOK_TEMPLATE.format(schema=schema_ref, title=_yaml_text(words),
                                     today=_dt.date.today().isoformat())
     with file.open("x", encoding="utf-8") as handle:
         handle.write(text)

@@ -1,7 +1,8 @@
 """opsbook's one configuration, read the same way by the CLI, the MkDocs plugin and the pytest plugin.
 
-It lives in the `opsbook` entry of `plugins:` in `mkdocs.yml`, or in `opsbook.yml` beside it for a
-handbook built without MkDocs. Every option has a default, so an empty entry is a working setup.
+It lives in the `opsbook` entry of `plugins:` in `mkdocs.yml`, or, for a handbook built without MkDocs,
+in `opsbook.yml` at its root (read only where there is no `mkdocs.yml`). Every option has a default,
+so an empty entry is a working setup.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class Config:
             if key not in allowed:
                 report((key,), f"unknown option '{key}' (options: {', '.join(allowed)})")
                 continue
+            if key == "today" and isinstance(value, _dt.date):
+                value = value.isoformat()  # YAML reads an unquoted date as a date
             expected = {"sources": dict, "pages": dict, "results": str, "today": (str, type(None)),
                         "fail_on": str, "max_file_size": int, "max_depth": int, "max_nodes": int,
                         "paging_severities": list}[key]
@@ -109,14 +112,23 @@ class Config:
                 report((key,), f"option '{key}' has the wrong type ({type(value).__name__})")
                 continue
             if key == "sources":
+                from .kinds import KINDS  # the registry of kinds imports the model, which imports this
+
                 clean: dict[str, list[str]] = {}
                 for kind, folders in value.items():
+                    if kind not in KINDS:
+                        report((key, kind), f"sources names an unknown kind '{kind}' "
+                                            f"(kinds: {', '.join(sorted(KINDS))})")
+                        continue
                     folders = [folders] if isinstance(folders, str) else folders
                     if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
                         report((key, kind), f"sources.{kind} must be a folder or a list of folders")
                         continue
                     clean[kind] = folders
                 value = clean
+            if key == "pages" and not all(isinstance(v, str) and v.strip("/") for v in value.values()):
+                report((key,), "pages must map names to folders, such as {runbook: runbooks}")
+                continue
             if key == "fail_on" and value not in ("error", "warning"):
                 report((key,), "fail_on must be 'error' or 'warning'")
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import html
 import os
 from pathlib import Path
@@ -37,7 +38,7 @@ class OpsbookConfig(base.Config):
     sources = c.Type(dict, default={})
     pages = c.Type(dict, default={})
     results = c.Type(str, default=_DEFAULTS.results)
-    today = c.Optional(c.Type(str))
+    today = c.Optional(c.Type((str, datetime.date)))
     fail_on = c.Choice(("error", "warning"), default=_DEFAULTS.fail_on)
     max_file_size = c.Type(int, default=_DEFAULTS.max_file_size)
     max_depth = c.Type(int, default=_DEFAULTS.max_depth)

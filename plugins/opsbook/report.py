@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from urllib.parse import quote
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def _source_line(root: Path, diagnostic: Diagnostic, cache: dict[str, list[str]]
     if diagnostic.path not in cache:
         try:
             file = root / diagnostic.path
-            if file.stat().st_size > 5 * 1024 * 1024:
+            # Never show a line of a file outside the handbook (a link a pull request planted).
+            if not file.resolve().is_relative_to(root.resolve()) or file.stat().st_size > 5 * 1024 * 1024:
                 raise OSError
             cache[diagnostic.path] = file.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
@@ -91,7 +93,7 @@ def sarif(diagnostics: Sequence[Diagnostic], root: Path) -> str:
         "level": levels[d.severity],
         "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
         "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": d.path, "uriBaseId": "ROOT"},
+            "artifactLocation": {"uri": quote(d.path), "uriBaseId": "ROOT"},
             "region": {"startLine": max(d.line, 1), "startColumn": max(d.column, 1)},
         }}],
     } for d in diagnostics]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -197,7 +198,10 @@ def _schema_error(error: jsonschema.ValidationError, record: Record | None) -> D
 
 
 def check_review(handbook: Handbook) -> Iterator[Diagnostic]:
-    """OB040 and OB041: review dates that are invalid, or past their interval.
+    """OB040 and OB041: review dates and durations that are invalid, or reviews past their interval.
+
+    A value that does not even have the form the schema asks for is the schema's (OB010); OB041 is
+    for a well-formed value that is still wrong, such as `2026-02-30` or `30s1m`.
 
     Failing:
 
@@ -210,17 +214,18 @@ def check_review(handbook: Handbook) -> Iterator[Diagnostic]:
         review_every: 90d
     """
     today = handbook.config.today_date
-    for runbook in handbook.all("runbook"):
+    for runbook in handbook.loaded.get("runbook", []):
         assert isinstance(runbook, Runbook)
-        reviewed = runbook.last_reviewed
-        if reviewed is not None and parse_date(reviewed) is None:
+        yield from _invalid_timeouts(runbook)
+        reviewed, every = runbook.last_reviewed, runbook.review_every
+        if reviewed is not None and _DATE_FORM.match(reviewed) and parse_date(reviewed) is None:
             line, column = runbook.position("last_reviewed")
             yield make("OB041", runbook.path, line, column, f"last_reviewed {reviewed!r} is not a calendar date")
             continue
-        every = runbook.review_every
-        if every is not None and parse_duration(every) is None:
+        if every is not None and _DURATION_FORM.match(every) and parse_duration(every) is None:
             line, column = runbook.position("review_every")
-            yield make("OB041", runbook.path, line, column, f"review_every {every!r} is not a duration")
+            yield make("OB041", runbook.path, line, column,
+                       f"review_every {every!r} is not a duration: each unit once, largest first")
             continue
         due = runbook.review_due()
         if due is not None and due < today:
@@ -229,6 +234,19 @@ def check_review(handbook: Handbook) -> Iterator[Diagnostic]:
                        f"review overdue: last reviewed {reviewed}, due every {every}, so by {due.isoformat()} "
                        f"({(today - due).days} days ago)",
                        hint="review the runbook and set last_reviewed to today's date")
+
+
+_DATE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DURATION_FORM = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+
+
+def _invalid_timeouts(runbook: Runbook) -> Iterator[Diagnostic]:
+    for step in runbook.all_steps():
+        value = step.expect.get("timeout")
+        if isinstance(value, str) and _DURATION_FORM.match(value) and parse_duration(value) is None:
+            line, column = runbook.position(step.section, step.index, "expect", "timeout")
+            yield make("OB041", runbook.path, line, column,
+                       f"timeout {value!r} is not a duration: each unit once, largest first")
 
 
 def _pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
