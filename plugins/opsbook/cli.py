@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -96,6 +97,80 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool) -> Non
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
     click.echo(f"opsbook: wrote {len(pages)} pages to {out}")
+
+
+@main.command("test")
+@click.argument("runbook_ids", nargs=-1)
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None, help="Handbook root.")
+@click.option("--results", "results_file", type=click.Path(dir_okay=False), default=None,
+              help="Results file to write (JSON); the configured `results` by default.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False), default=None, help="Also write JUnit XML.")
+@click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE",
+              help="Give an input a value, overriding the runbook's (repeatable).")
+@click.option("--allow-env", multiple=True, metavar="NAME",
+              help="Pass this variable of the caller's environment to the steps (repeatable).")
+@click.option("--no-ci", is_flag=True, help="Use the inputs' defaults, not their ci values, and skip setup.")
+def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_file: str | None,
+                  junit_file: str | None, inputs: tuple[str, ...], allow_env: tuple[str, ...], no_ci: bool) -> None:
+    """Run the runbooks' steps (all runbooks, or RUNBOOK_IDS) as CI verifies them.
+
+    Prints a line per step as it runs, then a summary; exit status 1 when any step fails.
+    """
+    from .kinds.runbook import Runbook
+    from .results import write_junit, write_results
+    from .runner import RunOptions, run_runbook
+
+    root = _root(directory)
+    analysis = analyse(root)
+    errors = [d for d in analysis.diagnostics if d.severity >= Severity.ERROR and d.path.startswith(
+        tuple(f"{folder}/" for folder in analysis.config.sources.get("runbook", ["runbooks"])))]
+    if errors:
+        click.echo(format_diagnostics(errors, root, None), err=True)
+        click.echo("opsbook: fix the runbooks' errors before running them", err=True)
+        sys.exit(1)
+    given: dict[str, str] = {}
+    for item in inputs:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"--input {item!r}: write NAME=VALUE")
+        given[name] = value
+    runbooks = [rb for rb in analysis.handbook.all("runbook") if isinstance(rb, Runbook)]
+    if runbook_ids:
+        unknown = sorted(set(runbook_ids) - {rb.id for rb in runbooks})
+        if unknown:
+            raise click.UsageError(f"no runbook with id {', '.join(unknown)}")
+        runbooks = [rb for rb in runbooks if rb.id in runbook_ids]
+    from .durations import parse_duration
+
+    options = RunOptions(root=root, ci=not no_ci, inputs=given,
+                         allow_env=[*analysis.config.allow_env, *allow_env],
+                         default_timeout=parse_duration(analysis.config.default_timeout) or 300.0)
+    symbols = {"passed": "pass", "failed": "FAIL", "timeout": "TIMEOUT", "skipped": "skip",
+               "manual": "manual", "not-run": "not run"}
+
+    def show(step: Any) -> None:
+        extra = f" ({step.reason})" if step.reason else ""
+        timing = f" {step.duration:.2f}s" if step.status in ("passed", "failed", "timeout") else ""
+        click.echo(f"  {symbols[step.status]:<7} {step.section}[{step.index + 1}] {step.name}{timing}{extra}")
+        for problem in step.problems:
+            click.echo(f"          {problem}")
+        if not step.ok and step.output_tail():
+            click.echo("          " + step.output_tail(10).replace("\n", "\n          "))
+
+    results = []
+    for runbook in runbooks:
+        click.echo(f"{runbook.id} ({runbook.path})")
+        results.append(run_runbook(runbook, options, on_step=show))
+    counts = {status: sum(step.status == status for r in results for step in r.steps) for status in symbols}
+    failed = [r.runbook for r in results if not r.passed]
+    click.echo(f"{len(results)} runbooks: {counts['passed']} steps passed, {counts['failed'] + counts['timeout']} "
+               f"failed, {counts['skipped']} skipped in CI, {counts['manual']} manual, {counts['not-run']} not run")
+    write_results(root / (results_file or analysis.config.results), results)
+    if junit_file:
+        write_junit(Path(junit_file), results)
+    if failed:
+        click.echo(f"failed: {', '.join(failed)}")
+    sys.exit(1 if failed else 0)
 
 
 BUILD_MARKER = ".opsbook-build"

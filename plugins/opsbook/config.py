@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, Severity, make, register
+from .durations import parse_duration
 from .loader import Document, Limits, load_yaml_file
 
 __all__ = ["Config", "find_root", "load_config"]
@@ -43,6 +44,9 @@ class Config:
         max_depth: Deepest nesting accepted in a source file.
         max_nodes: Most values a source file may expand to, aliases included.
         paging_severities: Alert severities that must have a runbook.
+        allow_env: Variables of the caller's environment that runbook steps may see.
+        default_timeout: How long a step may run when its `expect` names no timeout.
+        shellcheck: Whether `opsbook check` runs shellcheck on the `run` steps.
     """
 
     root: Path = field(default_factory=Path.cwd)
@@ -55,6 +59,9 @@ class Config:
     max_depth: int = Limits.max_depth
     max_nodes: int = Limits.max_nodes
     paging_severities: list[str] = field(default_factory=lambda: ["critical", "page"])
+    allow_env: list[str] = field(default_factory=list)
+    default_timeout: str = "5m"
+    shellcheck: bool = True
     repo_url: str | None = None
     edit_uri: str | None = None
     site_url: str | None = None
@@ -107,8 +114,9 @@ class Config:
                 value = value.isoformat()  # YAML reads an unquoted date as a date
             expected = {"sources": dict, "pages": dict, "results": str, "today": (str, type(None)),
                         "fail_on": str, "max_file_size": int, "max_depth": int, "max_nodes": int,
-                        "paging_severities": list}[key]
-            if not isinstance(value, expected) or isinstance(value, bool):
+                        "paging_severities": list, "allow_env": list, "default_timeout": str,
+                        "shellcheck": bool}[key]
+            if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
                 report((key,), f"option '{key}' has the wrong type ({type(value).__name__})")
                 continue
             if key == "sources":
@@ -131,6 +139,9 @@ class Config:
                 continue
             if key == "fail_on" and value not in ("error", "warning"):
                 report((key,), "fail_on must be 'error' or 'warning'")
+                continue
+            if key == "default_timeout" and parse_duration(value) is None:
+                report((key,), "default_timeout must be a duration such as 5m")
                 continue
             if key == "today":
                 try:

@@ -44,6 +44,9 @@ class OpsbookConfig(base.Config):
     max_depth = c.Type(int, default=_DEFAULTS.max_depth)
     max_nodes = c.Type(int, default=_DEFAULTS.max_nodes)
     paging_severities = c.ListOfItems(c.Type(str), default=list(_DEFAULTS.paging_severities))
+    allow_env = c.ListOfItems(c.Type(str), default=[])
+    default_timeout = c.Type(str, default=_DEFAULTS.default_timeout)
+    shellcheck = c.Type(bool, default=_DEFAULTS.shellcheck)
 
 
 class OpsbookPlugin(BasePlugin[OpsbookConfig]):
