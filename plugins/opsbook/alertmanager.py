@@ -150,9 +150,11 @@ class Route:
     parent: Route | None = None
     mute_time_intervals: list[str] = field(default_factory=list)
     active_time_intervals: list[str] = field(default_factory=list)
+    #: A route with a matcher Alertmanager would refuse matches nothing (Alertmanager would not load it).
+    invalid: bool = False
 
     def match(self, labels: Mapping[str, str]) -> list[Route]:
-        if not all(matcher.matches(labels) for matcher in self.matchers):
+        if self.invalid or not all(matcher.matches(labels) for matcher in self.matchers):
             return []
         found: list[Route] = []
         for child in self.children:
@@ -238,6 +240,7 @@ def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = ()) -
             problems.append(RouteProblem(path, "routes nest deeper than 64 levels"))
             return None
         matchers: list[Matcher] = []
+        before = len(problems)
         for kind, op in (("match", "="), ("match_re", "=~")):
             value = data.get(kind)
             if value is None:
@@ -271,7 +274,8 @@ def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = ()) -
         group_by = _strings(data["group_by"]) if "group_by" in data else (parent.group_by if parent else [])
         route = Route(str(receiver), matchers, bool(data.get("continue", False)), group_by, path, parent=parent,
                       mute_time_intervals=_strings(data.get("mute_time_intervals")),
-                      active_time_intervals=_strings(data.get("active_time_intervals")))
+                      active_time_intervals=_strings(data.get("active_time_intervals")),
+                      invalid=len(problems) > before)
         children = data.get("routes") or []
         if not isinstance(children, list):
             problems.append(RouteProblem((*path, "routes"), "routes must be a list"))

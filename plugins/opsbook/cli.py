@@ -241,10 +241,10 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
             sys.exit(1)
         document = documents[0]
     tree, problems = build_tree(document.data if isinstance(document.data, dict) else {})
-    if tree is None:
-        for problem in problems:
-            line, column = document.position(problem.path)
-            click.echo(f"{document.path}:{line}:{column}: error {problem.message}", err=True)
+    for problem in problems:
+        line, column = document.position(problem.path)
+        click.echo(f"{document.path}:{line}:{column}: error OB320 {problem.message}", err=True)
+    if tree is None or problems:  # Alertmanager would refuse this configuration: no answer to give
         sys.exit(1)
     routes = tree.routes_for(label_set)
     click.echo(",".join(r.receiver for r in routes))

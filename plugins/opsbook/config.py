@@ -47,6 +47,8 @@ class Config:
         allow_env: Variables of the caller's environment that runbook steps may see.
         default_timeout: How long a step may run when its `expect` names no timeout.
         shellcheck: Whether `opsbook check` runs shellcheck on the `run` steps.
+        site_url: The published site's address, to recognise absolute `runbook_url` links into it
+            (MkDocs' own `site_url` when unset).
     """
 
     root: Path = field(default_factory=Path.cwd)
@@ -86,7 +88,7 @@ class Config:
     @classmethod
     def options(cls) -> list[str]:
         """Names of the options a user may set."""
-        return [f.name for f in fields(cls) if f.name not in ("root", "repo_url", "edit_uri", "site_url")]
+        return [f.name for f in fields(cls) if f.name not in ("root", "repo_url", "edit_uri")]
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None, root: Path, *, path: str = "mkdocs.yml",
@@ -115,7 +117,7 @@ class Config:
             expected = {"sources": dict, "pages": dict, "results": str, "today": (str, type(None)),
                         "fail_on": str, "max_file_size": int, "max_depth": int, "max_nodes": int,
                         "paging_severities": list, "allow_env": list, "default_timeout": str,
-                        "shellcheck": bool}[key]
+                        "shellcheck": bool, "site_url": str}[key]
             if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
                 report((key,), f"option '{key}' has the wrong type ({type(value).__name__})")
                 continue
@@ -124,9 +126,13 @@ class Config:
 
                 clean: dict[str, list[str]] = {}
                 for kind, folders in value.items():
+                    readable = sorted(name for name, k in KINDS.items() if k.folders)
                     if kind not in KINDS:
-                        report((key, kind), f"sources names an unknown kind '{kind}' "
-                                            f"(kinds: {', '.join(sorted(KINDS))})")
+                        report((key, kind), f"sources names an unknown kind '{kind}' (kinds: {', '.join(readable)})")
+                        continue
+                    if not KINDS[kind].folders:
+                        report((key, kind), f"{kind} records are read from the files of another kind; "
+                                            f"sources takes: {', '.join(readable)}")
                         continue
                     folders = [folders] if isinstance(folders, str) else folders
                     if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
@@ -181,7 +187,7 @@ def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
             config.repo_url = data["repo_url"]
         if isinstance(data.get("edit_uri"), str):
             config.edit_uri = data["edit_uri"]
-        if isinstance(data.get("site_url"), str):
+        if isinstance(data.get("site_url"), str) and not config.site_url:
             config.site_url = data["site_url"]
         return config, problems
     return Config(root=root), []

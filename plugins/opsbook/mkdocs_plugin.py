@@ -16,7 +16,7 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page as MkDocsPage
 
-from .config import Config
+from .config import Config, load_config
 from .diagnostics import Severity
 from .kinds import KINDS
 from .pipeline import Analysis, analyse
@@ -47,6 +47,7 @@ class OpsbookConfig(base.Config):
     allow_env = c.ListOfItems(c.Type(str), default=[])
     default_timeout = c.Type(str, default=_DEFAULTS.default_timeout)
     shellcheck = c.Type(bool, default=_DEFAULTS.shellcheck)
+    site_url = c.Optional(c.Type(str))
 
 
 class OpsbookPlugin(BasePlugin[OpsbookConfig]):
@@ -65,7 +66,10 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             raise PluginError("opsbook configuration: " + "; ".join(p.message for p in problems))
         self.core.repo_url = config.repo_url
         self.core.edit_uri = config.edit_uri
-        self.core.site_url = config.site_url
+        if not self.core.site_url:
+            # `mkdocs serve` replaces site_url with the preview's address: take the one the file says.
+            written, _ = load_config(root)
+            self.core.site_url = written.site_url or config.site_url
         for extension in REQUIRED_EXTENSIONS:
             if extension not in config.markdown_extensions:
                 config.markdown_extensions.append(extension)

@@ -56,12 +56,13 @@ def load_results(path: Path) -> Results:
     return Results({k: v for k, v in runbooks.items() if isinstance(v, dict)})
 
 
-def write_results(path: Path, results: Iterable[RunbookResult]) -> None:
+def write_results(path: Path, results: Iterable[RunbookResult | dict[str, Any]]) -> None:
     """Write results, keeping those of runbooks not run this time; the file is replaced atomically."""
     previous = load_results(path)
     merged = dict(previous.runbooks) if previous.problem is None else {}
     for result in results:
-        merged[result.runbook] = result.to_dict()
+        data = result.to_dict() if isinstance(result, RunbookResult) else result
+        merged[data["runbook"]] = data
     document = {
         "version": VERSION,
         "written": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),

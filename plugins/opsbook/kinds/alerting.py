@@ -13,7 +13,7 @@ from ..model import Handbook, Record
 from .alerts import AlertRule, RecordingRule
 from .routing import AlertmanagerConfig, Receiver
 
-__all__ = ["RunbookLink", "Routing", "runbook_link", "runbooks_for_alert", "routing_of", "teams_for_receiver",
+__all__ = ["RunbookLink", "Routing", "primary_alertmanager", "runbook_link", "runbooks_for_alert", "routing_of", "teams_for_receiver",
            "ALERTING_CHECKS"]
 
 register("OB310", Severity.ERROR, "Paging alert without a runbook",
@@ -43,7 +43,8 @@ register("OB313", Severity.WARNING, "Alert routed only to the default or a null 
          "its severity if that is intended.")
 register("OB314", Severity.WARNING, "Receiver that no team claims",
          "A receiver of the Alertmanager configuration is in no team's `receivers:`, so the handbook cannot "
-         "say who is paged through it. Checked once the handbook has teams.")
+         "say who is paged through it. Checked once the handbook has teams; a receiver without any "
+         "integration (a null receiver) notifies nobody and needs no team.")
 register("OB315", Severity.WARNING, "Alert name defined twice with different definitions",
          "Two alerting rules share a name but differ in expression, labels or `for`. That is sometimes "
          "intended (a warning and a critical threshold), but the runbook and the routing then serve both.")
@@ -83,7 +84,9 @@ def _runbook_id_from_url(handbook: Handbook, url: str) -> tuple[str | None, bool
             return None, True
         path = urlsplit(url[len(site.rstrip("/")):]).path
     found = re.search(rf"(?:^|/){re.escape(folder)}/([^/#?]+?)(?:\.md|\.html|/index\.html|/)?$", path)
-    return (found.group(1) if found else path.strip("/") or url), False
+    if found is None:
+        return None, True  # a page of the site, or of another one, that is not a runbook: not checked
+    return found.group(1), False
 
 
 def runbook_link(handbook: Handbook, alert: AlertRule) -> RunbookLink | None:
@@ -139,13 +142,17 @@ class Routing:
         return all(route.parent is None for route in self.routes)
 
 
+def primary_alertmanager(handbook: Handbook) -> AlertmanagerConfig | None:
+    """The Alertmanager configuration that routes the handbook's alerts: the first by id, if several."""
+    configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
+    return configs[0] if configs else None
+
+
 def routing_of(handbook: Handbook, labels: dict[str, str]) -> Routing | None:
-    """Route a label set through the handbook's Alertmanager configuration (the first, if several)."""
-    configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig) and c.tree]
-    if not configs:
+    """Route a label set through the handbook's Alertmanager configuration."""
+    config = primary_alertmanager(handbook)
+    if config is None or config.tree is None:
         return None
-    config = configs[0]
-    assert config.tree is not None
     routes = config.tree.routes_for(labels)
     return Routing(config, routes, [route.receiver for route in routes])
 

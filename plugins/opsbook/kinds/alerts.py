@@ -295,6 +295,8 @@ ALERT_KIND = Kind(
     unique_ids=False,
     pages=_alert_pages,
 )
+
+
 def _group_pages(handbook: Any, renderer: Renderer) -> Iterator[Page]:
     from ..render.alerts import group_pages
 

@@ -129,6 +129,8 @@ ALERTMANAGER_KIND = Kind(
     records_from=alertmanager_records,
     pages=_pages,
 )
+
+
 def _receiver_pages(handbook: Any, renderer: Renderer) -> Iterator[Page]:
     from ..render.alerts import receiver_pages
 

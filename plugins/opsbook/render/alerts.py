@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..kinds.alerting import Routing, routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
+from ..kinds.alerting import Routing, primary_alertmanager, routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
 from ..kinds.alerts import AlertRule, RecordingRule, RuleGroup
 from ..kinds.routing import AlertmanagerConfig, Receiver
 from ..model import Handbook, Record
@@ -79,9 +79,9 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 
 def routing_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
-    if not configs:
+    config = primary_alertmanager(handbook)
+    if config is None:
         return
-    config = configs[0]
     uri = renderer.index_uri("alertmanager")
     receivers = [r for r in handbook.all("receiver") if isinstance(r, Receiver)]
     tests = []
@@ -117,8 +117,8 @@ def receiver_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
             routing = routing_for(handbook, alert)
             if routing and receiver.id in routing.receivers:
                 reaching.append(alert)
-        configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig) and c.tree]
-        routes = [r for r in configs[0].tree.root.walk() if r.receiver == receiver.id] if configs else []
+        config = primary_alertmanager(handbook)
+        routes = [r for r in config.tree.root.walk() if r.receiver == receiver.id] if config and config.tree else []
         text = renderer.render("receiver.md.j2", uri, receiver=receiver, alerts=reaching, routes=routes,
                                teams=teams_for_receiver(handbook, receiver.id),
                                routing_uri=renderer.index_uri("alertmanager"))

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from ..durations import format_duration
 from ..kinds.runbook import SEVERITIES, Runbook, Step
 from ..model import Handbook
+from ..verification import coverage, verification_of
 from . import Page, Renderer
 from .markdown import inline_code, md_inline
 
@@ -83,7 +84,7 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         alerts = [(name, sorted({v.data.get("labels", {}).get("severity", "") for v in handbook.variants("alert", name)}
                                 - {""})) for name in runbook.alerts]
         text = renderer.render("runbook.md.j2", uri, runbook=runbook, sections=sections, backrefs=backrefs,
-                               alerts=alerts,
+                               alerts=alerts, verification=verification_of(handbook, runbook),
                                counts=count_steps(runbook), review=_review(handbook, runbook),
                                expectations=expectations)
         yield Page(uri, text, source=runbook.path, title=runbook.title)
@@ -101,6 +102,9 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     groupings = [("By severity", grouped("severity", list(SEVERITIES))), ("By service", grouped("service")),
                  ("By owner", grouped("owner"))]
     counts = [count_steps(rb) for rb in runbooks]
+    verified, runnable = coverage(handbook)
     text = renderer.render("runbooks_index.md.j2", uri, runbooks=ordered, groupings=groupings,
+                           verification=lambda rb: verification_of(handbook, rb), verified=verified,
+                           runnable=runnable,
                            total_steps=sum(c.total for c in counts), runnable_steps=sum(c.runnable for c in counts))
     yield Page(uri, text, title="Runbooks", in_nav=True)

@@ -1,0 +1,171 @@
+"""The pytest adapter: with `--runbooks`, every runbook of the handbook is a test.
+
+    pytest --runbooks                      # only the runbooks (when no path is given)
+    pytest --runbooks tests/ runbooks/     # the runbooks beside other tests
+    pytest --runbooks -k restore -x --junitxml=report.xml -n 2
+
+Each runbook is one test item named by its id; it runs through the same runner as `opsbook test`.
+A failure names the runbook file and the failing step's line, the command, what was expected against
+what happened, and the tail of the output. `--runbook-results FILE` writes the results file the site
+reads (also under pytest-xdist: the workers' results travel in the reports).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .config import find_root, load_config
+from .durations import parse_duration
+from .kinds.runbook import Runbook
+from .pipeline import Analysis, analyse
+from .results import write_results
+from .runner import RunbookResult, RunOptions, StepResult, run_runbook
+
+_ANALYSIS = pytest.StashKey[Analysis]()
+_PROPERTY = "opsbook_runbook_result"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("opsbook", "opsbook runbooks")
+    group.addoption("--runbooks", action="store_true", default=False,
+                    help="Collect the handbook's runbooks as tests and run their steps.")
+    group.addoption("--handbook", default=None, metavar="DIR",
+                    help="The handbook root (default: the folder of mkdocs.yml above the rootdir).")
+    group.addoption("--runbook-results", default=None, metavar="FILE",
+                    help="Write the runbook results (JSON) that the site shows.")
+    group.addoption("--runbook-input", action="append", default=[], metavar="NAME=VALUE",
+                    help="Give a runbook input a value (repeatable).")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "runbook: a runbook of the handbook, collected by opsbook's --runbooks")
+    if not config.getoption("runbooks"):
+        return
+    option = config.getoption("handbook")
+    root = Path(option).resolve() if option else find_root(config.rootpath)
+    core, _ = load_config(root)
+    analysis = analyse(root, core)
+    config.stash[_ANALYSIS] = analysis
+    target = config.getoption("runbook_results")
+    if target and not hasattr(config, "workerinput"):  # under xdist the controller writes, not the workers
+        config.pluginmanager.register(_ResultsWriter(Path(target)), "opsbook-results")
+    # `pytest --runbooks` with no path runs the runbooks, not the test paths of the ini file.
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        files = sorted({(root / rb.path).as_posix() for rb in analysis.handbook.loaded.get("runbook", [])})
+        config.args[:] = files or [str(root)]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    analysis = parent.config.stash.get(_ANALYSIS, None)
+    if analysis is None or file_path.suffix not in (".yaml", ".yml"):
+        return None
+    try:
+        relpath = file_path.resolve().relative_to(analysis.config.root).as_posix()
+    except ValueError:
+        return None
+    if any(record.path == relpath for record in analysis.handbook.loaded.get("runbook", [])):
+        return RunbookFile.from_parent(parent, path=file_path)
+    return None
+
+
+class RunbookFile(pytest.File):
+    """A runbook source file: one test item per runbook it holds."""
+
+    def collect(self) -> Any:
+        analysis = self.config.stash[_ANALYSIS]
+        relpath = self.path.resolve().relative_to(analysis.config.root).as_posix()
+        for record in analysis.handbook.loaded.get("runbook", []):
+            if record.path == relpath and isinstance(record, Runbook):
+                yield RunbookItem.from_parent(self, name=record.id, runbook=record)
+
+
+class RunbookFailure(Exception):
+    """A runbook whose run failed; carries the result for the report."""
+
+    def __init__(self, result: RunbookResult) -> None:
+        super().__init__(result.runbook)
+        self.result = result
+
+
+class RunbookItem(pytest.Item):
+    """One runbook, run as a test."""
+
+    def __init__(self, *, runbook: Runbook, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runbook = runbook
+        self.add_marker(pytest.mark.runbook)
+
+    def runtest(self) -> None:
+        analysis = self.config.stash[_ANALYSIS]
+        given = {}
+        for item in self.config.getoption("runbook_input"):
+            name, _, value = item.partition("=")
+            given[name] = value
+        options = RunOptions(root=analysis.config.root, ci=True, inputs=given,
+                             allow_env=analysis.config.allow_env,
+                             default_timeout=parse_duration(analysis.config.default_timeout) or 300.0)
+        result = run_runbook(self.runbook, options)
+        self.user_properties.append((_PROPERTY, json.dumps(result.to_dict())))
+        if not result.passed:
+            raise RunbookFailure(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if not isinstance(excinfo.value, RunbookFailure):
+            return super().repr_failure(excinfo, style=style)
+        result = excinfo.value.result
+        step = result.failed_step
+        assert step is not None
+        return "\n".join(describe_failure(result, step))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        line, _ = self.runbook.position("title")
+        return self.path, line - 1, f"runbook {self.runbook.id}"
+
+
+def describe_failure(result: RunbookResult, step: StepResult) -> list[str]:
+    """What a person needs to see about a failed step: where, what ran, expected against actual, output."""
+    lines = [f"{result.path}:{step.line}: {step.section}[{step.index + 1}] {step.name!r} {step.status}"]
+    if step.command:
+        lines.append("command:")
+        lines.extend(f"    {line}" for line in step.command.splitlines())
+    expected = step.expected
+    if expected:
+        wanted = [f"exit code {expected.get('exit_code', 0)}"]
+        wanted += [f"{stream} matching {expected[stream]!r}" for stream in ("stdout", "stderr") if stream in expected]
+        wanted.append(f"within {expected.get('timeout', 0):g} s")
+        lines.append("expected: " + ", ".join(wanted))
+    actual = "killed at its timeout" if step.status == "timeout" else f"exit code {step.exit_code}"
+    lines.append(f"actual: {actual}, after {step.duration:.2f} s")
+    lines.extend(f"  - {problem}" for problem in step.problems)
+    tail = step.output_tail(20)
+    if tail:
+        lines.append("output (last 20 lines):")
+        lines.extend(f"    {line}" for line in tail.splitlines())
+    return lines
+
+
+class _ResultsWriter:
+    """Gathers the runbook results from the test reports (sent by xdist workers too) and writes them."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.results: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.results.extend(json.loads(value) for name, value in report.user_properties if name == _PROPERTY)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        write_results(self.target, self.results)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    analysis = config.stash.get(_ANALYSIS, None)
+    if analysis is None:
+        return None
+    count = len(analysis.handbook.loaded.get("runbook", []))
+    return f"opsbook: {count} runbooks in {analysis.config.root}"
