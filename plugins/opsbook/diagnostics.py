@@ -77,9 +77,9 @@ CODES: dict[str, Code] = {}
 
 def register(code: str, severity: Severity, title: str, explanation: str, failing: str = "", passing: str = "") -> Code:
     """Declare a diagnostic code; each check module declares the codes it yields."""
-    if code in CODES:
-        raise ValueError(f"diagnostic code {code} declared twice")
     entry = Code(code, severity, title, explanation.strip(), failing.strip("\n"), passing.strip("\n"))
+    if code in CODES and CODES[code] != entry:  # the same declaration again is a module imported twice
+        raise ValueError(f"diagnostic code {code} declared twice, differently")
     CODES[code] = entry
     return entry
 

@@ -105,6 +105,21 @@ class Document:
             best = key_node.start_mark if (key and key_node is not None and part == path[-1]) else node.start_mark
         return (best.line + 1, best.column + 1)
 
+    def node_at(self, path: Sequence[str | int]) -> yaml.Node | None:
+        """The composed node at `path`, or None when the path goes further than the document."""
+        node = self.node
+        for part in path:
+            if isinstance(node, yaml.MappingNode):
+                node = next((value for key, value in _mapping_pairs(node)
+                             if isinstance(key, yaml.ScalarNode) and key.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+            else:
+                return None
+            if node is None:
+                return None
+        return node
+
     def line_text(self, line: int) -> str:
         lines = self.text.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""

@@ -249,6 +249,12 @@ def _invalid_timeouts(runbook: Runbook) -> Iterator[Diagnostic]:
                        f"timeout {value!r} is not a duration: each unit once, largest first")
 
 
+def _check_shell(handbook: Handbook) -> Iterator[Diagnostic]:
+    from ..checks.shellcheck import check_shell
+
+    yield from check_shell(handbook)
+
+
 def _pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     from ..render.runbooks import runbook_pages
 
@@ -267,7 +273,7 @@ KIND = Kind(
         Ref("service", "component", label="Runbooks"),
         Ref("alerts", "alert", many=True, label="Runbooks"),
     ),
-    checks=(check_review,),
+    checks=(check_review, _check_shell),
     pages=_pages,
     schema_error=_schema_error,
 )

@@ -1,0 +1,256 @@
+"""The runner: order, cleanup, timeouts that kill whole process trees, expectations, a minimal
+environment, bounded output, and secrets that never reach anything it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from opsbook import analyse
+from opsbook.cli import main
+from opsbook.kinds.runbook import Runbook
+from opsbook.results import write_junit, write_results
+from opsbook.runner import MASK, RunOptions, run_runbook
+
+SECRET = "s3cr3t-Value-8d1f"
+CALLER_TOKEN = "tok-9a8b7c6d5e"
+
+
+def _runbook(root: Path, runbook_id: str) -> Runbook:
+    analysis = analyse(root)
+    assert [d for d in analysis.diagnostics if d.code != "OB042"] == [], analysis.diagnostics
+    runbook = analysis.handbook.get("runbook", runbook_id)
+    assert isinstance(runbook, Runbook)
+    return runbook
+
+
+def _statuses(result) -> list[tuple[str, int, str]]:
+    return [(step.section, step.index, step.status) for step in result.steps]
+
+
+def test_sections_in_order_and_cleanup_after_a_failure(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": """\
+title: R
+setup: [{name: Prepare, run: echo setup >> log.txt}]
+steps:
+  - {name: Pass, run: echo step >> log.txt}
+  - {name: Tell, manual: Tell someone.}
+  - {name: Skip, run: exit 1, ci: {skip: needs production}}
+  - {name: Fail, run: echo failing; exit 3}
+  - {name: Later, run: echo later >> log.txt}
+verify: [{name: Check, run: echo verify >> log.txt}]
+cleanup: [{name: Clean, run: echo cleanup >> log.txt}]
+"""})
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root))
+    assert _statuses(result) == [("setup", 0, "passed"), ("steps", 0, "passed"), ("steps", 1, "manual"),
+                                 ("steps", 2, "skipped"), ("steps", 3, "failed"), ("steps", 4, "not-run"),
+                                 ("verify", 0, "not-run"), ("cleanup", 0, "passed")]
+    assert (root / "log.txt").read_text().split() == ["setup", "step", "cleanup"]
+    failed = result.failed_step
+    assert failed.exit_code == 3 and failed.problems == ["exit code 3, expected 0"] and failed.line == 7
+    assert result.steps[3].reason == "needs production"
+    assert not result.passed
+
+
+def test_outside_ci_setup_and_cleanup_do_not_run(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": """\
+title: R
+inputs: {TARGET: {default: production, ci: sandbox}}
+setup: [{name: Prepare, run: touch setup-ran}]
+steps: [{name: Show, run: echo "$TARGET"}]
+cleanup: [{name: Clean, run: touch cleanup-ran}]
+"""})
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root, ci=False))
+    assert [s.section for s in result.steps] == ["steps"]
+    assert result.steps[0].stdout == "production\n"
+    assert not (root / "setup-ran").exists() and not (root / "cleanup-ran").exists()
+    in_ci = run_runbook(_runbook(root, "r"), RunOptions(root=root, ci=True))
+    assert in_ci.steps[1].stdout == "sandbox\n"
+    given = run_runbook(_runbook(root, "r"), RunOptions(root=root, inputs={"TARGET": "given"}))
+    assert given.steps[1].stdout == "given\n"
+
+
+def test_expectations_on_output(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": """\
+title: R
+steps:
+  - name: Match
+    run: printf 'backup orders-20261126T010101Z.dump\\n'; echo warn >&2
+    expect: {stdout: 'orders-\\d{8}T\\d{6}Z', stderr: '^warn$'}
+  - name: Mismatch
+    run: echo nothing here
+    expect: {exit_code: 0, stdout: 'orders-'}
+"""})
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root))
+    assert [s.status for s in result.steps] == ["passed", "failed"]
+    failed = result.steps[1]
+    assert failed.problems == ["stdout does not match 'orders-'"]
+    assert failed.line == 6 and failed.output_tail() == "nothing here"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for its parent counts as gone
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def test_timeout_kills_the_whole_process_tree(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": """\
+title: R
+steps:
+  - name: Hang
+    run: |
+      sleep 60 &
+      echo $! > child.pid
+      bash -c 'sleep 60 & echo $! > grandchild.pid; wait' &
+      trap '' TERM
+      sleep 60
+    expect: {timeout: 2s}
+cleanup: [{name: Clean, run: echo cleaned}]
+"""})
+    started = time.monotonic()
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root))
+    elapsed = time.monotonic() - started
+    hang = result.steps[0]
+    assert hang.status == "timeout" and hang.problems == ["killed after its timeout of 2 s"]
+    assert hang.duration <= 2 + 2, hang.duration
+    assert elapsed <= 2 + 2 + 1
+    time.sleep(0.2)
+    for name in ("child.pid", "grandchild.pid"):
+        pid = int((root / name).read_text())
+        assert not _alive(pid), f"{name} {pid} survived the timeout"
+    assert result.steps[1].status == "passed"  # cleanup ran after the timeout
+
+
+def test_background_processes_do_not_outlive_their_step(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": "title: R\nsteps:\n  - {name: Leave, run: 'sleep 60 & echo $! > bg.pid'}\n"})
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root))
+    assert result.passed
+    time.sleep(0.2)
+    assert not _alive(int((root / "bg.pid").read_text()))
+
+
+def test_minimal_environment(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": "title: R\nsteps:\n  - {name: Env, run: env | sort}\n"})
+    caller = {"PATH": os.environ["PATH"], "HOME": "/home/x", "LEAKY": "caller-value", "ALLOWED_ONE": "yes"}
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root, environ=caller, allow_env=["ALLOWED_ONE"]))
+    names = {line.split("=", 1)[0] for line in result.steps[0].stdout.splitlines()}
+    assert "LEAKY" not in names and "ALLOWED_ONE" in names and {"PATH", "HOME", "LANG"} <= names
+    assert names <= {"PATH", "HOME", "LANG", "ALLOWED_ONE", "OPSBOOK_RUNBOOK", "OPSBOOK_CI", "PWD", "SHLVL", "_",
+                     "OLDPWD"}
+
+
+def test_output_is_bounded(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": "title: R\nsteps:\n  - {name: Flood, run: 'head -c 5000000 /dev/zero | tr \"\\\\0\" x; echo; echo end'}\n"})
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root, max_output=10000))
+    out = result.steps[0].stdout
+    assert result.passed and len(out) < 10100 and out.startswith("[... ") and out.rstrip().endswith("end")
+
+
+def test_secrets_are_masked_in_results_junit_and_output(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
+    root = make_handbook({"runbooks/r.yaml": f"""\
+title: R
+inputs:
+  DB_URL: {{description: a URL with a password, default: x, ci: "postgresql://u:{SECRET}@db/x", secret: true}}
+steps:
+  - name: Leak
+    run: echo "url=$DB_URL token=$API_TOKEN"; echo "$DB_URL" >&2; exit 1
+"""})
+    caller = {**os.environ, "API_TOKEN": CALLER_TOKEN}
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root, environ=caller, allow_env=["API_TOKEN"]))
+    step = result.steps[0]
+    assert MASK in step.stdout and SECRET not in step.stdout + step.stderr
+    assert CALLER_TOKEN not in step.stdout
+    write_results(tmp_path / "results.json", [result])
+    write_junit(tmp_path / "junit.xml", [result])
+    for file in ("results.json", "junit.xml"):
+        text = (tmp_path / file).read_text(encoding="utf-8")
+        assert SECRET not in text and CALLER_TOKEN not in text, file
+    # opsbook test's own log.
+    log = CliRunner().invoke(main, ["test", "--dir", str(root), "--results", str(tmp_path / "r2.json"),
+                                    "--allow-env", "API_TOKEN"], env={"API_TOKEN": CALLER_TOKEN})
+    assert log.exit_code == 1 and MASK in log.output
+    assert SECRET not in log.output and CALLER_TOKEN not in log.output
+
+
+def test_opsbook_test_cli(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
+    root = make_handbook({
+        "runbooks/good.yaml": "title: Good\nsteps:\n  - {name: Greet, run: echo hello, expect: {stdout: hello}}\n",
+        "runbooks/bad.yaml": "title: Bad\nsteps:\n  - {name: Expect more, run: echo hello, expect: {stdout: bye}}\n",
+    })
+    results, junit = tmp_path / "results.json", tmp_path / "junit.xml"
+    run = CliRunner().invoke(main, ["test", "--dir", str(root), "--results", str(results), "--junit", str(junit)])
+    assert run.exit_code == 1
+    assert "  pass    steps[1] Greet" in run.output and "  FAIL    steps[1] Expect more" in run.output
+    assert "stdout does not match 'bye'" in run.output
+    assert "2 runbooks: 1 steps passed, 1 failed" in run.output
+    data = json.loads(results.read_text())
+    assert data["runbooks"]["good"]["passed"] is True and data["runbooks"]["bad"]["passed"] is False
+    step = data["runbooks"]["bad"]["steps"][0]
+    assert {"status", "duration", "exit_code", "output_tail", "line"} <= set(step) and step["exit_code"] == 0
+    assert "started" in data["runbooks"]["bad"] and "commit" in data["runbooks"]["bad"]
+    assert 'failures="1"' in junit.read_text()
+    only_good = CliRunner().invoke(main, ["test", "good", "--dir", str(root), "--results", str(results)])
+    assert only_good.exit_code == 0
+    assert set(json.loads(results.read_text())["runbooks"]) == {"good", "bad"}  # the others are kept
+    assert CliRunner().invoke(main, ["test", "nope", "--dir", str(root)]).exit_code == 2
+
+
+def test_results_show_on_the_pages(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({
+        "runbooks/r.yaml": "title: R\nsteps:\n  - {name: One, run: 'true'}\n  - {name: Two, run: 'false'}\n"
+                           "  - {name: Three, run: 'true'}\n",
+    })
+    assert CliRunner().invoke(main, ["test", "--dir", str(root)]).exit_code == 1
+    pages = {p.uri: p.text for p in analyse(root).pages()}
+    page = pages["runbooks/r.md"]
+    assert "| Verified in CI | **1 of 3** runnable steps, failed" in page
+    assert "**Verified in CI**: passed in" in page and "**Failed in CI** (failed: exit code 1, expected 0)" in page
+    assert "Not run in CI: an earlier step failed." in page
+    assert "**1 of 3** runnable steps verified in CI (33%)" in pages["runbooks/index.md"]
+    # Editing a step makes its old result stale: no longer verified.
+    file = root / "runbooks" / "r.yaml"
+    file.write_text(file.read_text().replace("{name: One, run: 'true'}", "{name: One, run: 'echo changed'}"))
+    assert "| Verified in CI | **0 of 3** runnable steps" in {p.uri: p.text for p in analyse(root).pages()}["runbooks/r.md"]
+
+
+def test_shellcheck_findings_at_the_step_lines(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": """\
+title: R
+steps:
+  - name: Plain
+    run: rm -rf $BACKUP_DIR/old
+  - name: Block
+    run: |
+      echo start
+      cd /tmp
+"""})
+    found = [(d.code, d.line, d.column, d.message.split(" ")[0]) for d in analyse(root).diagnostics]
+    assert found == [("OB042", 4, 17, "SC2086"), ("OB042", 8, 7, "SC2164")]
+    quiet = make_handbook({"runbooks/r.yaml": "title: R\nsteps: [{name: P, run: rm -rf $X/old}]\n"}, shellcheck=False)
+    assert analyse(quiet).diagnostics == []
+
+
+def test_runner_records_have_source_lines(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": "title: R\nsteps:\n  - name: A\n    run: 'true'\n  - name: B\n    run: 'true'\n"})
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root))
+    assert [s.line for s in result.steps] == [3, 5]
+
+
+@pytest.mark.parametrize("bad", ["runbooks/r.yaml"])
+def test_opsbook_test_refuses_invalid_runbooks(make_handbook: Callable[..., Path], bad: str) -> None:
+    root = make_handbook({bad: "title: R\nsteps:\n  - {name: A}\n"})
+    result = CliRunner().invoke(main, ["test", "--dir", str(root)])
+    assert result.exit_code == 1 and "OB030" in result.output
