@@ -6,7 +6,8 @@ set -euo pipefail
 
 action="${1:-start}"
 data="${2:-/tmp/opsbook-ci-pg}"
-port="${PGPORT_TEST:-55432}"
+# A free port on loopback unless one is given: another server (a developer's) may hold any fixed one.
+port="${PGPORT_TEST:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 bin="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)"
 [ -n "$bin" ] || { echo "PostgreSQL is not installed (Debian package postgresql)" >&2; exit 1; }
 
