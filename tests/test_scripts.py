@@ -149,3 +149,13 @@ def test_opsbook_test_passes_on_the_reference_handbook(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "results.json").read_text())
     assert all(entry["passed"] for entry in data["runbooks"].values())
     assert len(data["runbooks"]) == len(analyse(REPO).handbook.all("runbook"))
+
+
+def test_pytest_runbooks_passes_on_the_reference_handbook(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    run = subprocess.run([sys.executable, "-m", "pytest", "--runbooks", "-p", "no:cacheprovider", "-q",
+                          f"--runbook-results={results}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:]
+    count = len(analyse(REPO).handbook.all("runbook"))
+    assert f"{count} passed" in run.stdout
+    assert len(json.loads(results.read_text())["runbooks"]) == count
