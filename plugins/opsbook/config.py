@@ -45,6 +45,8 @@ class Config:
         max_nodes: Most values a source file may expand to, aliases included.
         paging_severities: Alert severities that must have a runbook.
         allow_env: Variables of the caller's environment that runbook steps may see.
+        production_environments: Environments held to the production rules (approval, rollback runbook).
+        production_severity: The severity of breaking those rules (`error` or `warning`).
         default_timeout: How long a step may run when its `expect` names no timeout.
         shellcheck: Whether `opsbook check` runs shellcheck on the `run` steps.
         site_url: The published site's address, to recognise absolute `runbook_url` links into it
@@ -62,6 +64,8 @@ class Config:
     max_nodes: int = Limits.max_nodes
     paging_severities: list[str] = field(default_factory=lambda: ["critical", "page"])
     allow_env: list[str] = field(default_factory=list)
+    production_environments: list[str] = field(default_factory=lambda: ["production", "prod"])
+    production_severity: str = "error"
     default_timeout: str = "5m"
     shellcheck: bool = True
     repo_url: str | None = None
@@ -116,7 +120,8 @@ class Config:
                 value = value.isoformat()  # YAML reads an unquoted date as a date
             expected = {"sources": dict, "pages": dict, "results": str, "today": (str, type(None)),
                         "fail_on": str, "max_file_size": int, "max_depth": int, "max_nodes": int,
-                        "paging_severities": list, "allow_env": list, "default_timeout": str,
+                        "paging_severities": list, "allow_env": list, "production_environments": list,
+                        "production_severity": str, "default_timeout": str,
                         "shellcheck": bool, "site_url": str}[key]
             if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
                 report((key,), f"option '{key}' has the wrong type ({type(value).__name__})")
@@ -143,8 +148,8 @@ class Config:
             if key == "pages" and not all(isinstance(v, str) and v.strip("/") for v in value.values()):
                 report((key,), "pages must map names to folders, such as {runbook: runbooks}")
                 continue
-            if key == "fail_on" and value not in ("error", "warning"):
-                report((key,), "fail_on must be 'error' or 'warning'")
+            if key in ("fail_on", "production_severity") and value not in ("error", "warning"):
+                report((key,), f"{key} must be 'error' or 'warning'")
                 continue
             if key == "default_timeout" and parse_duration(value) is None:
                 report((key,), "default_timeout must be a duration such as 5m")

@@ -120,6 +120,26 @@ class Document:
                 return None
         return node
 
+    def position_in_value(self, path: Sequence[str | int], line: int, column: int) -> tuple[int, int]:
+        """Where the 1-based `line` and `column` of the text of the scalar at `path` stand in the file.
+
+        Exact for plain one-line values and literal blocks (`|`); for quoted or folded values, whose
+        lines do not map one to one, the start of the value.
+        """
+        node = self.node_at(path)
+        if node is None:
+            return self.position(path)
+        mark = node.start_mark
+        style = getattr(node, "style", None)
+        if style == "|":
+            lines = self.text.splitlines()
+            first = lines[mark.line + 1] if mark.line + 1 < len(lines) else ""
+            indent = len(first) - len(first.lstrip(" "))
+            return (mark.line + 1 + line, indent + column)
+        if not style and line == 1:
+            return (mark.line + 1, mark.column + column)
+        return (mark.line + 1, mark.column + 1)
+
     def line_text(self, line: int) -> str:
         lines = self.text.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""

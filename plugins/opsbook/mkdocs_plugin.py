@@ -45,6 +45,8 @@ class OpsbookConfig(base.Config):
     max_nodes = c.Type(int, default=_DEFAULTS.max_nodes)
     paging_severities = c.ListOfItems(c.Type(str), default=list(_DEFAULTS.paging_severities))
     allow_env = c.ListOfItems(c.Type(str), default=[])
+    production_environments = c.ListOfItems(c.Type(str), default=list(_DEFAULTS.production_environments))
+    production_severity = c.Choice(("error", "warning"), default=_DEFAULTS.production_severity)
     default_timeout = c.Type(str, default=_DEFAULTS.default_timeout)
     shellcheck = c.Type(bool, default=_DEFAULTS.shellcheck)
     site_url = c.Optional(c.Type(str))

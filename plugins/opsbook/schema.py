@@ -22,7 +22,7 @@ from .diagnostics import Diagnostic, Severity, make, register
 from .loader import Document
 from .model import Kind, Record
 
-__all__ = ["load_schema", "schema_names", "validate_data", "validate_record"]
+__all__ = ["load_schema", "schema_error_diagnostics", "schema_names", "validate_data", "validate_record"]
 
 register("OB010", Severity.ERROR, "Value does not match the schema",
          "A field has the wrong type, a value outside its allowed set, a required field is missing, or a "
@@ -134,11 +134,13 @@ def validate_data(name: str, data: Any, document: Document,
             if isinstance(special, Diagnostic):
                 found.append(special)
                 continue
-        found.extend(_diagnostics(error, document))
+        found.extend(schema_error_diagnostics(error, document))
     return sorted(set(found), key=lambda d: (d.line, d.column, d.code))
 
 
-def _diagnostics(error: jsonschema.ValidationError, document: Document) -> list[Diagnostic]:
+def schema_error_diagnostics(error: jsonschema.ValidationError, document: Document, *, code: str = "OB010",
+                             unknown_code: str = "OB011") -> list[Diagnostic]:
+    """Diagnostics for one validation error, each at the exact key or item at fault."""
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list((error.schema.get("properties") or {}).keys())
@@ -150,14 +152,14 @@ def _diagnostics(error: jsonschema.ValidationError, document: Document) -> list[
             line, column = document.position(path + (key,), key=True)
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}"
-            out.append(make("OB011", document.path, line, column,
+            out.append(make(unknown_code, document.path, line, column,
                             f"unknown field '{_field_name(path + (key,))}'", hint))
         return out
     if error.validator in ("oneOf", "anyOf") and error.context:
         # Report the branch that came closest, rather than "not valid under any of the given schemas".
         best = jsonschema.exceptions.best_match(error.context)
         if best is not None and best.validator != "required":
-            return _diagnostics(best, document)
+            return schema_error_diagnostics(best, document, code=code, unknown_code=unknown_code)
     key = error.validator == "required"
     line, column = document.position(path, key=key and bool(path))
-    return [make("OB010", document.path, line, column, _message(error))]
+    return [make(code, document.path, line, column, _message(error))]

@@ -10,10 +10,11 @@ from ..model import Handbook
 from .identity import check_identity
 from .references import check_references
 from .schema import check_schemas
+from .secrets import check_committed_secrets
 
 __all__ = ["GENERIC_CHECKS", "run_checks"]
 
-GENERIC_CHECKS = (check_schemas, check_identity, check_references)
+GENERIC_CHECKS = (check_schemas, check_identity, check_references, check_committed_secrets)
 
 
 def run_checks(handbook: Handbook, extra: Iterable[Diagnostic] = ()) -> list[Diagnostic]:

@@ -16,8 +16,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
-
 from ..diagnostics import Diagnostic, Severity, make, register
 from ..model import Handbook
 
@@ -90,25 +88,9 @@ def check_shell(handbook: Handbook) -> Iterator[Diagnostic]:
         for (key, _), comments in zip(missing, found):
             _cache[key] = comments
     for key, (runbook, step) in zip(keys, steps):
-        node = runbook.document.node_at((*runbook._prefix(), step.section, step.index, "run"))
+        where = (*runbook._prefix(), step.section, step.index, "run")
         for comment in _cache[key]:
-            line, column = _position(runbook.document.text, node, comment["line"], comment["column"])
+            line, column = runbook.document.position_in_value(where, comment["line"], comment["column"])
             yield make("OB042", runbook.path, line, column,
                        f"SC{comment['code']} ({comment['level']}): {comment['message']}",
                        hint=f"https://www.shellcheck.net/wiki/SC{comment['code']}")
-
-
-def _position(text: str, node: yaml.Node | None, line: int, column: int) -> tuple[int, int]:
-    """Where shellcheck's line and column of a command fall in the YAML file."""
-    if node is None:
-        return (1, 1)
-    mark = node.start_mark
-    style = getattr(node, "style", None)
-    if style == "|":  # a literal block: the command's lines are the file's lines after the indicator
-        lines = text.splitlines()
-        first = lines[mark.line + 1] if mark.line + 1 < len(lines) else ""
-        indent = len(first) - len(first.lstrip(" "))
-        return (mark.line + 1 + line, indent + column)
-    if not style and line == 1:  # a plain scalar on one line
-        return (mark.line + 1, mark.column + column)
-    return (mark.line + 1, mark.column + 1)  # quoted or folded: the start of the command

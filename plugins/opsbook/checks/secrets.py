@@ -1,0 +1,70 @@
+"""Committed secrets: no credential written in any source the handbook reads, nor in its scripts (OB411)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ..diagnostics import Diagnostic, Severity, make, register
+from ..model import Handbook
+
+register("OB411", Severity.ERROR, "Secret value committed to a source file",
+         "Something that looks like a credential is written in a source file: a cloud access key, a private "
+         "key, a token, a webhook URL, a password in a URL or in a `password:` field. Remove it, rotate it, "
+         "and reference it from a secret store instead. The message shows only its first characters.",
+         failing="url: postgresql://orders:hunter2hunter2@db/orders\n",
+         passing="url: postgresql://orders@db/orders   # password from PGPASSFILE\n")
+_TOKENS = [
+    ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("a private key", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY-----")),
+    ("a GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{50,}\b")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
+    ("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]{16,}")),
+    ("a Stripe key", re.compile(r"\b[rs]k_live_[A-Za-z0-9]{16,}\b")),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("a password in a URL", re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:([^\s@/'\"$<>{}*]{6,})@")),
+]
+_FIELD = re.compile(r"^\s*-?\s*[\"']?([A-Za-z0-9_-]*(?:password|passwd|secret|token|api_key|apikey|private_key|"
+                    r"access_key|secret_key))[\"']?\s*:\s*[\"']?([^\s\"'#]{8,})", re.I)
+_PLACEHOLDER = re.compile(r"^(?:\$|<|\{\{|\*+$|x+$|changeme$|example|/|\.\.?/|~|none$|null$|true$|false$)", re.I)
+MAX_SCAN = 2 * 1024 * 1024
+
+
+def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > 10000:
+            line = line[:10000]
+        for what, pattern in _TOKENS:
+            for found in pattern.finditer(line):
+                value = found.group(1) if found.groups() else found.group(0)
+                if what == "a password in a URL" and _PLACEHOLDER.match(value):
+                    continue
+                yield make("OB411", path, number, found.start() + 1,
+                           f"this looks like {what} ({value[:4]}…) written in the file")
+        field = _FIELD.match(line)
+        if field and not field.group(1).lower().endswith(("_file", "_path", "_name", "_env")):
+            value = field.group(2)
+            if not _PLACEHOLDER.match(value) and not value.startswith("${{") and len(set(value)) > 3:
+                yield make("OB411", path, number, line.index(value) + 1,
+                           f"{field.group(1)} holds a literal value ({value[:4]}…); reference a secret instead")
+
+
+def check_committed_secrets(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB411: no credential written in any source the handbook reads, nor in its scripts."""
+    seen: set[str] = set()
+    for document in handbook.documents:
+        if document.path not in seen and document.index == 0:
+            seen.add(document.path)
+            yield from _scan_text(document.path, document.text)
+    scripts = handbook.root / "scripts"
+    if scripts.is_dir():
+        for file in sorted(scripts.rglob("*")):
+            if file.is_file() and not file.is_symlink() and file.stat().st_size <= MAX_SCAN:
+                relpath = file.relative_to(handbook.root).as_posix()
+                try:
+                    text = file.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    continue
+                yield from _scan_text(relpath, text)
+
+
