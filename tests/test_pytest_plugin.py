@@ -78,3 +78,12 @@ def test_junitxml_and_results_under_xdist(handbook: pytest.Pytester) -> None:
 def test_reportinfo_names_the_runbook(handbook: pytest.Pytester) -> None:
     result = handbook.runpytest("--runbooks", "-v", "-k", "good")
     result.stdout.fnmatch_lines(["runbooks/good.yaml::good PASSED*"])
+
+
+def test_a_runbook_with_errors_is_not_run(handbook: pytest.Pytester) -> None:
+    (handbook.path / "runbooks" / "broken.yaml").write_text(
+        "title: Broken\nsteps:\n  - {name: Danger, run: touch ran, ci: {skip: true}}\n", encoding="utf-8")
+    result = handbook.runpytest("--runbooks", "-k", "broken")
+    result.assert_outcomes(failed=1)
+    assert "runbooks/broken.yaml:3:" in result.stdout.str() and "OB031" in result.stdout.str()
+    assert not (handbook.path / "ran").exists()

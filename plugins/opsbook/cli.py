@@ -103,13 +103,15 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool) -> Non
 @click.argument("runbook_ids", nargs=-1)
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=None, help="Handbook root.")
 @click.option("--results", "results_file", type=click.Path(dir_okay=False), default=None,
-              help="Results file to write (JSON); the configured `results` by default.")
+              help="Results file to write (JSON); by default the configured `results`, under the handbook root.")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False), default=None, help="Also write JUnit XML.")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE",
               help="Give an input a value, overriding the runbook's (repeatable).")
 @click.option("--allow-env", multiple=True, metavar="NAME",
               help="Pass this variable of the caller's environment to the steps (repeatable).")
-@click.option("--no-ci", is_flag=True, help="Use the inputs' defaults, not their ci values, and skip setup.")
+@click.option("--no-ci", is_flag=True,
+              help="Run as a person would: the inputs' defaults, ci.skip steps run, no setup or cleanup; "
+                   "the results are marked local and verify nothing on the site.")
 def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_file: str | None,
                   junit_file: str | None, inputs: tuple[str, ...], allow_env: tuple[str, ...], no_ci: bool) -> None:
     """Run the runbooks' steps (all runbooks, or RUNBOOK_IDS) as CI verifies them.
@@ -122,8 +124,8 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
 
     root = _root(directory)
     analysis = analyse(root)
-    errors = [d for d in analysis.diagnostics if d.severity >= Severity.ERROR and d.path.startswith(
-        tuple(f"{folder}/" for folder in analysis.config.sources.get("runbook", ["runbooks"])))]
+    runbook_files = {record.path for record in analysis.handbook.loaded.get("runbook", [])}
+    errors = [d for d in analysis.diagnostics if d.severity >= Severity.ERROR and d.path in runbook_files]
     if errors:
         click.echo(format_diagnostics(errors, root, None), err=True)
         click.echo("opsbook: fix the runbooks' errors before running them", err=True)
@@ -165,7 +167,7 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
     failed = [r.runbook for r in results if not r.passed]
     click.echo(f"{len(results)} runbooks: {counts['passed']} steps passed, {counts['failed'] + counts['timeout']} "
                f"failed, {counts['skipped']} skipped in CI, {counts['manual']} manual, {counts['not-run']} not run")
-    write_results(root / (results_file or analysis.config.results), results)
+    write_results(Path(results_file) if results_file else root / analysis.config.results, results)
     if junit_file:
         write_junit(Path(junit_file), results)
     if failed:

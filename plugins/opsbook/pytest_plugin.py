@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from .config import find_root, load_config
+from .diagnostics import Diagnostic, Severity
 from .durations import parse_duration
 from .kinds.runbook import Runbook
 from .pipeline import Analysis, analyse
@@ -91,6 +92,14 @@ class RunbookFailure(Exception):
         self.result = result
 
 
+class RunbookInvalid(Exception):
+    """A runbook with errors: it is not run."""
+
+    def __init__(self, errors: list[Diagnostic]) -> None:
+        super().__init__(f"{len(errors)} errors")
+        self.errors = errors
+
+
 class RunbookItem(pytest.Item):
     """One runbook, run as a test."""
 
@@ -101,9 +110,14 @@ class RunbookItem(pytest.Item):
 
     def runtest(self) -> None:
         analysis = self.config.stash[_ANALYSIS]
+        errors = [d for d in analysis.diagnostics if d.path == self.runbook.path and d.severity >= Severity.ERROR]
+        if errors:  # as `opsbook test` does: a runbook with errors is not run
+            raise RunbookInvalid(errors)
         given = {}
         for item in self.config.getoption("runbook_input"):
-            name, _, value = item.partition("=")
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise pytest.UsageError(f"--runbook-input {item!r}: write NAME=VALUE")
             given[name] = value
         options = RunOptions(root=analysis.config.root, ci=True, inputs=given,
                              allow_env=analysis.config.allow_env,
@@ -114,6 +128,8 @@ class RunbookItem(pytest.Item):
             raise RunbookFailure(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, RunbookInvalid):
+            return "\n".join(f"{d.location()}: {d.severity} {d.code} {d.message}" for d in excinfo.value.errors)
         if not isinstance(excinfo.value, RunbookFailure):
             return super().repr_failure(excinfo, style=style)
         result = excinfo.value.result

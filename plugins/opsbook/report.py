@@ -38,7 +38,8 @@ def text(diagnostics: Sequence[Diagnostic], root: Path) -> str:
     out = []
     for diagnostic in diagnostics:
         out.append(f"{diagnostic.location()}: {diagnostic.severity} {diagnostic.code} {diagnostic.message}")
-        line = _source_line(root, diagnostic, cache)
+        # The line of a committed credential is not repeated into logs.
+        line = None if diagnostic.code == "OB411" else _source_line(root, diagnostic, cache)
         if line is not None:
             shown = line.expandtabs(1)[:200]
             out.append(f"    {shown}")

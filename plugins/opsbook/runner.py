@@ -21,6 +21,7 @@ timeout; the network is not restricted. Run untrusted runbooks in a sandbox of t
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import os
 import re
 import signal
@@ -82,6 +83,7 @@ class StepResult:
     status: str
     line: int
     command: str | None = None
+    command_sha256: str | None = None
     duration: float = 0.0
     exit_code: int | None = None
     reason: str | None = None
@@ -109,6 +111,7 @@ class RunbookResult:
     started: str
     commit: str | None
     duration: float
+    ci: bool = True
 
     @property
     def passed(self) -> bool:
@@ -121,7 +124,7 @@ class RunbookResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "runbook": self.runbook, "path": self.path, "passed": self.passed, "started": self.started,
-            "commit": self.commit, "duration": round(self.duration, 3),
+            "commit": self.commit, "duration": round(self.duration, 3), "mode": "ci" if self.ci else "local",
             "steps": [_step_dict(step) for step in self.steps],
         }
 
@@ -190,8 +193,9 @@ def step_environment(runbook: Runbook, options: RunOptions) -> tuple[dict[str, s
             env[name] = caller[name]
     inputs, secret_inputs = _input_values(runbook, options)
     env.update(inputs)
+    # Only what the step can see can leak through it: its secret inputs, and secret-named variables.
     secrets = [inputs[name] for name in secret_inputs if name in inputs]
-    secrets += [value for name, value in {**caller, **env}.items() if SECRET_NAME.search(name)]
+    secrets += [value for name, value in env.items() if SECRET_NAME.search(name)]
     return env, _Masker(secrets)
 
 
@@ -300,13 +304,15 @@ def run_runbook(runbook: Runbook, options: RunOptions,
             if on_step is not None:
                 on_step(result)
     return RunbookResult(runbook.id, runbook.path, results, started_at, git_commit(options.root),
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, ci=options.ci)
 
 
 def _record(runbook: Runbook, step: Step, status: str, mask: _Masker | None = None, **extra: Any) -> StepResult:
     line, _ = runbook.position(step.section, step.index)
     command = mask(step.run) if mask is not None and step.run is not None else step.run
-    return StepResult(runbook.id, step.section, step.index, step.name, status, line, command=command, **extra)
+    digest = hashlib.sha256(step.run.encode("utf-8")).hexdigest() if step.run is not None else None
+    return StepResult(runbook.id, step.section, step.index, step.name, status, line, command=command,
+                      command_sha256=digest, **extra)
 
 
 def _run_step(runbook: Runbook, step: Step, env: Mapping[str, str], mask: _Masker,
@@ -317,7 +323,7 @@ def _run_step(runbook: Runbook, step: Step, env: Mapping[str, str], mask: _Maske
         return _record(runbook, step, "failed", problems=["the step has neither run nor manual"])
     if step.skip_reason is not None and options.ci:
         return _record(runbook, step, "skipped", mask, reason=step.skip_reason)
-    timeout = step.timeout or options.default_timeout
+    timeout = step.timeout if step.timeout is not None else options.default_timeout
     exit_code, stdout, stderr, duration, timed_out = execute(step.run, env, options.root, timeout,
                                                              options.max_output)
     stdout, stderr = mask(stdout), mask(stderr)

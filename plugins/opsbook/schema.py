@@ -158,7 +158,7 @@ def schema_error_diagnostics(error: jsonschema.ValidationError, document: Docume
     if error.validator in ("oneOf", "anyOf") and error.context:
         # Report the branch that came closest, rather than "not valid under any of the given schemas".
         best = jsonschema.exceptions.best_match(error.context)
-        if best is not None and best.validator != "required":
+        if best is not None:
             return schema_error_diagnostics(best, document, code=code, unknown_code=unknown_code)
     key = error.validator == "required"
     line, column = document.position(path, key=key and bool(path))

@@ -1,11 +1,13 @@
 """What CI verified: the runner's results matched against the runbooks as they are now.
 
-A step counts as verified when the results file records it as passed, for the same section and
-position, with the same name and command: a step edited since the run is not verified any more.
+A step counts as verified when the results file records it as passed in CI mode, for the same
+section and position, with the same name and command (compared by SHA-256, since the recorded
+command is masked): a step edited since the run is not verified any more.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,12 +43,15 @@ def verification_of(handbook: Handbook, runbook: Runbook) -> Verification:
     if runbook.id in cache:
         return cache[runbook.id]
     recorded = results_of(handbook).of(runbook.id) or {}
+    if recorded.get("mode", "ci") != "ci":
+        recorded = {}  # a run outside CI mode (`opsbook test --no-ci`) verifies nothing
     runnable = [step for step in runbook.all_steps() if step.runnable]
     matched: dict[tuple[str, int], dict[str, Any]] = {}
     for step in runbook.all_steps():
+        digest = hashlib.sha256(step.run.encode("utf-8")).hexdigest() if step.run is not None else None
         for entry in recorded.get("steps", []):
             if (entry.get("section"), entry.get("index")) == (step.section, step.index):
-                if entry.get("name") == step.name and entry.get("command") in (step.run, None):
+                if entry.get("name") == step.name and entry.get("command_sha256") == digest:
                     matched[(step.section, step.index)] = entry
                 break
     verified = sum(matched.get((s.section, s.index), {}).get("status") == "passed" for s in runnable)

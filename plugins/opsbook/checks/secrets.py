@@ -26,7 +26,7 @@ _TOKENS = [
 ]
 _FIELD = re.compile(r"^\s*-?\s*[\"']?([A-Za-z0-9_-]*(?:password|passwd|secret|token|api_key|apikey|private_key|"
                     r"access_key|secret_key))[\"']?\s*:\s*[\"']?([^\s\"'#]{8,})", re.I)
-_PLACEHOLDER = re.compile(r"^(?:\$|<|\{\{|\*+$|x+$|changeme$|example|/|\.\.?/|~|none$|null$|true$|false$)", re.I)
+_PLACEHOLDER = re.compile(r"^(?:\$|<|\{|\[|&|\*|!|\*+$|x+$|changeme$|example|/|\.\.?/|~|none$|null$|true$|false$)", re.I)
 MAX_SCAN = 2 * 1024 * 1024
 
 
@@ -34,14 +34,16 @@ def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
     for number, line in enumerate(text.splitlines(), start=1):
         if len(line) > 10000:
             line = line[:10000]
+        reported = False
         for what, pattern in _TOKENS:
             for found in pattern.finditer(line):
                 value = found.group(1) if found.groups() else found.group(0)
                 if what == "a password in a URL" and _PLACEHOLDER.match(value):
                     continue
+                reported = True
                 yield make("OB411", path, number, found.start() + 1,
                            f"this looks like {what} ({value[:4]}…) written in the file")
-        field = _FIELD.match(line)
+        field = None if reported else _FIELD.match(line)
         if field and not field.group(1).lower().endswith(("_file", "_path", "_name", "_env")):
             value = field.group(2)
             if not _PLACEHOLDER.match(value) and not value.startswith("${{") and len(set(value)) > 3:

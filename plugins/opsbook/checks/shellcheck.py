@@ -46,7 +46,8 @@ def _lint(binary: str, scripts: list[str]) -> list[list[dict]]:
         files = []
         for index, script in enumerate(scripts):
             file = Path(folder) / f"{index}.sh"
-            file.write_text(script + "\n", encoding="utf-8")
+            # The runner runs steps with `bash -eo pipefail`: say so, or shellcheck warns about `cd` and co.
+            file.write_text("set -eo pipefail\n" + script + "\n", encoding="utf-8")
             files.append(str(file))
         for start in range(0, len(files), BATCH):
             chunk = files[start:start + BATCH]
@@ -58,7 +59,8 @@ def _lint(binary: str, scripts: list[str]) -> list[list[dict]]:
                 comments = []
             for comment in comments:
                 index = int(Path(comment["file"]).stem)
-                findings[index].append(comment)
+                if comment["line"] > 1:  # line 1 is the `set` line opsbook added
+                    findings[index].append({**comment, "line": comment["line"] - 1})
     return findings
 
 

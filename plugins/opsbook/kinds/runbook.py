@@ -243,10 +243,25 @@ _DURATION_FORM = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 def _invalid_timeouts(runbook: Runbook) -> Iterator[Diagnostic]:
     for step in runbook.all_steps():
         value = step.expect.get("timeout")
-        if isinstance(value, str) and _DURATION_FORM.match(value) and parse_duration(value) is None:
+        if isinstance(value, str) and _DURATION_FORM.match(value) and not parse_duration(value):
             line, column = runbook.position(step.section, step.index, "expect", "timeout")
-            yield make("OB041", runbook.path, line, column,
-                       f"timeout {value!r} is not a duration: each unit once, largest first")
+            why = "is zero" if parse_duration(value) == 0 else "is not a duration: each unit once, largest first"
+            yield make("OB041", runbook.path, line, column, f"timeout {value!r} {why}")
+
+
+register("OB050", Severity.WARNING, "Runner results cannot be read",
+         "The results file (the `results` option, `.opsbook/results.json` by default) exists but is not a "
+         "results file opsbook can read: not JSON, too large, or of another shape. The site then shows no "
+         "runbook as verified. Run `opsbook test` again to write it anew.")
+
+
+def check_results(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB050: a results file that exists is readable, or the site would silently show nothing verified."""
+    from ..verification import results_of
+
+    problem = results_of(handbook).problem
+    if problem is not None:
+        yield make("OB050", handbook.config.results, 1, 1, problem)
 
 
 def _check_shell(handbook: Handbook) -> Iterator[Diagnostic]:
@@ -273,7 +288,7 @@ KIND = Kind(
         Ref("service", "component", label="Runbooks"),
         Ref("alerts", "alert", many=True, label="Runbooks"),
     ),
-    checks=(check_review, _check_shell),
+    checks=(check_review, check_results, _check_shell),
     pages=_pages,
     schema_error=_schema_error,
 )
