@@ -130,3 +130,14 @@ def test_an_unquoted_today_in_mkdocs_yml_is_accepted() -> None:
     assert errors == [] and warnings == []
     core, problems = Config.from_mapping({"today": datetime.date(2026, 11, 26)}, Path("."))
     assert problems == [] and core.today == "2026-11-26"
+
+
+def test_unknown_section_fails_the_build(fixture_handbook: Callable[[str], Path]) -> None:
+    root = fixture_handbook("minimal")
+    index = root / "docs" / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + "\n<!-- opsbook: runbooks -->\n", encoding="utf-8")
+    assert _build(root).returncode == 0
+    assert "cache-flush/" in (root / "site" / "index.html").read_text(encoding="utf-8")
+    index.write_text(index.read_text(encoding="utf-8") + "\n<!-- opsbook: nope -->\n", encoding="utf-8")
+    result = _build(root)
+    assert result.returncode != 0 and "docs/index.md:7:1: error OB060" in result.stderr

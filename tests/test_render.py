@@ -130,3 +130,24 @@ def test_secret_input_values_are_not_shown(fixture_handbook: Callable[[str], Pat
     page = next(p for p in analysis.pages() if p.uri == "runbooks/cache-flush.md").text
     row = next(line for line in page.splitlines() if "CACHE_TOKEN" in line)
     assert "hidden" in row and "none" not in row
+
+
+def test_sections_embed_in_hand_written_pages(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from opsbook.cli import main
+
+    page = ("# Operations\n\nProse.\n\n<!-- opsbook: runbooks -->\n\n```markdown\n<!-- opsbook: not-expanded -->\n```\n"
+            "\nMore prose.\n")
+    root = make_handbook({"docs/guide/ops.md": page, "runbooks/r.yaml": "title: R\nsteps: [{name: S, run: 'true'}]\n"})
+    assert analyse(root).diagnostics == []
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["build", str(root), "--out", str(out)]).exit_code == 0
+    text = (out / "guide" / "ops.md").read_text(encoding="utf-8")
+    assert "[R](../runbooks/r.md)" in text  # links relative to the embedding page
+    assert "<!-- opsbook: runbooks -->" not in text and "# Runbooks" not in text
+    assert "<!-- opsbook: not-expanded -->" in text and text.rstrip().endswith("More prose.")
+    (root / "docs" / "guide" / "ops.md").write_text(page + "\n<!-- opsbook: runbook -->\n", encoding="utf-8")
+    (problem,) = analyse(root).diagnostics
+    assert (problem.code, problem.path, problem.line, problem.column) == ("OB060", "docs/guide/ops.md", 13, 1)
+    assert "sections: " in problem.message and "runbooks" in problem.message

@@ -63,7 +63,9 @@ def check(directory: str | None, fmt: str | None, strict: bool) -> None:
               help="Folder to write the generated Markdown tree to (replaced as a whole).")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None, help="Diagnostics format.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-def build(directory: str | None, out: str, fmt: str | None, strict: bool) -> None:
+@click.option("--docs/--no-docs", default=True,
+              help="Also write the hand-written pages of the docs folder, their sections embedded (default).")
+def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: bool) -> None:
     """Write the generated pages as plain Markdown files that any site engine can read.
 
     Nothing is written when the handbook has errors; the folder is replaced only once every page
@@ -85,8 +87,13 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool) -> Non
     (staging / BUILD_MARKER).write_text("Written by `opsbook build`; replaced whole by the next build.\n",
                                         encoding="utf-8")
     pages = analysis.pages()
+    written = 0
+    if docs:
+        written = _copy_docs(analysis, staging)
     for page in pages:
         file = staging / page.uri
+        if file.exists():
+            continue  # a hand-written page of that name wins, as in the MkDocs build
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(page.text, encoding="utf-8")
     previous = None
@@ -96,7 +103,7 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool) -> Non
     staging.rename(target)
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
-    click.echo(f"opsbook: wrote {len(pages)} pages to {out}")
+    click.echo(f"opsbook: wrote {len(pages)} generated pages{f' and {written} files of the docs' if docs else ''} to {out}")
 
 
 @main.command("test")
@@ -176,6 +183,32 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
 
 
 BUILD_MARKER = ".opsbook-build"
+
+
+def _copy_docs(analysis: Any, staging: Path) -> int:
+    """Copy the docs folder into the output, Markdown pages with their generated sections embedded."""
+    from .render import Renderer
+    from .render.sections import expand_sections
+
+    docs = analysis.config.root / analysis.config.docs_dir
+    if not docs.is_dir():
+        return 0
+    renderer = Renderer(analysis.handbook, analysis.diagnostics)
+    count = 0
+    for file in sorted(docs.rglob("*")):
+        if not file.is_file() or file.is_symlink():
+            continue
+        relative = file.relative_to(docs).as_posix()
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if file.suffix == ".md":
+            text, _ = expand_sections(analysis.handbook, renderer, relative, file.read_text(encoding="utf-8"),
+                                      file.relative_to(analysis.config.root).as_posix())
+            target.write_text(text, encoding="utf-8")
+        else:
+            shutil.copyfile(file, target)
+        count += 1
+    return count
 
 
 def _check_output_folder(root: Path, target: Path) -> None:

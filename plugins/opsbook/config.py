@@ -71,6 +71,7 @@ class Config:
     repo_url: str | None = None
     edit_uri: str | None = None
     site_url: str | None = None
+    docs_dir: str = "docs"
 
     @property
     def limits(self) -> Limits:
@@ -92,7 +93,7 @@ class Config:
     @classmethod
     def options(cls) -> list[str]:
         """Names of the options a user may set."""
-        return [f.name for f in fields(cls) if f.name not in ("root", "repo_url", "edit_uri")]
+        return [f.name for f in fields(cls) if f.name not in ("root", "repo_url", "edit_uri", "docs_dir")]
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None, root: Path, *, path: str = "mkdocs.yml",
@@ -192,6 +193,8 @@ def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
             config.repo_url = data["repo_url"]
         if isinstance(data.get("edit_uri"), str):
             config.edit_uri = data["edit_uri"]
+        if isinstance(data.get("docs_dir"), str):
+            config.docs_dir = data["docs_dir"]
         if isinstance(data.get("site_url"), str) and not config.site_url:
             config.site_url = data["site_url"]
         return config, problems

@@ -20,6 +20,8 @@ from .config import Config, load_config
 from .diagnostics import Severity
 from .kinds import KINDS
 from .pipeline import Analysis, analyse
+from .render import Renderer
+from .render.sections import expand_sections
 from .report import format_diagnostics
 
 __all__ = ["OpsbookConfig", "OpsbookPlugin"]
@@ -59,6 +61,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         self.core: Config | None = None
         self.analysis: Analysis | None = None
         self.titles: dict[str, str] = {}
+        self.renderer: Renderer | None = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         root = Path(config.config_file_path or ".").resolve().parent
@@ -68,6 +71,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             raise PluginError("opsbook configuration: " + "; ".join(p.message for p in problems))
         self.core.repo_url = config.repo_url
         self.core.edit_uri = config.edit_uri
+        self.core.docs_dir = os.path.relpath(config.docs_dir, root)
         if not self.core.site_url:
             # `mkdocs serve` replaces site_url with the preview's address: take the one the file says.
             written, _ = load_config(root)
@@ -86,6 +90,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         """
         assert self.core is not None
         analysis = self.analysis = analyse(self.core.root, self.core)
+        self.renderer = None
         root = self.core.root
         failures = analysis.failures()
         for diagnostic in analysis.diagnostics:
@@ -122,7 +127,20 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         title = self.titles.get(page.file.src_uri)
         if title is not None:
             page.meta["title"] = html.escape(title, quote=True)
-        return markdown
+            return markdown
+        assert self.analysis is not None and self.core is not None
+        path = Path(os.path.relpath(Path(config.docs_dir) / page.file.src_uri, self.core.root)).as_posix()
+        expanded, problems = expand_sections(self.analysis.handbook, self._renderer(), page.file.src_uri, markdown,
+                                             path)
+        if problems:
+            raise PluginError("\n".join(f"{p.location()}: {p.severity} {p.code} {p.message}" for p in problems))
+        return expanded
+
+    def _renderer(self) -> Renderer:
+        if self.renderer is None:
+            assert self.analysis is not None
+            self.renderer = Renderer(self.analysis.handbook, self.analysis.diagnostics)
+        return self.renderer
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         """Rebuild when a source changes, not only the Markdown in `docs/`."""

@@ -10,11 +10,12 @@ from ..model import Handbook
 from .identity import check_identity
 from .references import check_references
 from .schema import check_schemas
+from ..render.sections import check_sections
 from .secrets import check_committed_secrets
 
 __all__ = ["GENERIC_CHECKS", "run_checks"]
 
-GENERIC_CHECKS = (check_schemas, check_identity, check_references, check_committed_secrets)
+GENERIC_CHECKS = (check_schemas, check_identity, check_references, check_committed_secrets, check_sections)
 
 
 def run_checks(handbook: Handbook, extra: Iterable[Diagnostic] = ()) -> list[Diagnostic]:

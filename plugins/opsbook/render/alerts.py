@@ -12,6 +12,7 @@ from ..model import Handbook, Record
 from markupsafe import Markup
 
 from . import Page, Renderer
+from .sections import section
 from .markdown import inline_code
 
 _SEVERITY_ORDER = ("page", "critical", "high", "warning", "medium", "low", "info", "none")
@@ -68,31 +69,47 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     if not alerts and not groups:
         return
     uri = renderer.index_uri("alert")
+    yield Page(uri, alerts_index(handbook, renderer, uri), title="Alerts", in_nav=True)
+
+
+@section("alerts", "The alert catalog: every alert with its severity, team paged, runbook and receivers.")
+def alerts_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    views = [alert_view(handbook, a) for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    groups = [g for g in handbook.all("rule_group") if isinstance(g, RuleGroup)]
     catalog = sorted(views, key=_severity_key)
     recording_count = len(handbook.loaded.get("recording_rule", []))
-    text = renderer.render("alerts_index.md.j2", uri, catalog=catalog, groups=groups, names=len(by_name),
-                           recording_count=recording_count, runbooks_for=lambda n: runbooks_for_alert(handbook, n),
+    return renderer.render("alerts_index.md.j2", uri, catalog=catalog, groups=groups,
+                           names=len({v.alert.id for v in views}), recording_count=recording_count,
+                           runbooks_for=lambda n: runbooks_for_alert(handbook, n),
                            routing_uri=renderer.index_uri("alertmanager"),
                            has_routing=bool(handbook.all("alertmanager")))
-    yield Page(uri, text, title="Alerts", in_nav=True)
+
 
 
 def routing_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
-    configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
     config = primary_alertmanager(handbook)
     if config is None:
         return
     uri = renderer.index_uri("alertmanager")
+    yield Page(uri, routing_index(handbook, renderer, uri), source=config.path, title="Alert routing", in_nav=True)
+
+
+@section("alert-routing", "The Alertmanager routing tree, receivers, inhibition rules and routing tests.")
+def routing_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
+    config = primary_alertmanager(handbook)
+    if config is None:
+        return "No Alertmanager configuration.\n"
     receivers = [r for r in handbook.all("receiver") if isinstance(r, Receiver)]
     tests = []
     for test in handbook.all("route_test"):
         routing = routing_of(handbook, test.labels)  # type: ignore[attr-defined]
         got = routing.receivers if routing else []
         tests.append((test, got, got == test.receivers))  # type: ignore[attr-defined]
-    text = renderer.render("routing.md.j2", uri, config=config, others=configs[1:], matchers_text=_inhibit_matchers,
+    return renderer.render("routing.md.j2", uri, config=config, others=[c for c in configs if c is not config],
+                           matchers_text=_inhibit_matchers,
                            routes=list(config.tree.root.walk()) if config.tree else [], receivers=receivers,
                            teams_for=lambda name: teams_for_receiver(handbook, name), tests=tests)
-    yield Page(uri, text, source=config.path, title="Alert routing", in_nav=True)
 
 
 def group_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:

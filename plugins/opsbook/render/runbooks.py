@@ -13,6 +13,7 @@ from ..kinds.runbook import SEVERITIES, Runbook, Step
 from ..model import Handbook
 from ..verification import coverage, verification_of
 from . import Page, Renderer
+from .sections import section
 from .markdown import inline_code, md_inline
 
 _SECTION_TITLES = {
@@ -90,6 +91,12 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         yield Page(uri, text, source=runbook.path, title=runbook.title)
 
     uri = renderer.index_uri("runbook")
+    yield Page(uri, runbooks_index(handbook, renderer, uri), title="Runbooks", in_nav=True)
+
+
+@section("runbooks", "The runbooks, with their coverage in CI, by severity, service and owner.")
+def runbooks_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    runbooks = [rb for rb in handbook.all("runbook") if isinstance(rb, Runbook)]
     ordered = sorted(runbooks, key=lambda rb: (rb.title.lower(), rb.id))
 
     def grouped(key: str, order: list[str] | None = None) -> list[tuple[str, list[Runbook]]]:
@@ -103,8 +110,8 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
                  ("By owner", grouped("owner"))]
     counts = [count_steps(rb) for rb in runbooks]
     verified, runnable = coverage(handbook)
-    text = renderer.render("runbooks_index.md.j2", uri, runbooks=ordered, groupings=groupings,
+    return renderer.render("runbooks_index.md.j2", uri, runbooks=ordered, groupings=groupings,
                            verification=lambda rb: verification_of(handbook, rb), verified=verified,
                            runnable=runnable,
                            total_steps=sum(c.total for c in counts), runnable_steps=sum(c.runnable for c in counts))
-    yield Page(uri, text, title="Runbooks", in_nav=True)
+

@@ -8,6 +8,7 @@ from ..kinds.alerts import AlertRule
 from ..kinds.team import Team
 from ..model import Handbook
 from . import Page, Renderer
+from .sections import section
 from .alerts import routing_for
 
 
@@ -28,4 +29,10 @@ def team_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         yield Page(uri, text, source=team.path, title=team.title)
     if teams:
         uri = renderer.index_uri("team")
-        yield Page(uri, renderer.render("teams_index.md.j2", uri, teams=teams), title="Teams", in_nav=True)
+        yield Page(uri, teams_index(handbook, renderer, uri), title="Teams", in_nav=True)
+
+
+@section("teams", "The teams, their channels and the receivers that page them.")
+def teams_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    teams = [t for t in handbook.all("team") if isinstance(t, Team)]
+    return renderer.render("teams_index.md.j2", uri, teams=teams)

@@ -9,6 +9,7 @@ from ..kinds.environments import Environment
 from ..kinds.workflows import Trigger, Workflow
 from ..model import Handbook
 from . import Page, Renderer
+from .sections import section
 from .mermaid import label
 
 try:
@@ -85,9 +86,21 @@ def workflow_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         yield Page(uri, text, source=workflow.path, title=f"Workflow {workflow.title}")
     if workflows:
         uri = renderer.index_uri("workflow")
-        text = renderer.render("cicd_index.md.j2", uri, workflows=workflows, describe_trigger=describe_trigger,
-                               environments=list(environments.values()))
-        yield Page(uri, text, title="CI/CD", in_nav=True)
+        yield Page(uri, cicd_index(handbook, renderer, uri), title="CI/CD", in_nav=True)
+
+
+@section("workflows", "Every workflow: its triggers, jobs and the environments it deploys to; and the environments.")
+def cicd_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    workflows = [w for w in handbook.all("workflow") if isinstance(w, Workflow)]
+    environments = [e for e in handbook.all("environment") if isinstance(e, Environment)]
+    return renderer.render("cicd_index.md.j2", uri, workflows=workflows, describe_trigger=describe_trigger,
+                           environments=environments)
+
+
+@section("workflow-graphs", "The job graph of every workflow, as Mermaid diagrams.")
+def workflow_graphs(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    workflows = [w for w in handbook.all("workflow") if isinstance(w, Workflow)]
+    return renderer.render("workflow_graphs.md.j2", uri, workflows=workflows, graph=job_graph)
 
 
 def _blob_base(handbook: Handbook) -> str | None:
@@ -116,6 +129,17 @@ def environment_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
                                workflow_of=lambda path: next((w for w in workflows if w.path == path), None))
         yield Page(uri, text, source=environment.path, title=f"Environment {environment.title}")
     uri = renderer.index_uri("environment")
-    text = renderer.render("environments_index.md.j2", uri, environments=environments, deployers=deployers,
+    yield Page(uri, environments_index(handbook, renderer, uri), title="Environments", in_nav=True)
+
+
+@section("environments", "The environments: URL, approval, secret names and the workflow that deploys each.")
+def environments_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    environments = [e for e in handbook.all("environment") if isinstance(e, Environment)]
+    workflows = [w for w in handbook.all("workflow") if isinstance(w, Workflow)]
+    deployers: dict[str, list[Any]] = {e.id: [] for e in environments}
+    for workflow in workflows:
+        for job in workflow.jobs:
+            if job.environment in deployers:
+                deployers[job.environment].append(job)
+    return renderer.render("environments_index.md.j2", uri, environments=environments, deployers=deployers,
                            workflow_of=lambda path: next((w for w in workflows if w.path == path), None))
-    yield Page(uri, text, title="Environments", in_nav=True)
