@@ -88,7 +88,10 @@ create_backup() {
   local kind name file extension format suffix
   kind="$(db_kind "$DATABASE_URL")"
   mkdir -p "$BACKUP_DIR"
-  name="$prefix-$(date -u +%Y%m%dT%H%M%SZ)"
+  # One instant names the backup and dates its manifest, so that listing by time and by name agree.
+  local epoch
+  epoch="$(date -u +%s)"
+  name="$prefix-$(date -u -d "@$epoch" +%Y%m%dT%H%M%SZ)"
   if [ -e "$BACKUP_DIR/$name.json" ]; then  # two backups within one second
     suffix=2
     while [ -e "$BACKUP_DIR/$name-$suffix.json" ]; do suffix=$((suffix + 1)); done
@@ -123,7 +126,7 @@ PY
   mv -- "$partial" "$file"
   trap - EXIT
   python3 - "$BACKUP_DIR/$name.json" "$name" "$(basename "$file")" "$format" "$(sha256_of "$file")" \
-    "$(stat -c %s "$file")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(redact_url "$DATABASE_URL")" "$counts" <<'PY'
+    "$(stat -c %s "$file")" "$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)" "$(redact_url "$DATABASE_URL")" "$counts" <<'PY'
 import json, os, sys
 path, name, file, fmt, sha, size, created, source, counts = sys.argv[1:]
 manifest = {"name": name, "file": file, "format": fmt, "sha256": sha, "size": int(size), "created": created,
