@@ -47,6 +47,8 @@ class Config:
         allow_env: Variables of the caller's environment that runbook steps may see.
         production_environments: Environments held to the production rules (approval, rollback runbook).
         production_severity: The severity of breaking those rules (`error` or `warning`).
+        min_backup_retention: The least time a backup policy must keep backups for.
+        drill_window: How recent a drill (or a CI verification) of a restore runbook must be.
         default_timeout: How long a step may run when its `expect` names no timeout.
         shellcheck: Whether `opsbook check` runs shellcheck on the `run` steps.
         site_url: The published site's address, to recognise absolute `runbook_url` links into it
@@ -66,6 +68,8 @@ class Config:
     allow_env: list[str] = field(default_factory=list)
     production_environments: list[str] = field(default_factory=lambda: ["production", "prod"])
     production_severity: str = "error"
+    min_backup_retention: str = "7d"
+    drill_window: str = "180d"
     default_timeout: str = "5m"
     shellcheck: bool = True
     repo_url: str | None = None
@@ -122,7 +126,7 @@ class Config:
             expected = {"sources": dict, "pages": dict, "results": str, "today": (str, type(None)),
                         "fail_on": str, "max_file_size": int, "max_depth": int, "max_nodes": int,
                         "paging_severities": list, "allow_env": list, "production_environments": list,
-                        "production_severity": str, "default_timeout": str,
+                        "production_severity": str, "min_backup_retention": str, "drill_window": str, "default_timeout": str,
                         "shellcheck": bool, "site_url": str}[key]
             if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
                 report((key,), f"option '{key}' has the wrong type ({type(value).__name__})")
@@ -152,8 +156,8 @@ class Config:
             if key in ("fail_on", "production_severity") and value not in ("error", "warning"):
                 report((key,), f"{key} must be 'error' or 'warning'")
                 continue
-            if key == "default_timeout" and parse_duration(value) is None:
-                report((key,), "default_timeout must be a duration such as 5m")
+            if key in ("default_timeout", "min_backup_retention", "drill_window") and not parse_duration(value):
+                report((key,), f"{key} must be a duration such as 5m or 30d")
                 continue
             if key == "today":
                 try:

@@ -49,6 +49,8 @@ class OpsbookConfig(base.Config):
     allow_env = c.ListOfItems(c.Type(str), default=[])
     production_environments = c.ListOfItems(c.Type(str), default=list(_DEFAULTS.production_environments))
     production_severity = c.Choice(("error", "warning"), default=_DEFAULTS.production_severity)
+    min_backup_retention = c.Type(str, default=_DEFAULTS.min_backup_retention)
+    drill_window = c.Type(str, default=_DEFAULTS.drill_window)
     default_timeout = c.Type(str, default=_DEFAULTS.default_timeout)
     shellcheck = c.Type(bool, default=_DEFAULTS.shellcheck)
     site_url = c.Optional(c.Type(str))

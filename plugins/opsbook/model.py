@@ -35,16 +35,24 @@ class Ref:
     """A field of a kind that names records of another kind.
 
     Attributes:
-        field: The top-level field holding an id, or a list of ids when `many`.
+        field: The field holding an id, or a list of ids when `many`; a dotted path reaches into
+            mappings (`data.deletion_runbook`).
         kind: The kind the ids name.
         many: Whether the field is a list.
         label: How the referring records are titled on the target's page ("Related runbooks").
+        item_key: For a list of mappings, the key of each item that holds the id
+            (`depends_on: [{component: orders-db, ...}]` is `Ref("depends_on", "component", True, item_key="component")`).
     """
 
     field: str
     kind: str
     many: bool = False
     label: str = ""
+    item_key: str | None = None
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(self.field.split("."))
 
 
 @dataclass
@@ -91,7 +99,16 @@ class Reference:
 
     @property
     def field_path(self) -> tuple[str | int, ...]:
-        return (self.ref.field,) if self.index is None else (self.ref.field, self.index)
+        """Where, inside the record, the id is written."""
+        if self.index is None:
+            return self.ref.path
+        return (*self.ref.path, self.index, *((self.ref.item_key,) if self.ref.item_key else ()))
+
+    @property
+    def field_name(self) -> str:
+        """The field as people read it: `related[1]`, `depends_on[0].component`."""
+        text = self.ref.field + (f"[{self.index}]" if self.index is not None else "")
+        return text + (f".{self.ref.item_key}" if self.ref.item_key and self.index is not None else "")
 
 
 @dataclass
@@ -154,6 +171,13 @@ class Handbook:
         found = self._backrefs.get((record.kind, record.id), [])
         return [ref for ref in found if kind is None or ref.source.kind == kind]
 
+    def referrers_of_kind(self, kind: str, record_id: str, source_kind: str) -> list[Record]:
+        """Records of `source_kind` that reference the record `kind`/`record_id`."""
+        target = self.get(kind, record_id)
+        if target is None:
+            return []
+        return [reference.source for reference in self.referrers(target, source_kind)]
+
     def targets(self, record: Record, field_name: str) -> list[Reference]:
         return [ref for ref in self.references if ref.source is record and ref.ref.field == field_name]
 
@@ -176,10 +200,15 @@ class Handbook:
             kind = self.kinds[kind_name]
             for record in self.all(kind_name):
                 for ref in kind.refs:
-                    value = record.data.get(ref.field)
+                    value: Any = record.data
+                    for part in ref.path:
+                        value = value.get(part) if isinstance(value, dict) else None
                     items: list[tuple[int | None, Any]]
                     if ref.many:
                         items = list(enumerate(value)) if isinstance(value, list) else []
+                        if ref.item_key:
+                            items = [(i, item.get(ref.item_key) if isinstance(item, dict) else None)
+                                     for i, item in items]
                     else:
                         items = [(None, value)] if value is not None else []
                     for index, target_id in items:

@@ -26,7 +26,6 @@ def check_references(handbook: Handbook) -> Iterator[Diagnostic]:
         line, column = reference.source.position(*reference.field_path)
         known = list(handbook.records.get(kind, {}))
         close = difflib.get_close_matches(reference.target_id, known, n=1)
-        field = reference.ref.field + (f"[{reference.index}]" if reference.index is not None else "")
         yield make("OB021", reference.source.path, line, column,
-                   f"{field} names {kind} '{reference.target_id}', which does not exist",
+                   f"{reference.field_name} names {kind} '{reference.target_id}', which does not exist",
                    hint=f"did you mean '{close[0]}'?" if close else None)

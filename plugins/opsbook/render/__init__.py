@@ -88,7 +88,10 @@ class Renderer:
         return posixpath.relpath(to_uri, posixpath.dirname(from_uri) or ".")
 
     def link(self, from_uri: str, record: Record, text: str | None = None) -> Markup:
+        """A link to a record's page; plain text for kinds without pages (drills, recording rules)."""
         label = md_inline(text if text is not None else record.title)
+        if not self.has_pages(record.kind):
+            return label
         return Markup(f"[{label}]({self.href(from_uri, self.uri_of(record))})")
 
     def link_id(self, from_uri: str, kind: str, record_id: str, text: str | None = None) -> Markup:

@@ -1,0 +1,148 @@
+"""Cron schedules: parsed exactly, and the longest gap between two consecutive runs, over a whole cycle.
+
+A five-field expression (minute, hour, day of month, month, day of week) runs at the same times of
+day on every day it runs, so the longest gap is the larger of two: the longest gap between two
+times of one day, and, between two consecutive run days `g` days apart, `g` days less the span
+between the day's first and last run. Run days are found by walking the 400-year Gregorian cycle
+(146,097 days), after which dates and weekdays repeat: irregular schedules such as
+`0 2 * * 1-5` (72 h from Friday to Monday) or `0 3 29 2 *` (eight years across 2100) are exact.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["CronError", "Schedule", "parse_cron"]
+
+_MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
+           "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+_MONTHS = {name: number for number, name in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+_DAYS = {name: number for number, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
+_CYCLE_DAYS = 146_097  # 400 Gregorian years: dates and weekdays repeat
+_CYCLE_START = _dt.date(2000, 1, 1)
+
+
+class CronError(ValueError):
+    """A cron expression that cron would refuse."""
+
+
+def _field(text: str, low: int, high: int, names: dict[str, int] | None, what: str) -> tuple[frozenset[int], bool]:
+    """The values a field allows, and whether it was restricted (not `*`)."""
+    values: set[int] = set()
+    for part in text.split(","):
+        if not part:
+            raise CronError(f"empty item in the {what} field {text!r}")
+        base, _, step_text = part.partition("/")
+        step = 1
+        if step_text:
+            if not step_text.isdigit() or int(step_text) == 0:
+                raise CronError(f"step {step_text!r} in the {what} field is not a positive number")
+            step = int(step_text)
+        if base == "*":
+            start, end = low, high
+        else:
+            first, dash, last = base.partition("-")
+            start = _value(first, low, high, names, what)
+            end = _value(last, low, high, names, what) if dash else (high if step_text else start)
+            if end < start:
+                raise CronError(f"range {base!r} in the {what} field runs backwards")
+        values.update(range(start, end + 1, step))
+    return frozenset(values), text != "*"
+
+
+def _value(text: str, low: int, high: int, names: dict[str, int] | None, what: str) -> int:
+    if names and text.lower() in names:
+        return names[text.lower()]
+    if not text.isdigit():
+        raise CronError(f"{text!r} is not a value of the {what} field")
+    number = int(text)
+    if not low <= number <= high:
+        raise CronError(f"{number} is outside {low}-{high} in the {what} field")
+    return number
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A parsed cron expression."""
+
+    expression: str
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]
+    days_restricted: bool
+    weekdays_restricted: bool
+
+    def runs_on(self, day: _dt.date) -> bool:
+        if day.month not in self.months:
+            return False
+        by_date = day.day in self.days
+        by_weekday = (day.isoweekday() % 7) in self.weekdays
+        if self.days_restricted and self.weekdays_restricted:
+            return by_date or by_weekday  # cron's rule: either field may match
+        return by_date and by_weekday
+
+    @property
+    def times(self) -> list[int]:
+        """Minutes after midnight of every run in a day, in order."""
+        return sorted(hour * 60 + minute for hour in self.hours for minute in self.minutes)
+
+    def next_runs(self, after: _dt.datetime, count: int = 3) -> list[_dt.datetime]:
+        """The next `count` runs strictly after `after` (naive, UTC)."""
+        found: list[_dt.datetime] = []
+        day = after.date()
+        times = self.times
+        for _ in range(_CYCLE_DAYS):
+            if self.runs_on(day):
+                for minute in times:
+                    moment = _dt.datetime.combine(day, _dt.time(minute // 60, minute % 60))
+                    if moment > after:
+                        found.append(moment)
+                        if len(found) == count:
+                            return found
+            day += _dt.timedelta(days=1)
+        return found
+
+    def worst_gap(self) -> tuple[int, _dt.date | None, _dt.date | None]:
+        """The longest gap between two consecutive runs, in minutes, and the run days it lies between
+        (None for a gap within one day); (-1, None, None) for a schedule that never runs."""
+        return _worst_gap(self)
+
+
+@lru_cache(maxsize=1024)
+def _worst_gap(schedule: Schedule) -> tuple[int, _dt.date | None, _dt.date | None]:
+    times = schedule.times
+    run_days = [offset for offset in range(_CYCLE_DAYS)
+                if schedule.runs_on(_CYCLE_START + _dt.timedelta(days=offset))]
+    if not run_days or not times:
+        return (-1, None, None)
+    within = max((b - a for a, b in zip(times, times[1:])), default=0)
+    widest, after = 0, run_days[0]
+    for previous, current in zip(run_days, [*run_days[1:], run_days[0] + _CYCLE_DAYS]):
+        if current - previous > widest:  # the first of equal gaps: the earliest dates
+            widest, after = current - previous, previous
+    across = widest * 1440 - (times[-1] - times[0])
+    if within >= across:
+        return (within, None, None)
+    start = _CYCLE_START + _dt.timedelta(days=after % _CYCLE_DAYS)
+    return (across, start, start + _dt.timedelta(days=widest))
+
+
+def parse_cron(expression: str) -> Schedule:
+    """Parse a five-field cron expression (or a macro such as `@daily`)."""
+    text = " ".join(str(expression).split())
+    text = _MACROS.get(text.lower(), text)
+    fields = text.split(" ")
+    if len(fields) != 5:
+        raise CronError(f"a cron expression has five fields (minute hour day month weekday), not {len(fields)}")
+    minutes, _ = _field(fields[0], 0, 59, None, "minute")
+    hours, _ = _field(fields[1], 0, 23, None, "hour")
+    days, days_restricted = _field(fields[2], 1, 31, None, "day-of-month")
+    months, _ = _field(fields[3], 1, 12, _MONTHS, "month")
+    weekdays, weekdays_restricted = _field(fields[4], 0, 7, _DAYS, "day-of-week")
+    weekdays = frozenset(0 if day == 7 else day for day in weekdays)
+    return Schedule(str(expression), minutes, hours, days, months, weekdays, days_restricted, weekdays_restricted)
