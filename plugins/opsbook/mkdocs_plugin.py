@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import html
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ class OpsbookConfig(base.Config):
     default_timeout = c.Type(str, default=_DEFAULTS.default_timeout)
     shellcheck = c.Type(bool, default=_DEFAULTS.shellcheck)
     site_url = c.Optional(c.Type(str))
+    mermaid_js = c.Optional(c.Type(str))
 
 
 class OpsbookPlugin(BasePlugin[OpsbookConfig]):
@@ -64,6 +66,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         self.analysis: Analysis | None = None
         self.titles: dict[str, str] = {}
         self.renderer: Renderer | None = None
+        self.mermaid: Path | None = None
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         root = Path(config.config_file_path or ".").resolve().parent
@@ -81,7 +84,18 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         for extension in REQUIRED_EXTENSIONS:
             if extension not in config.markdown_extensions:
                 config.markdown_extensions.append(extension)
+        _enable_mermaid_fences(config)
+        self.mermaid = _find_mermaid(root, self.config.get("mermaid_js"))
+        if self.mermaid is not None and MERMAID_ASSET not in config.extra_javascript:
+            config.extra_javascript.append(MERMAID_ASSET)
         return config
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        """Ship Mermaid with the site, so that diagrams render offline and no request leaves it."""
+        if self.mermaid is not None:
+            target = Path(config.site_dir) / MERMAID_ASSET
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.mermaid, target)
 
     @event_priority(50)
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
@@ -153,3 +167,37 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
                 if path.exists():
                     server.watch(str(path))
         return server
+
+
+MERMAID_ASSET = "assets/javascripts/mermaid.min.js"
+
+
+def _find_mermaid(root: Path, option: str | None) -> Path | None:
+    """Mermaid's browser bundle: the `mermaid_js` option, else the npm package installed beside the handbook.
+
+    It comes from the `mermaid` npm package (`npm install --no-save mermaid@11`), never from a CDN:
+    a handbook read during an incident must not depend on a third party being up.
+    """
+    if option:
+        file = (root / option).resolve()
+        if not file.is_file():
+            raise PluginError(f"opsbook: mermaid_js names {option}, which is not a file")
+        return file
+    candidate = root / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+    if candidate.is_file():
+        return candidate
+    log.info("Mermaid is not installed (npm install --no-save mermaid@11): diagrams are shown as text")
+    return None
+
+
+def _enable_mermaid_fences(config: MkDocsConfig) -> None:
+    """Render ```mermaid blocks as diagrams: the fence pymdownx.superfences needs for it, added if missing."""
+    from pymdownx.superfences import fence_code_format
+
+    fence = {"name": "mermaid", "class": "mermaid", "format": fence_code_format}
+    if "pymdownx.superfences" not in config.markdown_extensions:
+        config.markdown_extensions.append("pymdownx.superfences")
+    options = config.mdx_configs.setdefault("pymdownx.superfences", {})
+    fences = options.setdefault("custom_fences", [])
+    if not any(isinstance(f, dict) and f.get("name") == "mermaid" for f in fences):
+        fences.append(fence)

@@ -1,0 +1,132 @@
+"""Architecture, disaster recovery and data protection: cron gaps against RPOs, retention, restores
+proved by CI or drills, personal data rules, and the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from opsbook import analyse
+from opsbook.cron import CronError, parse_cron
+
+TEAM = "name: Data\n"
+RESTORE = "title: Restore\nsteps: [{name: Restore, manual: Restore it.}]\n"
+DRILL = "runbook: restore\ndate: 2026-10-01\noutcome: pass\n"
+
+
+def _datastore(rpo: str, data: str = "") -> str:
+    return f"name: DB\nkind: datastore\nowner: data\nrpo: {rpo}\n{data}"
+
+
+def _backup(schedule: str, retention: str = "{count: 500}") -> str:
+    return f"datastore: db\nschedule: \"{schedule}\"\nretention: {retention}\nrestore_runbook: restore\n"
+
+
+def _handbook(make_handbook: Callable[..., Path], rpo: str, schedule: str, **extra: str) -> Path:
+    return make_handbook({"teams/data.yaml": TEAM, "components/db.yaml": _datastore(rpo),
+                          "backups/db.yaml": _backup(schedule), "runbooks/restore.yaml": RESTORE,
+                          "drills/d.yaml": DRILL, **extra})
+
+
+@pytest.mark.parametrize(("schedule", "minutes"), [
+    ("0 2 * * *", 1440), ("0 * * * *", 60), ("0 2 * * 1-5", 4320), ("*/15 * * * *", 15),
+    ("0 9-17 * * mon-fri", 16 * 60 + 2 * 1440), ("0 0 1 * *", 31 * 1440), ("30 1 * * 7", 7 * 1440),
+    ("0 0 1,15 * 5", 7 * 1440), ("@daily", 1440), ("0 3 29 2 *", 8 * 365 * 1440 + 1440),
+    ("0 0 31 * *", 61 * 1440), ("0 12 * jan,jul *", (31 + 30 + 31 + 30 + 31 + 1) * 1440),
+])
+def test_worst_gap_over_a_whole_cycle(schedule: str, minutes: int) -> None:
+    assert parse_cron(schedule).worst_gap()[0] == minutes
+
+
+@pytest.mark.parametrize("schedule", ["0 2 * *", "61 * * * *", "0 2 * * 8", "x * * * *", "5-1 * * * *", "*/0 * * * *"])
+def test_invalid_cron(schedule: str) -> None:
+    with pytest.raises(CronError):
+        parse_cron(schedule)
+
+
+def test_daily_backup_against_an_hourly_rpo(make_handbook: Callable[..., Path]) -> None:
+    diagnostics = analyse(_handbook(make_handbook, "1h", "0 2 * * *")).diagnostics
+    assert [(d.code, d.path, d.line, d.column) for d in diagnostics] == [("OB601", "backups/db.yaml", 2, 11)]
+    assert "worst gap between two runs of '0 2 * * *' is 24 h" in diagnostics[0].message
+    assert "RPO of db, 1 h" in diagnostics[0].message
+
+
+def test_hourly_backup_against_an_hourly_rpo_is_clean(make_handbook: Callable[..., Path]) -> None:
+    assert analyse(_handbook(make_handbook, "1h", "0 * * * *")).diagnostics == []
+
+
+def test_weekday_backup_against_a_daily_rpo(make_handbook: Callable[..., Path]) -> None:
+    (diagnostic,) = analyse(_handbook(make_handbook, "24h", "0 2 * * 1-5")).diagnostics
+    assert diagnostic.code == "OB601" and " is 72 h, from Fri " in diagnostic.message and " to Mon " in diagnostic.message
+
+
+def test_invalid_schedule_and_short_retention(make_handbook: Callable[..., Path]) -> None:
+    root = _handbook(make_handbook, "1d", "every night")
+    assert [(d.code, d.line) for d in analyse(root).diagnostics] == [("OB600", 2)]
+    short = make_handbook({"teams/data.yaml": TEAM, "components/db.yaml": _datastore("1d"),
+                           "backups/db.yaml": _backup("0 2 * * *", "{count: 3}"), "runbooks/restore.yaml": RESTORE,
+                           "drills/d.yaml": DRILL})
+    (diagnostic,) = analyse(short).diagnostics
+    assert (diagnostic.code, diagnostic.line) == ("OB602", 3) and "3 backups, 72 h at the worst gap" in diagnostic.message
+
+
+def test_restore_runbook_must_be_drilled_or_verified(make_handbook: Callable[..., Path]) -> None:
+    from click.testing import CliRunner
+
+    from opsbook.cli import main
+
+    root = make_handbook({"teams/data.yaml": TEAM, "components/db.yaml": _datastore("1d"),
+                          "backups/db.yaml": _backup("0 2 * * *"),
+                          "runbooks/restore.yaml": "title: Restore\nsteps: [{name: Restore, run: 'true'}]\n",
+                          "drills/old.yaml": DRILL.replace("2026-10-01", "2025-01-01"),
+                          "drills/failed.yaml": DRILL.replace("pass", "fail")})
+    assert [(d.code, d.line) for d in analyse(root).diagnostics] == [("OB603", 4)]
+    assert CliRunner().invoke(main, ["test", "--dir", str(root)]).exit_code == 0  # verified in CI today
+    assert analyse(root).diagnostics == []
+
+
+def test_personal_data_rules(make_handbook: Callable[..., Path]) -> None:
+    data = "data:\n  classification: pii\n  encryption:\n    at_rest: false\n    in_transit: true\n"
+    root = make_handbook({"teams/data.yaml": TEAM, "components/db.yaml": _datastore("1d", data)})
+    found = [(d.code, d.line, d.column) for d in analyse(root).diagnostics if d.code.startswith("OB61")]
+    assert ("OB610", 8, 14) in found  # the line of at_rest: false
+    assert ("OB611", 5, 1) in found and ("OB612", 5, 1) in found
+    bare = make_handbook({"teams/data.yaml": TEAM, "components/db.yaml": _datastore("1d", "data: {classification: pii}\n")})
+    assert sorted(d.code for d in analyse(bare).diagnostics) == ["OB610", "OB610", "OB611", "OB612"]
+
+
+def test_component_references(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"teams/data.yaml": TEAM,
+                          "components/api.yaml": "name: API\nkind: service\nowner: data\ndepends_on:\n"
+                                                 "  - {component: db, protocol: sql}\n  - {component: cache}\n",
+                          "components/db.yaml": "name: DB\nkind: datastore\nowner: nobody\n",
+                          "runbooks/r.yaml": "title: R\nservice: apj\nsteps: [{name: S, manual: m}]\n"})
+    found = [(d.code, d.path, d.line, d.column, d.message) for d in analyse(root).diagnostics]
+    assert ("OB021", "components/api.yaml", 6, 17, "depends_on[1].component names component 'cache', which does not exist") in found
+    assert ("OB021", "components/db.yaml", 3, 8, "owner names team 'nobody', which does not exist") in found
+    assert any(f[:2] == ("OB021", "runbooks/r.yaml") and "did you mean" not in f[4] for f in found)
+
+
+def test_pages(make_handbook: Callable[..., Path]) -> None:
+    hostile = "name: 'API\"] --> x[\"<script>'\nkind: service\nowner: data\ndepends_on: [{component: db, purpose: reads orders}]\n"
+    root = make_handbook({"teams/data.yaml": TEAM, "components/api.yaml": hostile,
+                          "components/db.yaml": _datastore("1d", "data:\n  classification: pii\n  retention: 1y\n"
+                                                                 "  encryption: {at_rest: true, in_transit: true}\n"
+                                                                 "  deletion_runbook: restore\n  pii_fields: [users.email]\n"),
+                          "backups/db.yaml": _backup("0 2 * * 1-5"), "runbooks/restore.yaml": RESTORE,
+                          "drills/d.yaml": DRILL})
+    pages = {p.uri: p.text for p in analyse(root).pages()}
+    overview = pages["architecture/components/index.md"]
+    graph = overview.split("```mermaid\n")[1].split("```")[0]
+    assert "<script>" not in graph and "x[" not in graph and 'c1[("DB")]' in graph and "c0 -->" in graph
+    component = pages["architecture/components/db.md"]
+    assert "[API&quot;&#93; --&gt; x&#91;&quot;&lt;script&gt;](api.md) over" not in component  # escaped, not raw
+    assert "## Used by" in component and "(api.md)" in component and "[db-backup]" not in component
+    recovery = pages["recovery/backups/index.md"]
+    assert "At 02:00 AM, Monday through Friday" in recovery and "72 h (over the RPO)" in recovery
+    assert "2026-10-01 (pass)" in recovery
+    personal = pages["architecture/components/personal-data.md"]
+    assert "users.email" in personal and "| yes | yes |" in personal
+    assert "reads orders" in personal.split("```mermaid")[1]
