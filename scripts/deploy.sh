@@ -122,7 +122,8 @@ ln -sfn "releases/$release_id" "$target/.current-$release_id"
 mv -Tf -- "$target/.current-$release_id" "$target/current"
 printf '%s\tdeploy\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$release_id" "${previous##*/}" "${USER:-unknown}" \
   >>"$target/deploy-history.log"
-log "current -> releases/$release_id (was ${previous:-nothing})"
+prev_id="${previous##*/}"
+log "current -> releases/$release_id (was ${prev_id:-nothing})"
 
 # Keep the newest releases; never the live one nor the one a rollback would return to.
 mapfile -t releases < <(find "$target/releases" -mindepth 1 -maxdepth 1 -type d ! -name '.staging-*' -printf '%f\n' | sort -r)

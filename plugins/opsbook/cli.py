@@ -103,7 +103,7 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: 
     staging.rename(target)
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
-    click.echo(f"opsbook: wrote {len(pages)} generated pages{f' and {written} files of the docs' if docs else ''} to {out}")
+    click.echo(f"opsbook: wrote {len(pages)} generated pages{f' and {written} docs files' if docs else ''} to {out}")
 
 
 @main.command("test")
@@ -132,7 +132,9 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
     root = _root(directory)
     analysis = analyse(root)
     runbook_files = {record.path for record in analysis.handbook.loaded.get("runbook", [])}
-    errors = [d for d in analysis.diagnostics if d.severity >= Severity.ERROR and d.path in runbook_files]
+    folders = tuple(f"{folder.rstrip('/')}/" for folder in analysis.config.sources.get("runbook", ["runbooks"]))
+    errors = [d for d in analysis.diagnostics if d.severity >= Severity.ERROR
+              and (d.path in runbook_files or d.path.startswith(folders))]
     if errors:
         click.echo(format_diagnostics(errors, root, None), err=True)
         click.echo("opsbook: fix the runbooks' errors before running them", err=True)
@@ -215,6 +217,12 @@ def _check_output_folder(root: Path, target: Path) -> None:
     """Refuse an output folder whose replacement would lose anything that `opsbook build` did not write."""
     if target == root or target in root.parents:
         raise click.UsageError("--out must not be the handbook root or one of its parents")
+    from .config import load_config
+
+    config, _ = load_config(root)
+    docs = (root / config.docs_dir).resolve()
+    if target == docs or docs in target.parents:
+        raise click.UsageError(f"--out {target} is inside the docs folder, which the build reads")
     if target.exists() and not target.is_dir():
         raise click.UsageError(f"--out {target} is a file")
     if target.is_dir() and any(target.iterdir()) and not (target / BUILD_MARKER).is_file():

@@ -46,6 +46,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "runbook: a runbook of the handbook, collected by opsbook's --runbooks")
     if not config.getoption("runbooks"):
         return
+    for item in config.getoption("runbook_input"):
+        if "=" not in item or item.startswith("="):
+            raise pytest.UsageError(f"--runbook-input {item!r}: write NAME=VALUE")
     option = config.getoption("handbook")
     root = Path(option).resolve() if option else find_root(config.rootpath)
     core, _ = load_config(root)
@@ -115,9 +118,7 @@ class RunbookItem(pytest.Item):
             raise RunbookInvalid(errors)
         given = {}
         for item in self.config.getoption("runbook_input"):
-            name, sep, value = item.partition("=")
-            if not sep or not name:
-                raise pytest.UsageError(f"--runbook-input {item!r}: write NAME=VALUE")
+            name, _, value = item.partition("=")
             given[name] = value
         options = RunOptions(root=analysis.config.root, ci=True, inputs=given,
                              allow_env=analysis.config.allow_env,

@@ -14,7 +14,7 @@ import jsonschema
 
 from ..diagnostics import Diagnostic, Severity, make, register
 from ..kinds.environments import Environment
-from ..kinds.workflows import Job, Workflow, scripts_in
+from ..kinds.workflows import Job, Workflow
 from ..model import Handbook
 from ..schema import schema_error_diagnostics
 
@@ -133,22 +133,13 @@ def check_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
     root = handbook.root
     for workflow in _workflows(handbook):
         for job in workflow.jobs:
-            defaults = job.data.get("defaults") if isinstance(job.data.get("defaults"), dict) else {}
-            job_dir = (defaults.get("run") or {}).get("working-directory") if isinstance(defaults.get("run"), dict) else None
-            for index, step in enumerate(job.steps):
-                run = step.get("run")
-                if not isinstance(run, str):
-                    continue
-                folder = step.get("working-directory") or job_dir or "."
-                if "${{" in str(folder):
-                    continue  # decided at run time
-                for script in scripts_in(run):
-                    if (root / str(folder) / script).exists():
-                        continue
-                    where = ("jobs", job.key, "steps", index, "run")
-                    line, column = _locate(workflow, where, run, script)
-                    yield make("OB404", workflow.path, line, column,
-                               f"job {job.key} runs {script}, which does not exist in the repository")
+            for index, script, folder in job.scripts():
+                if folder is None or (root / folder / script).exists():
+                    continue  # a folder computed at run time cannot be checked
+                where = ("jobs", job.key, "steps", index, "run")
+                line, column = _locate(workflow, where, str(job.steps[index].get("run")), script)
+                yield make("OB404", workflow.path, line, column,
+                           f"job {job.key} runs {script}, which does not exist in the repository")
 
 
 def _locate(workflow: Workflow, where: tuple[str | int, ...], text: str, needle: str) -> tuple[int, int]:
@@ -192,7 +183,7 @@ def check_environments(handbook: Handbook) -> Iterator[Diagnostic]:
                 line, column = workflow.position("jobs", job.key, "environment", *(("name",) if isinstance(raw, dict) else ()))
                 yield make("OB405", workflow.path, line, column,
                            f"job {job.key} deploys to environment '{name}', which the handbook does not declare",
-                           hint=f"add environments/{name}.yaml")
+                           hint=f"add {handbook.config.sources.get('environment', ['ops/environments'])[0]}/{name}.yaml")
                 continue
             deployers[name].add(workflow.path)
             declared = set(environments[name].secrets)

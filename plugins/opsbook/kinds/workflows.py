@@ -66,7 +66,7 @@ def scripts_in(command: str) -> list[str]:
         if line.lstrip().startswith("#"):
             continue
         for part in _SEPARATORS.split(line):
-            words = [w.strip("'\"") for w in part.split()]
+            words = [w.strip("'\"()") for w in part.split()]
             words = [w for w in words if w and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w)]  # VAR=value
             if not words:
                 continue
@@ -188,13 +188,22 @@ class Job:
     def variables(self) -> list[str]:
         return _names(_VARIABLE, self.data)
 
-    def scripts(self) -> list[tuple[int, str]]:
-        """(step index, script path) for every repository script the job's steps run."""
+    def working_directory(self, step: dict[str, Any]) -> str | None:
+        """The folder a step's `run` starts in, relative to the repository (None when computed at run time)."""
+        defaults = self.data.get("defaults")
+        run_defaults = defaults.get("run") if isinstance(defaults, dict) else None
+        job_dir = run_defaults.get("working-directory") if isinstance(run_defaults, dict) else None
+        folder = str(step.get("working-directory") or job_dir or ".")
+        return None if "${{" in folder else folder
+
+    def scripts(self) -> list[tuple[int, str, str | None]]:
+        """(step index, script path, working directory) for every repository script the steps run."""
         found = []
         for index, step in enumerate(self.steps):
             run = step.get("run")
             if isinstance(run, str):
-                found.extend((index, path) for path in scripts_in(run))
+                folder = self.working_directory(step)
+                found.extend((index, path, folder) for path in scripts_in(run))
         return found
 
 

@@ -65,12 +65,13 @@ def directives(markdown: str) -> Iterator[tuple[int, int, str]]:
     fence: str | None = None
     for number, line in enumerate(markdown.splitlines(), start=1):
         stripped = line.lstrip()
-        opening = re.match(r"(`{3,}|~{3,})", stripped)
+        opening = re.match(r"(`{3,}|~{3,})(.*)$", stripped)
         if opening:
+            run, rest = opening.groups()
             if fence is None:
-                fence = opening.group(1)
-            elif stripped.startswith(fence[0] * len(fence)) and not stripped[len(fence):].strip():
-                fence = None
+                fence = run
+            elif run[0] == fence[0] and len(run) >= len(fence) and not rest.strip():
+                fence = None  # a closing fence: the same character, at least as long, nothing after it
             continue
         if fence is None:
             found = DIRECTIVE.match(line)

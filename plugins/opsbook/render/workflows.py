@@ -70,8 +70,9 @@ def job_graph(workflow: Workflow) -> str:
 def _scripts(handbook: Handbook, workflow: Workflow) -> list[tuple[str, bool]]:
     found: dict[str, bool] = {}
     for job in workflow.jobs:
-        for _, path in job.scripts():
-            found.setdefault(path, (handbook.root / path).exists())
+        for _, path, folder in job.scripts():
+            shown = path if folder in (None, ".") else f"{folder.rstrip('/')}/{path}"
+            found.setdefault(shown, folder is None or (handbook.root / shown).exists())
     return sorted(found.items())
 
 
