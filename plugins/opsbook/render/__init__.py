@@ -115,6 +115,7 @@ class Renderer:
 def render_pages(handbook: Handbook, diagnostics: Iterable[Diagnostic] = ()) -> list[Page]:
     """Every generated page: each kind's pages, then the diagnostic code and schema references."""
     from .checks import check_pages
+    from .health import health_pages
     from .schemas import schema_pages
 
     renderer = Renderer(handbook, diagnostics)
@@ -124,4 +125,5 @@ def render_pages(handbook: Handbook, diagnostics: Iterable[Diagnostic] = ()) -> 
             pages.extend(kind.pages(handbook, renderer))
     pages.extend(check_pages(renderer))
     pages.extend(schema_pages(renderer))
+    pages.extend(health_pages(handbook, renderer))
     return pages
