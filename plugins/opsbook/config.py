@@ -49,6 +49,8 @@ class Config:
         production_severity: The severity of breaking those rules (`error` or `warning`).
         min_backup_retention: The least time a backup policy must keep backups for.
         drill_window: How recent a drill (or a CI verification) of a restore runbook must be.
+        require_freshness: Kinds whose records must carry `owner` and `last_reviewed` (and `pages` for
+            the hand-written pages).
         mermaid_js: Mermaid's browser bundle to ship with the site (by default the npm package
             `node_modules/mermaid/dist/mermaid.min.js` beside the handbook).
         default_timeout: How long a step may run when its `expect` names no timeout.
@@ -73,6 +75,7 @@ class Config:
     min_backup_retention: str = "7d"
     drill_window: str = "180d"
     mermaid_js: str | None = None
+    require_freshness: list[str] = field(default_factory=list)
     default_timeout: str = "5m"
     shellcheck: bool = True
     repo_url: str | None = None
@@ -130,7 +133,7 @@ class Config:
                         "fail_on": str, "max_file_size": int, "max_depth": int, "max_nodes": int,
                         "paging_severities": list, "allow_env": list, "production_environments": list,
                         "production_severity": str, "min_backup_retention": str, "drill_window": str,
-                        "mermaid_js": (str, type(None)), "default_timeout": str,
+                        "mermaid_js": (str, type(None)), "require_freshness": list, "default_timeout": str,
                         "shellcheck": bool, "site_url": str}[key]
             if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
                 report((key,), f"option '{key}' has the wrong type ({type(value).__name__})")

@@ -56,6 +56,7 @@ class OpsbookConfig(base.Config):
     shellcheck = c.Type(bool, default=_DEFAULTS.shellcheck)
     site_url = c.Optional(c.Type(str))
     mermaid_js = c.Optional(c.Type(str))
+    require_freshness = c.ListOfItems(c.Type(str), default=[])
 
 
 class OpsbookPlugin(BasePlugin[OpsbookConfig]):

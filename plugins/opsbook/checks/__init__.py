@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from ..diagnostics import Diagnostic, sort_key
 from ..model import Handbook
+from .freshness import check_freshness
 from .identity import check_identity
 from .references import check_references
 from .schema import check_schemas
@@ -15,7 +16,8 @@ from .secrets import check_committed_secrets
 
 __all__ = ["GENERIC_CHECKS", "run_checks"]
 
-GENERIC_CHECKS = (check_schemas, check_identity, check_references, check_committed_secrets, check_sections)
+GENERIC_CHECKS = (check_schemas, check_identity, check_references, check_committed_secrets, check_sections,
+                  check_freshness)
 
 
 def run_checks(handbook: Handbook, extra: Iterable[Diagnostic] = ()) -> list[Diagnostic]:

@@ -32,17 +32,6 @@ register("OB031", Severity.ERROR, "CI skip without a reason",
          "A step marked `ci.skip` is not verified in CI, and the handbook says why on its page. The reason "
          "is the value of `skip`; it may not be empty or a bare `true`.",
          failing="ci: {skip: true}\n", passing="ci: {skip: needs production credentials}\n")
-register("OB040", Severity.WARNING, "Review overdue",
-         "The runbook's `last_reviewed` date plus its `review_every` interval lies before today: "
-         "nobody has confirmed lately that the runbook still works. Review it and update the date.",
-         failing="last_reviewed: 2024-01-10\nreview_every: 90d\n",
-         passing="last_reviewed: 2026-10-01\nreview_every: 90d\n")
-register("OB041", Severity.ERROR, "Invalid date or duration",
-         "A date must be a real calendar date written `YYYY-MM-DD`; a duration is a number and a unit, "
-         "largest unit first: `30s`, `15m`, `1h30m`, `90d`, `12w`, `1y`.",
-         failing="last_reviewed: 2026-02-30\n", passing="last_reviewed: 2026-02-28\n")
-
-
 @dataclass
 class Step:
     """One step of a runbook section, tolerant of invalid data (the schema check reports that)."""
@@ -197,46 +186,13 @@ def _schema_error(error: jsonschema.ValidationError, record: Record | None) -> D
     return None
 
 
-def check_review(handbook: Handbook) -> Iterator[Diagnostic]:
-    """OB040 and OB041: review dates and durations that are invalid, or reviews past their interval.
-
-    A value that does not even have the form the schema asks for is the schema's (OB010); OB041 is
-    for a well-formed value that is still wrong, such as `2026-02-30` or `30s1m`.
-
-    Failing:
-
-        last_reviewed: 2024-01-10
-        review_every: 90d
-
-    Passing (reviewed within the last 90 days):
-
-        last_reviewed: 2026-10-01
-        review_every: 90d
-    """
-    today = handbook.config.today_date
+def check_timeouts(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB041: step timeouts that have the form of a duration but are not one, or are zero."""
     for runbook in handbook.loaded.get("runbook", []):
         assert isinstance(runbook, Runbook)
         yield from _invalid_timeouts(runbook)
-        reviewed, every = runbook.last_reviewed, runbook.review_every
-        if reviewed is not None and _DATE_FORM.match(reviewed) and parse_date(reviewed) is None:
-            line, column = runbook.position("last_reviewed")
-            yield make("OB041", runbook.path, line, column, f"last_reviewed {reviewed!r} is not a calendar date")
-            continue
-        if every is not None and _DURATION_FORM.match(every) and parse_duration(every) is None:
-            line, column = runbook.position("review_every")
-            yield make("OB041", runbook.path, line, column,
-                       f"review_every {every!r} is not a duration: each unit once, largest first")
-            continue
-        due = runbook.review_due()
-        if due is not None and due < today:
-            line, column = runbook.position("last_reviewed")
-            yield make("OB040", runbook.path, line, column,
-                       f"review overdue: last reviewed {reviewed}, due every {every}, so by {due.isoformat()} "
-                       f"({(today - due).days} days ago)",
-                       hint="review the runbook and set last_reviewed to today's date")
 
 
-_DATE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DURATION_FORM = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 
 
@@ -288,7 +244,7 @@ KIND = Kind(
         Ref("service", "component", label="Runbooks"),
         Ref("alerts", "alert", many=True, label="Runbooks"),
     ),
-    checks=(check_review, check_results, _check_shell),
+    checks=(check_timeouts, check_results, _check_shell),
     pages=_pages,
     schema_error=_schema_error,
 )
