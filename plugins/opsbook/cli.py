@@ -184,6 +184,60 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
     sys.exit(1 if failed else 0)
 
 
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file (atomically, for a node_exporter textfile collector) instead of stdout.")
+def metrics(directory: str | None, out: str | None) -> None:
+    """Print the handbook-health figures in the Prometheus text format."""
+    from .health import compute_health
+    from .metrics_export import exposition
+
+    root = _root(directory)
+    analysis = analyse(root)
+    text = exposition(compute_health(analysis.handbook, analysis.diagnostics))
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--generated/--no-generated", default=True, help="Also lint the generated pages (default).")
+def lint(directory: str | None, generated: bool) -> None:
+    """Lint the prose with Vale (`.vale.ini`): the docs folder and the generated pages.
+
+    Vale is a separate program; when it is not installed, the lint is skipped and says so. Placeholder
+    text (TODO, TBD, FIXME, lorem) is reported by `opsbook check` (OB070), Vale or not.
+    """
+    import subprocess
+
+    root = _root(directory)
+    vale = shutil.which("vale")
+    if vale is None:
+        click.echo("opsbook lint: skipped: the vale program is not installed (https://vale.sh); "
+                   "placeholders are still checked by opsbook check (OB070)", err=True)
+        return
+    if not (root / ".vale.ini").is_file():
+        raise click.UsageError(f"no .vale.ini in {root}")
+    analysis = analyse(root)
+    targets = [str(root / analysis.config.docs_dir)]
+    with tempfile.TemporaryDirectory(prefix="opsbook-lint-") as folder:
+        if generated:
+            for page in analysis.pages():
+                file = Path(folder) / page.uri
+                file.parent.mkdir(parents=True, exist_ok=True)
+                file.write_text(page.text, encoding="utf-8")
+            targets.append(folder)
+        result = subprocess.run([vale, f"--config={root / '.vale.ini'}", *targets], check=False)
+    sys.exit(result.returncode)
+
+
 BUILD_MARKER = ".opsbook-build"
 
 

@@ -36,6 +36,7 @@ class Health:
     diagnostics_by_severity: dict[str, int] = field(default_factory=dict)
     records_by_kind: dict[str, int] = field(default_factory=dict)
     resolve_hours_by_service: dict[str, float] = field(default_factory=dict)
+    severity_of: dict[str, str] = field(default_factory=dict)
 
 
 def compute_health(handbook: Handbook, diagnostics: list[Diagnostic]) -> Health:
@@ -59,6 +60,7 @@ def compute_health(handbook: Handbook, diagnostics: list[Diagnostic]) -> Health:
     health.records_overdue = len({d.path for d in overdue})
     health.dr_runbooks, health.drills_overdue = _drills(handbook, diagnostics)
     health.diagnostics_by_code = dict(sorted(Counter(d.code for d in diagnostics).items()))
+    health.severity_of = {d.code: str(d.severity) for d in diagnostics}
     health.diagnostics_by_severity = dict(sorted(Counter(str(d.severity) for d in diagnostics).items()))
     health.records_by_kind = {kind: len(records) for kind, records in sorted(handbook.records.items()) if records}
     health.resolve_hours_by_service = _resolve_hours(handbook)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import html
+import re
 import os
 import shutil
 from pathlib import Path
@@ -151,7 +152,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
                                              path)
         if problems:
             raise PluginError("\n".join(f"{p.location()}: {p.severity} {p.code} {p.message}" for p in problems))
-        return expanded
+        return _with_freshness(expanded, page.meta, page.file.src_uri, self._renderer())
 
     def _renderer(self) -> Renderer:
         if self.renderer is None:
@@ -202,3 +203,28 @@ def _enable_mermaid_fences(config: MkDocsConfig) -> None:
     fences = options.setdefault("custom_fences", [])
     if not any(isinstance(f, dict) and f.get("name") == "mermaid" for f in fences):
         fences.append(fence)
+
+
+def _with_freshness(markdown: str, meta: dict[str, Any], uri: str, renderer: Renderer) -> str:
+    """Under the page's title, who owns the page and how long ago it was reviewed (from its front matter)."""
+    from .checks.freshness import freshness_of
+    from .render.markdown import md_inline
+
+    if "owner" not in meta and "last_reviewed" not in meta:
+        return markdown
+    found = freshness_of({key: str(value) if key == "last_reviewed" else value for key, value in meta.items()})
+    today = renderer.handbook.config.today_date
+    parts = []
+    if found.owner:
+        team = renderer.handbook.get("team", found.owner)
+        parts.append(f"Owned by {renderer.link(uri, team) if team else md_inline(found.owner)}")
+    if found.reviewed:
+        ago = found.days_ago(today)
+        parts.append(f"reviewed {found.reviewed.isoformat()} ({'today' if ago == 0 else f'{ago} days ago'})")
+    if found.due:
+        parts.append(("**review overdue** since " if found.due < today else "next review by ") + found.due.isoformat())
+    line = "*" + " · ".join(parts) + "*\n\n"
+    heading = re.search(r"^# .*\n", markdown, re.M)
+    if heading is None:
+        return line + markdown
+    return markdown[: heading.end()] + "\n" + line + markdown[heading.end():].lstrip("\n")

@@ -9,6 +9,7 @@ from ..diagnostics import Diagnostic, sort_key
 from ..model import Handbook
 from .freshness import check_freshness
 from .identity import check_identity
+from .placeholders import check_placeholders
 from .references import check_references
 from .schema import check_schemas
 from ..render.sections import check_sections
@@ -17,7 +18,7 @@ from .secrets import check_committed_secrets
 __all__ = ["GENERIC_CHECKS", "run_checks"]
 
 GENERIC_CHECKS = (check_schemas, check_identity, check_references, check_committed_secrets, check_sections,
-                  check_freshness)
+                  check_freshness, check_placeholders)
 
 
 def run_checks(handbook: Handbook, extra: Iterable[Diagnostic] = ()) -> list[Diagnostic]:

@@ -81,7 +81,7 @@ def page_front_matter(path: str, text: str) -> tuple[Document | None, list[Diagn
 
 
 def _check(path: str, data: dict[str, Any], position: Any, today: _dt.date, required: bool,
-           handbook: Handbook) -> Iterator[Diagnostic]:
+           handbook: Handbook, owned: bool = True) -> Iterator[Diagnostic]:
     reviewed, every = data.get("last_reviewed"), data.get("review_every")
     if isinstance(reviewed, str) and _DATE_FORM.match(reviewed) and parse_date(reviewed) is None:
         line, column = position("last_reviewed")
@@ -93,9 +93,10 @@ def _check(path: str, data: dict[str, Any], position: Any, today: _dt.date, requ
                                                 "largest first")
         return
     found = freshness_of(data)
-    if required and (found.owner is None or found.reviewed is None):
-        missing = " and ".join(name for name, value in (("owner", found.owner), ("last_reviewed", found.reviewed))
-                               if value is None)
+    lacking = [name for name, value in (("owner", found.owner if owned else True), ("last_reviewed", found.reviewed))
+               if value is None]
+    if required and lacking:
+        missing = " and ".join(lacking)
         line, column = position()
         yield make("OB044", path, line, column, f"no {missing}", hint="owner: TEAM-ID, last_reviewed: YYYY-MM-DD")
     if found.due is not None and found.due < today:
@@ -106,6 +107,14 @@ def _check(path: str, data: dict[str, Any], position: Any, today: _dt.date, requ
                    hint="review it and set last_reviewed to today's date")
 
 
+def _has_owner_field(handbook: Handbook, kind: str) -> bool:
+    """Whether records of a kind can name an owner (a team is its own owner)."""
+    from ..schema import load_schema
+
+    schema = handbook.kinds[kind].schema if kind in handbook.kinds else None
+    return bool(schema) and "owner" in load_schema(schema).get("properties", {})
+
+
 def check_freshness(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB040, OB041 and OB044 for every record and every hand-written page."""
     today = handbook.config.today_date
@@ -113,7 +122,8 @@ def check_freshness(handbook: Handbook) -> Iterator[Diagnostic]:
     for kind, records in handbook.loaded.items():
         for record in records:
             if "last_reviewed" in record.data or "review_every" in record.data or kind in required:
-                yield from _check(record.path, record.data, record.position, today, kind in required, handbook)
+                yield from _check(record.path, record.data, record.position, today, kind in required, handbook,
+                                  owned=_has_owner_field(handbook, kind))
     docs = handbook.root / handbook.config.docs_dir
     if not docs.is_dir():
         return

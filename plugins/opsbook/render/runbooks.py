@@ -8,7 +8,7 @@ from itertools import groupby
 
 from markupsafe import Markup
 
-from ..durations import format_duration
+from ..durations import format_duration, parse_date
 from ..kinds.runbook import SEVERITIES, Runbook, Step
 from ..model import Handbook
 from ..verification import coverage, verification_of
@@ -70,8 +70,11 @@ def _review(handbook: Handbook, runbook: Runbook) -> str:
     if due is None:
         return runbook.last_reviewed
     today = handbook.config.today_date
+    reviewed = parse_date(runbook.last_reviewed)
+    days = (today - reviewed).days if reviewed else None
+    when = "today" if days == 0 else f"{days} days ago"
     state = f"overdue since {due.isoformat()}" if due < today else f"next review by {due.isoformat()}"
-    return f"{runbook.last_reviewed} ({state})"
+    return f"{runbook.last_reviewed}, {when} ({state})"
 
 
 def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:

@@ -1,0 +1,76 @@
+"""Placeholder text left in a source or a page: TODO, TBD, FIXME, lorem ipsum (OB070).
+
+Code is left alone: fenced blocks and inline code spans of pages, since a guide may well show the
+word it warns about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ..diagnostics import Diagnostic, Severity, make, register
+from ..model import Handbook
+
+register("OB070", Severity.WARNING, "Placeholder text",
+         "A source or a hand-written page still holds placeholder text: TODO, TBD, FIXME or lorem ipsum. A "
+         "reader in an incident cannot act on a placeholder. Finish the sentence, or file the work elsewhere. "
+         "Code blocks and inline code are not searched.",
+         failing="summary: TODO describe when to use this\n",
+         passing="summary: When the API stops answering and the database is healthy.\n")
+
+PLACEHOLDER = re.compile(r"\b(TODO|TBD|FIXME)\b|\blorem ipsum\b|\blorem\b", re.I)
+_UPPER_ONLY = {"todo", "tbd", "fixme"}
+
+
+def _matches(line: str) -> Iterator[re.Match[str]]:
+    for found in PLACEHOLDER.finditer(line):
+        word = found.group(0)
+        if word.lower() in _UPPER_ONLY and word != word.upper():
+            continue  # "todo" in prose is a word, "TODO" is a marker
+        yield found
+
+
+def _prose_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Lines of Markdown outside fenced code, with inline code blanked (columns kept)."""
+    fence: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        opening = re.match(r"\s*(`{3,}|~{3,})(.*)$", line)
+        if opening:
+            run, rest = opening.groups()
+            if fence is None:
+                fence = run
+            elif run[0] == fence[0] and len(run) >= len(fence) and not rest.strip():
+                fence = None
+            continue
+        if fence is None:
+            yield number, re.sub(r"(`+)(.+?)\1", lambda m: " " * len(m.group(0)), line)
+
+
+def check_placeholders(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB070: no placeholder in any source the handbook reads, nor in its hand-written pages."""
+    seen: set[str] = set()
+    for document in handbook.documents:
+        if document.path in seen:
+            continue
+        seen.add(document.path)
+        for number, line in enumerate(document.text.splitlines(), start=1):
+            if line.lstrip().startswith("#"):
+                continue  # YAML comments are notes for maintainers
+            for found in _matches(line):
+                yield make("OB070", document.path, number, found.start() + 1,
+                           f"placeholder text {found.group(0)!r}")
+    docs = handbook.root / handbook.config.docs_dir
+    if not docs.is_dir():
+        return
+    for file in sorted(docs.rglob("*.md")):
+        if file.is_symlink() or not file.is_file() or file.stat().st_size > 4 * 1024 * 1024:
+            continue
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        relpath = file.relative_to(handbook.root).as_posix()
+        for number, line in _prose_lines(text):
+            for found in _matches(line):
+                yield make("OB070", relpath, number, found.start() + 1, f"placeholder text {found.group(0)!r}")

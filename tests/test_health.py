@@ -1,0 +1,148 @@
+"""Handbook health: the dashboard's figures equal what the checks compute, `opsbook metrics` parses as
+Prometheus text, placeholders and freshness are checked, and the monitoring setup validates."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
+
+from opsbook import analyse
+from opsbook.cli import main
+from opsbook.health import compute_health
+
+REPO = Path(__file__).parent.parent
+
+HANDBOOK = {
+    "ops/alerts/a.yml": "groups:\n  - name: g\n    rules:\n"
+                        "      - {alert: Down, expr: up == 0, labels: {severity: critical}}\n"
+                        "      - {alert: Slow, expr: up == 2, labels: {severity: warning}}\n"
+                        "      - {alert: Gone, expr: up == 3, labels: {severity: page}}\n",
+    "runbooks/down.yaml": "title: Down\nalerts: [Down]\nlast_reviewed: 2020-01-01\nreview_every: 90d\n"
+                          "steps: [{name: A, run: 'true'}, {name: B, run: 'false', ci: {skip: prod}}]\n",
+    "runbooks/slow.yaml": "title: Slow\nalerts: [Slow]\nsteps: [{name: A, run: 'true'}, {name: B, manual: m}]\n",
+}
+
+
+def _metrics(text: str) -> dict[str, float]:
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            key = sample.name + "".join(f",{k}={v}" for k, v in sorted(sample.labels.items()))
+            values[key] = sample.value
+    return values
+
+
+def test_dashboard_figures_equal_the_checks(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook(HANDBOOK)
+    analysis = analyse(root)
+    health = compute_health(analysis.handbook, analysis.diagnostics)
+    codes = [d.code for d in analysis.diagnostics]
+    assert codes.count("OB310") == 1  # Gone pages without a runbook
+    assert (health.alerts, health.alerts_with_runbook) == (3, 2)
+    assert (health.paging_alerts, health.paging_alerts_with_runbook) == (2, 2 - codes.count("OB310"))
+    assert health.runbooks_overdue == codes.count("OB040") == 1
+    assert health.diagnostics_by_code == {code: codes.count(code) for code in set(codes)}
+    assert (health.verified_steps, health.runnable_steps) == (0, 2)
+    assert CliRunner().invoke(main, ["test", "--dir", str(root)]).exit_code == 0
+    analysis = analyse(root)
+    assert compute_health(analysis.handbook, analysis.diagnostics).verified_steps == 2
+    page = next(p.text for p in analysis.pages() if p.uri == "health.md")
+    assert "| Alerts with a runbook | 2 of 3 |" in page and "| Runnable steps verified in CI | 2 of 2 |" in page
+    assert "<svg" in page and "<title>Coverage</title>" in page and "2/3" in page
+
+
+def test_metrics_parse_with_prometheus_client(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook(HANDBOOK)
+    result = CliRunner().invoke(main, ["metrics", str(root)])
+    assert result.exit_code == 0
+    values = _metrics(result.output)
+    analysis = analyse(root)
+    health = compute_health(analysis.handbook, analysis.diagnostics)
+    assert values["opsbook_alerts"] == health.alerts == 3
+    assert values["opsbook_paging_alerts_with_runbook"] == health.paging_alerts_with_runbook
+    assert values["opsbook_runbooks_overdue"] == 1
+    assert values["opsbook_diagnostics,code=OB310,severity=error"] == 1
+    assert values["opsbook_records,kind=runbook"] == 2
+    out = root / "textfile" / "opsbook.prom"
+    assert CliRunner().invoke(main, ["metrics", str(root), "--out", str(out)]).exit_code == 0
+    assert _metrics(out.read_text()) == values
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("summary: TODO say when\n", [("OB070", 2, 10)]),
+    ("summary: Lorem ipsum dolor\n", [("OB070", 2, 10)]),
+    ("summary: nothing to do here\n", []),
+    ("# TODO: a YAML comment is a note for maintainers\nsummary: fine\n", []),
+])
+def test_placeholders_in_sources(make_handbook: Callable[..., Path], text: str, expected: list) -> None:
+    root = make_handbook({"runbooks/r.yaml": "title: R\n" + text + "steps: [{name: S, manual: m}]\n"})
+    found = [(d.code, d.line, d.column) for d in analyse(root).diagnostics]
+    if expected and text.startswith("#"):
+        expected = [(c, line + 1, col) for c, line, col in expected]
+    assert found == [(c, line + (1 if text.startswith("#") else 0), col) for c, line, col in expected]
+
+
+def test_placeholders_in_pages_skip_code(make_handbook: Callable[..., Path]) -> None:
+    page = "# Guide\n\nWrite `TODO` only in code.\n\n```yaml\nsummary: TODO\n```\n\nFIXME: the real one.\n"
+    root = make_handbook({"docs/guide.md": page})
+    assert [(d.code, d.path, d.line, d.column) for d in analyse(root).diagnostics] == [("OB070", "docs/guide.md", 9, 1)]
+
+
+def test_freshness_of_pages_and_records(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({
+        "docs/fresh.md": "---\nowner: data\nlast_reviewed: 2026-11-20\nreview_every: 90d\n---\n# Fresh\n",
+        "docs/stale.md": "---\nowner: data\nlast_reviewed: 2025-01-01\n---\n# Stale\n",
+        "docs/bare.md": "# Nobody owns me\n",
+        "docs/ghost.md": "---\nowner: ghosts\nlast_reviewed: 2026-11-20\n---\n# Ghost\n",
+        "teams/data.yaml": "name: Data\nlast_reviewed: 2026-01-01\nreview_every: 30d\n",
+        "teams/web.yaml": "name: Web\n",
+    }, require_freshness=["team", "pages"])
+    found = sorted((d.code, d.path, d.line) for d in analyse(root).diagnostics)
+    # A team is its own owner: only its review date is required.
+    assert found == [("OB021", "docs/ghost.md", 2), ("OB040", "docs/stale.md", 3), ("OB040", "teams/data.yaml", 2),
+                     ("OB044", "docs/bare.md", 1), ("OB044", "teams/web.yaml", 1)]
+
+
+def test_pages_show_who_owns_them_and_when_reviewed(fixture_handbook: Callable[[str], Path]) -> None:
+    root = fixture_handbook("minimal")
+    (root / "teams").mkdir()
+    (root / "teams" / "team-web.yaml").write_text("name: Web team\n", encoding="utf-8")
+    index = root / "docs" / "index.md"
+    index.write_text("---\nowner: team-web\nlast_reviewed: 2026-11-16\n---\n" + index.read_text(encoding="utf-8"),
+                     encoding="utf-8")
+    import sys
+
+    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=root, capture_output=True, text=True,
+                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=300)
+    assert built.returncode == 0, built.stderr
+    html = (root / "site" / "index.html").read_text(encoding="utf-8")
+    assert 'Owned by <a href="teams/team-web/">Web team</a>' in html
+    assert "reviewed 2026-11-16 (10 days ago)" in html and "next review by 2027-05-15" in html
+
+
+def test_lint_says_plainly_when_vale_is_missing(tmp_path: Path) -> None:
+    if shutil.which("vale"):
+        pytest.skip("vale is installed here: the skip path cannot be seen")
+    result = CliRunner().invoke(main, ["lint", str(REPO)])
+    assert result.exit_code == 0 and "skipped: the vale program is not installed" in result.output
+
+
+@pytest.mark.skipif(not shutil.which("promtool") or not shutil.which("amtool"),
+                    reason="promtool and amtool are not installed (Debian packages prometheus, prometheus-alertmanager)")
+def test_setup_monitoring_renders_a_valid_configuration(tmp_path: Path) -> None:
+    import sys
+
+    env = {**os.environ, "OPSBOOK": f"{sys.executable} -m opsbook"}
+    result = subprocess.run([str(REPO / "scripts" / "setup-monitoring.sh"), "--out", str(tmp_path / "mon")], cwd=REPO,
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rules = sorted(p.name for p in (tmp_path / "mon" / "rules").iterdir())
+    assert "handbook.yml" in rules and "orders.yml" in rules
+    assert "opsbook_runbooks " in (tmp_path / "mon" / "textfile" / "opsbook.prom").read_text()
