@@ -14,6 +14,7 @@ walks it along a path only when a diagnostic needs one.
 from __future__ import annotations
 
 import gc
+import json
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -77,9 +78,25 @@ class Document:
 
     path: str
     data: Any
-    node: yaml.Node | None
+    composed: yaml.Node | None
     text: str = field(repr=False, default="")
     index: int = 0
+    #: A document read as JSON has no node tree until a position is asked for: then it is composed.
+    lazy: bool = field(repr=False, default=False)
+
+    @property
+    def node(self) -> yaml.Node | None:
+        if self.lazy:
+            self.lazy = False
+            try:
+                loader = _Loader(self.text)
+                try:
+                    self.composed = loader.get_single_node()
+                finally:
+                    loader.dispose()
+            except yaml.YAMLError:
+                self.composed = None
+        return self.composed
 
     def position(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """The 1-based (line, column) of the value at `path`, or of its key with `key=True`.
@@ -276,9 +293,40 @@ def decode(path: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
     return text, None
 
 
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _load_json(path: str, text: str) -> Document | None:
+    """A source written as JSON (as generated ones often are), read by the C JSON parser; None when it
+    is not plain JSON, or holds anything the YAML path must report (a duplicate key)."""
+    try:
+        data = json.loads(text, object_pairs_hook=_json_pairs, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    return Document(path, data, None, text, 0, lazy=True)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN and Infinity are not JSON, nor YAML's way of writing them
+
+
 def load_yaml_text(path: str, text: str, limits: Limits | None = None) -> tuple[list[Document], list[Diagnostic]]:
     """Parse every document in `text`; return the documents and the problems found."""
     limits = limits or Limits()
+    if text.lstrip()[:1] in ("{", "["):
+        fast = _load_json(path, text)
+        if fast is not None and _within(fast.data, limits):
+            return [fast], []
     documents: list[Document] = []
     builder = _Builder(path, limits)
     gc_was_enabled = gc.isenabled()
@@ -304,6 +352,22 @@ def load_yaml_text(path: str, text: str, limits: Limits | None = None) -> tuple[
         if gc_was_enabled:
             gc.enable()
     return documents, builder.diagnostics
+
+
+def _within(data: Any, limits: Limits) -> bool:
+    """Whether JSON data keeps to the depth and size limits (JSON has no aliases to expand)."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if depth > limits.max_depth or count > limits.max_nodes:
+            return False
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return True
 
 
 def load_yaml_file(file: Path, relpath: str, limits: Limits | None = None) -> tuple[list[Document], list[Diagnostic]]:

@@ -7,7 +7,8 @@ failure stops the sections before cleanup; the steps it skips are recorded as no
 Each `run` step is executed by bash (`bash --noprofile --norc -eo pipefail -c RUN`) in its own
 process group, from the handbook root, under its timeout; when the timeout expires the whole group
 is sent SIGTERM, then SIGKILL a second later, so the step and everything it started end within the
-timeout plus about a second. Steps see a minimal environment: PATH, HOME, LANG, the runbook's inputs
+timeout plus about a second. Steps see a minimal environment: PATH (with the running Python's folder
+first, so that `opsbook` in a step is the one running it), HOME, LANG, the runbook's inputs
 (their `ci` values in CI, their defaults elsewhere, or what the caller gives), and only the caller's
 variables that the configuration allows. Output is captured up to a bound. The value of every secret
 input, and of every variable whose name contains TOKEN, SECRET, PASSWORD or KEY, is masked in
@@ -26,6 +27,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -181,8 +183,10 @@ def _text(value: object) -> str:
 def step_environment(runbook: Runbook, options: RunOptions) -> tuple[dict[str, str], _Masker]:
     """The environment a step runs in, and the masker for everything it prints."""
     caller = dict(options.environ if options.environ is not None else os.environ)
+    # The folder of the running Python first: `opsbook` in a step is the opsbook running the runbook.
+    scripts = os.path.dirname(sys.executable)
     env = {
-        "PATH": caller.get("PATH", os.defpath),
+        "PATH": os.pathsep.join([scripts, caller.get("PATH", os.defpath)]),
         "HOME": caller.get("HOME", str(options.root)),
         "LANG": "C.UTF-8",
         "OPSBOOK_RUNBOOK": runbook.id,

@@ -54,7 +54,10 @@ def check_placeholders(handbook: Handbook) -> Iterator[Diagnostic]:
         if document.path in seen:
             continue
         seen.add(document.path)
-        for number, line in enumerate(document.text.splitlines(), start=1):
+        text = document.text
+        if not PLACEHOLDER.search(text):
+            continue  # one pass over the whole text settles most files
+        for number, line in enumerate(text.splitlines(), start=1):
             if line.lstrip().startswith("#"):
                 continue  # YAML comments are notes for maintainers
             for found in _matches(line):

@@ -30,8 +30,25 @@ _PLACEHOLDER = re.compile(r"^(?:\$|<|\{|\[|&|\*|!|\*+$|x+$|changeme$|example|/|\
 MAX_SCAN = 2 * 1024 * 1024
 
 
+# Every pattern above needs one of these in its line: lines without any are skipped at once.
+_QUICK = re.compile(r"AKIA|ASIA|PRIVATE KEY|gh[pousr]_|github_pat_|xox|hooks\.slack|_live_|AIza|://|pass|secret|"
+                    r"token|key", re.I)
+
+
+def _candidate_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of the lines `_QUICK` finds something in, found with one pass over the text."""
+    last = -1
+    for found in _QUICK.finditer(text):
+        start = text.rfind("\n", 0, found.start()) + 1
+        if start == last:
+            continue
+        last = start
+        end = text.find("\n", found.start())
+        yield text.count("\n", 0, start) + 1, text[start: end if end >= 0 else len(text)]
+
+
 def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in _candidate_lines(text):
         if len(line) > 10000:
             line = line[:10000]
         reported = False

@@ -64,13 +64,20 @@ BUILTIN_SECRETS = {"GITHUB_TOKEN"}
 
 
 @cache
-def _workflow_validator() -> jsonschema.protocols.Validator:
+def _workflow_validators() -> tuple[Any, jsonschema.protocols.Validator]:
+    """A compiled yes/no validator for the many valid workflows, and jsonschema's for the errors."""
     import json
+
+    import fastjsonschema
 
     text = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("github-workflows.json").read_text(
         encoding="utf-8")
     schema = json.loads(text)
-    return jsonschema.validators.validator_for(schema)(schema)
+    try:
+        fast = fastjsonschema.compile(json.loads(text), use_formats=False)
+    except Exception:  # noqa: BLE001 - a schema fastjsonschema cannot compile: the slow path for all
+        fast = None
+    return fast, jsonschema.validators.validator_for(schema)(schema)
 
 
 def _workflows(handbook: Handbook) -> list[Workflow]:
@@ -79,8 +86,17 @@ def _workflows(handbook: Handbook) -> list[Workflow]:
 
 def check_schema(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB401: every workflow is valid against the SchemaStore GitHub workflow schema."""
+    import fastjsonschema
+
+    fast, full = _workflow_validators()
     for workflow in _workflows(handbook):
-        errors = sorted(_workflow_validator().iter_errors(workflow.data), key=lambda e: list(map(str, e.path)))
+        if fast is not None:
+            try:
+                fast(workflow.data)
+                continue
+            except fastjsonschema.JsonSchemaException:
+                pass
+        errors = sorted(full.iter_errors(workflow.data), key=lambda e: list(map(str, e.path)))
         for error in errors:
             yield from schema_error_diagnostics(error, workflow.document, code="OB401", unknown_code="OB401")
 
