@@ -233,6 +233,8 @@ def _source_files(root: Path, folder: str, patterns: tuple[str, ...]) -> Iterato
 
 
 def _inside(root: Path, file: Path) -> bool:
+    if not file.is_symlink():
+        return True  # os.walk does not follow linked folders: only a linked file can lead outside
     try:
         file.resolve().relative_to(root.resolve())
     except ValueError:

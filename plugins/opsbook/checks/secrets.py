@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity, make, register
@@ -30,41 +31,53 @@ _PLACEHOLDER = re.compile(r"^(?:\$|<|\{|\[|&|\*|!|\*+$|x+$|changeme$|example|/|\
 MAX_SCAN = 2 * 1024 * 1024
 
 
-# Every pattern above needs one of these in its line: lines without any are skipped at once.
-_QUICK = re.compile(r"AKIA|ASIA|PRIVATE KEY|gh[pousr]_|github_pat_|xox|hooks\.slack|_live_|AIza|://|pass|secret|"
-                    r"token|key", re.I)
-
-
-def _candidate_lines(text: str) -> Iterator[tuple[int, str]]:
-    """(line number, line) of the lines `_QUICK` finds something in, found with one pass over the text."""
-    last = -1
-    for found in _QUICK.finditer(text):
-        start = text.rfind("\n", 0, found.start()) + 1
-        if start == last:
-            continue
-        last = start
-        end = text.find("\n", found.start())
-        yield text.count("\n", 0, start) + 1, text[start: end if end >= 0 else len(text)]
+_LITERALS = {
+    "an AWS access key": ("AKIA", "ASIA"),
+    "a private key": ("PRIVATE KEY",),
+    "a GitHub token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "a Slack token": ("xox",),
+    "a Slack webhook URL": ("hooks.slack.com",),
+    "a Stripe key": ("_live_",),
+    "a Google API key": ("AIza",),
+    "a password in a URL": ("://",),
+}
+_FIELD_HINT = re.compile(r"(?:password|passwd|secret|token|api_?key|private_key|access_key|secret_key)[\"']?\s*:", re.I)
 
 
 def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
-    for number, line in _candidate_lines(text):
-        if len(line) > 10000:
-            line = line[:10000]
-        reported = False
-        for what, pattern in _TOKENS:
-            for found in pattern.finditer(line):
-                value = found.group(1) if found.groups() else found.group(0)
-                if what == "a password in a URL" and _PLACEHOLDER.match(value):
-                    continue
-                reported = True
-                yield make("OB411", path, number, found.start() + 1,
-                           f"this looks like {what} ({value[:4]}…) written in the file")
-        field = None if reported else _FIELD.match(line)
+    """Scan the whole text at once (minified JSON puts a file on one line), then map offsets to lines."""
+    starts: list[int] = []
+
+    def where(offset: int) -> tuple[int, int]:
+        if not starts:  # most files have no candidate at all: lines are counted only when needed
+            starts.extend([0, *(newline.end() for newline in re.finditer("\n", text))])
+        line = bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
+
+    reported: set[int] = set()
+    for what, pattern in _TOKENS:
+        if not any(literal in text for literal in _LITERALS[what]):
+            continue  # each pattern needs one of these literals: a substring test spares the regex
+        for found in pattern.finditer(text):
+            value = found.group(1) if found.groups() else found.group(0)
+            if what == "a password in a URL" and _PLACEHOLDER.match(value):
+                continue
+            line, column = where(found.start())
+            reported.add(line)
+            yield make("OB411", path, line, column, f"this looks like {what} ({value[:4]}…) written in the file")
+    seen: set[int] = set()
+    for hint in _FIELD_HINT.finditer(text):
+        line, _ = where(hint.start())
+        if line in reported or line in seen:
+            continue
+        seen.add(line)
+        end = starts[line] - 1 if line < len(starts) else len(text)  # `where` filled `starts`
+        content = text[starts[line - 1]:end]
+        field = _FIELD.match(content)
         if field and not field.group(1).lower().endswith(("_file", "_path", "_name", "_env")):
             value = field.group(2)
             if not _PLACEHOLDER.match(value) and not value.startswith("${{") and len(set(value)) > 3:
-                yield make("OB411", path, number, line.index(value) + 1,
+                yield make("OB411", path, line, content.index(value) + 1,
                            f"{field.group(1)} holds a literal value ({value[:4]}…); reference a secret instead")
 
 

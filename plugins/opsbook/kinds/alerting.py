@@ -198,11 +198,12 @@ def check_runbook_links(handbook: Handbook) -> Iterator[Diagnostic]:
         link = runbook_link(handbook, alert)
         if link is not None and link.runbook_id and have_runbooks:
             runbook = handbook.get("runbook", link.runbook_id)
-            line, column = alert.position(*link.where)
             if runbook is None:
+                line, column = alert.position(*link.where)
                 yield make("OB311", alert.path, line, column,
                            f"alert {alert.id} links runbook '{link.runbook_id}', which does not exist")
             elif alert.id not in (runbook.data.get("alerts") or []):
+                line, column = alert.position(*link.where)
                 yield make("OB312", alert.path, line, column,
                            f"alert {alert.id} links runbook '{runbook.id}', which does not list it in alerts:",
                            hint=f"add {alert.id} to alerts: in {runbook.path}")
