@@ -146,3 +146,17 @@ def test_setup_monitoring_renders_a_valid_configuration(tmp_path: Path) -> None:
     rules = sorted(p.name for p in (tmp_path / "mon" / "rules").iterdir())
     assert "handbook.yml" in rules and "orders.yml" in rules
     assert "opsbook_runbooks " in (tmp_path / "mon" / "textfile" / "opsbook.prom").read_text()
+
+
+def test_the_synthetic_handbook_passes_opsbook_check(tmp_path: Path) -> None:
+    """The benchmark's generator writes a valid handbook (benchmarks are not tests: only this is)."""
+    import sys
+
+    made = subprocess.run([sys.executable, str(REPO / "benchmarks" / "make_handbook.py"), "--runbooks", "40",
+                           "--alerts", "120", "--workflows", "4", "--components", "10", "--out", str(tmp_path / "b")],
+                          capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stderr
+    analysis = analyse(tmp_path / "b" / "opsbook")
+    assert analysis.diagnostics == []
+    assert len(analysis.handbook.all("runbook")) == 40 and len(analysis.handbook.loaded["alert"]) == 120
+    assert (tmp_path / "b" / "plain" / "docs" / "runbooks" / "rb-0000.md").is_file()
