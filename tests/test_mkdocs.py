@@ -141,3 +141,16 @@ def test_unknown_section_fails_the_build(fixture_handbook: Callable[[str], Path]
     index.write_text(index.read_text(encoding="utf-8") + "\n<!-- opsbook: nope -->\n", encoding="utf-8")
     result = _build(root)
     assert result.returncode != 0 and "docs/index.md:7:1: error OB060" in result.stderr
+
+
+def test_a_failed_build_leaves_the_last_good_site(fixture_handbook: Callable[[str], Path]) -> None:
+    root = fixture_handbook("minimal")
+    assert _build(root).returncode == 0
+    page = root / "site" / "runbooks" / "cache-flush" / "index.html"
+    before = page.read_text(encoding="utf-8")
+    (root / "runbooks" / "broken.yaml").write_text("title: [\n", encoding="utf-8")
+    assert _build(root).returncode != 0
+    assert page.read_text(encoding="utf-8") == before  # the last good site, whole
+    assert not list(root.glob(".site.opsbook-*")) or all(p.name.endswith("staging") for p in root.glob(".site.opsbook-*"))
+    (root / "runbooks" / "broken.yaml").unlink()
+    assert _build(root).returncode == 0 and not (root / ".site.opsbook-previous").exists()

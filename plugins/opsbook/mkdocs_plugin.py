@@ -64,11 +64,16 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
     """Generates the handbook's pages and fails the build on the handbook's errors."""
 
     def __init__(self) -> None:
+        self.command: str | None = None
+        self.site_dir: Path | None = None
         self.core: Config | None = None
         self.analysis: Analysis | None = None
         self.titles: dict[str, str] = {}
         self.renderer: Renderer | None = None
         self.mermaid: Path | None = None
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.command = command
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         root = Path(config.config_file_path or ".").resolve().parent
@@ -87,17 +92,32 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             if extension not in config.markdown_extensions:
                 config.markdown_extensions.append(extension)
         _enable_mermaid_fences(config)
+        if self.command in ("build", "gh-deploy") and not getattr(config, "dirty", False):
+            # Build into a staging folder beside the site, renamed over it only once the build succeeded:
+            # a failed build never leaves half a site where the last good one was.
+            self.site_dir = Path(config.site_dir).resolve()
+            config.site_dir = str(self.site_dir.with_name(f".{self.site_dir.name}.opsbook-staging"))
         self.mermaid = _find_mermaid(root, self.config.get("mermaid_js"))
         if self.mermaid is not None and MERMAID_ASSET not in config.extra_javascript:
             config.extra_javascript.append(MERMAID_ASSET)
         return config
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
-        """Ship Mermaid with the site, so that diagrams render offline and no request leaves it."""
+        """Ship Mermaid with the site, so that diagrams render offline and no request leaves it; then
+        put the staged site in place of the last one."""
         if self.mermaid is not None:
             target = Path(config.site_dir) / MERMAID_ASSET
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.mermaid, target)
+        if self.site_dir is not None:
+            staged = Path(config.site_dir)
+            previous = self.site_dir.with_name(f".{self.site_dir.name}.opsbook-previous")
+            shutil.rmtree(previous, ignore_errors=True)
+            if self.site_dir.exists():
+                self.site_dir.rename(previous)
+            staged.rename(self.site_dir)
+            shutil.rmtree(previous, ignore_errors=True)
+            config.site_dir = str(self.site_dir)
 
     @event_priority(50)
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
