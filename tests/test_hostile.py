@@ -144,3 +144,61 @@ def test_oversized_and_broken_files(make_handbook: Callable[..., Path], name: st
     assert time.perf_counter() - started < 5
     assert diagnostics and all(d.path == f"runbooks/{name}" for d in diagnostics)
     assert {d.code for d in diagnostics} & {"OB001", "OB002", "OB003", "OB004", "OB005"}
+
+
+def test_receiver_names_cannot_write_outside_the_site(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from opsbook.cli import main
+
+    root = make_handbook({"ops/alertmanager.yml": "route: {receiver: '../../../../escaped'}\n"
+                                                  "receivers: [{name: '../../../../escaped'}]\n"})
+    uris = [p.uri for p in analyse(root).pages()]
+    assert all(".." not in uri for uri in uris), uris
+    out = tmp_path / "deep" / "out"
+    assert CliRunner().invoke(main, ["build", str(root), "--out", str(out)]).exit_code == 0
+    assert not list(tmp_path.rglob("escaped*.md")) or all(out in p.parents for p in tmp_path.rglob("escaped*.md"))
+
+
+def test_merge_key_bomb_is_refused_quickly() -> None:
+    from opsbook.loader import load_yaml_text
+
+    lines = ["a0: &a0 {k0: 1, k1: 1, k2: 1, k3: 1, k4: 1, k5: 1, k6: 1, k7: 1, k8: 1, k9: 1}"]
+    for level in range(1, 12):
+        merges = ", ".join(f"*a{level - 1}" for _ in range(10))
+        lines.append(f"a{level}: &a{level} {{<<: [{merges}], x{level}: 1}}")
+    started = time.perf_counter()
+    _, problems = load_yaml_text("merge.yaml", "\n".join(lines))
+    assert time.perf_counter() - started < 3
+    assert [p.code for p in problems] == ["OB005"]
+
+
+def test_matcher_regular_expressions_run_in_linear_time(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"ops/alertmanager.yml": "route:\n  receiver: a\n  routes:\n"
+                                                  "    - {matchers: ['team=~\"(a|aa)+\"'], receiver: a}\n"
+                                                  "receivers: [{name: a}]\n",
+                          "ops/routing-tests.yaml": "tests:\n  - labels: {team: " + "a" * 60 + "b}\n"
+                                                    "    receivers: [a]\n"})
+    started = time.perf_counter()
+    analyse(root)
+    assert time.perf_counter() - started < 3
+
+
+def test_a_source_folder_linked_outside_is_not_read(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.yaml").write_text("title: Secret\nsteps: [{name: S, manual: m}]\n", encoding="utf-8")
+    root = make_handbook({})
+    (root / "runbooks").symlink_to(outside)
+    analysis = analyse(root)
+    assert [(d.code, d.path) for d in analysis.diagnostics] == [("OB006", "runbooks")]
+    assert analysis.handbook.all("runbook") == []
+
+
+def test_setext_and_rule_lines_in_text_do_not_make_headings() -> None:
+    import markdown
+
+    from opsbook.render.markdown import md_block
+
+    html = markdown.markdown(str(md_block("Fake heading\n---\n\nAnother\n===\n\n***\n___")))
+    assert "<h1" not in html and "<h2" not in html and "<hr" not in html

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
+
 __all__ = ["Matcher", "MatcherError", "Route", "RoutingTree", "parse_matcher", "parse_matchers",
            "build_tree", "integrations_of"]
 
@@ -32,7 +34,7 @@ class Matcher:
     name: str
     op: str
     value: str
-    pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    pattern: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def make(cls, name: str, op: str, value: str) -> Matcher:
@@ -41,8 +43,10 @@ class Matcher:
             if len(value) > MAX_REGEX_LENGTH:
                 raise MatcherError(f"regular expression for {name} is longer than {MAX_REGEX_LENGTH} characters")
             try:
-                pattern = re.compile(f"(?:{_go_regex(value)})")
-            except re.error as error:
+                # RE2, the engine Alertmanager (Go) uses: the same syntax, and linear time whatever the
+                # pattern, so a hostile `=~` cannot stall a check.
+                pattern = re2.compile(f"(?:{value})")
+            except re2.error as error:
                 raise MatcherError(f"invalid regular expression {value!r} for {name}: {error}") from None
         return cls(name, op, value, pattern)
 
@@ -59,18 +63,6 @@ class Matcher:
     def __str__(self) -> str:
         escaped = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         return f'{self.name}{self.op}"{escaped}"'
-
-
-def _go_regex(value: str) -> str:
-    """Go's RE2 syntax, as far as it differs from Python's for what configurations use."""
-    # `\z` is Go's end of text; Python spells it `\Z`.
-    value = re.sub(r"(?<!\\)((?:\\\\)*)\\z", r"\1\\Z", value)
-    # Go allows flags such as `(?i)` at the start of the group Alertmanager wraps the value in;
-    # Python wants them scoped: `(?i)abc` becomes `(?i:abc)`.
-    leading = re.match(r"\(\?([imsU]+)\)", value)
-    if leading and "U" not in leading.group(1):
-        value = f"(?{leading.group(1)}:{value[leading.end():]})"
-    return value
 
 
 def parse_matcher(text: str) -> Matcher:
@@ -216,7 +208,8 @@ def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = ()) -
     """The routing tree of an Alertmanager configuration, and the problems found while building it."""
     problems: list[RouteProblem] = []
     receivers: dict[str, dict[str, Any]] = {}
-    for index, receiver in enumerate(config.get("receivers") or []):
+    declared = config.get("receivers")
+    for index, receiver in enumerate(declared if isinstance(declared, list) else []):
         if not isinstance(receiver, dict) or not isinstance(receiver.get("name"), str) or not receiver["name"]:
             problems.append(RouteProblem((*base, "receivers", index), "a receiver needs a name"))
             continue
@@ -264,8 +257,12 @@ def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = ()) -
                 matchers.extend(parse_matchers(str(line)))
             except MatcherError as error:
                 problems.append(RouteProblem((*path, "matchers", index), str(error)))
-        receiver = data.get("receiver") or (parent.receiver if parent else "")
-        if data.get("receiver") and data["receiver"] not in receivers:
+        named = data.get("receiver")
+        if named is not None and not isinstance(named, str):
+            problems.append(RouteProblem((*path, "receiver"), "receiver must be the name of a receiver"))
+            named = None
+        receiver = named or (parent.receiver if parent else "")
+        if named and named not in receivers:
             problems.append(RouteProblem((*path, "receiver"), f"receiver '{data['receiver']}' is not defined"))
         if parent is None and matchers:
             problems.append(RouteProblem(path, "the root route must not have matchers"))

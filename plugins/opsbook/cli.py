@@ -92,6 +92,8 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: 
         written = _copy_docs(analysis, staging)
     for page in pages:
         file = staging / page.uri
+        if ".." in Path(page.uri).parts or not file.resolve().is_relative_to(staging.resolve()):
+            raise click.ClickException(f"refusing to write {page.uri!r} outside {out}")
         if file.exists():
             continue  # a hand-written page of that name wins, as in the MkDocs build
         file.parent.mkdir(parents=True, exist_ok=True)

@@ -225,6 +225,10 @@ class _Builder:
             first_at: dict[str, yaml.Node] = {}
             own = {id(key_node) for key_node, _ in node.value}
             for key_node, value_node in _mapping_pairs(node):
+                self.count += 1  # merged keys too: merges of merges can multiply them
+                if self.count > self.limits.max_nodes:
+                    raise self.refuse(node, f"the document expands to more than {self.limits.max_nodes:,} values "
+                                            "(merge keys repeated inside merges?)")
                 key = self.key(key_node)
                 if key in result:
                     if id(key_node) in own and key in first_at:  # merged keys only fill gaps

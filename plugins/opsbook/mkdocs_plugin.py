@@ -91,15 +91,17 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         for extension in REQUIRED_EXTENSIONS:
             if extension not in config.markdown_extensions:
                 config.markdown_extensions.append(extension)
-        _enable_mermaid_fences(config)
         if self.command in ("build", "gh-deploy") and not getattr(config, "dirty", False):
             # Build into a staging folder beside the site, renamed over it only once the build succeeded:
             # a failed build never leaves half a site where the last good one was.
             self.site_dir = Path(config.site_dir).resolve()
             config.site_dir = str(self.site_dir.with_name(f".{self.site_dir.name}.opsbook-staging"))
         self.mermaid = _find_mermaid(root, self.config.get("mermaid_js"))
-        if self.mermaid is not None and MERMAID_ASSET not in config.extra_javascript:
-            config.extra_javascript.append(MERMAID_ASSET)
+        if self.mermaid is not None:
+            # Diagrams only with Mermaid shipped in the site: without it Material would fetch it from a CDN.
+            _enable_mermaid_fences(config)
+            if MERMAID_ASSET not in config.extra_javascript:
+                config.extra_javascript.append(MERMAID_ASSET)
         return config
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
@@ -142,6 +144,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         docs_dir = Path(config.docs_dir).resolve()
         self.titles = {}
         for page in analysis.pages():
+            if ".." in Path(page.uri).parts or page.uri.startswith("/"):
+                raise PluginError(f"opsbook: refusing a generated page outside the site: {page.uri!r}")
             if files.get_file_from_path(page.uri) is not None:
                 log.info(f"{page.uri} is written by hand in {config.docs_dir}; the generated page is not used")
                 continue

@@ -8,7 +8,9 @@ its checks and its pages. Everything here works for any kind from those declarat
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +85,21 @@ class Record:
 
     @property
     def slug(self) -> str:
-        """The record's file name in the site (its id, unless the kind needs a safer form)."""
-        return self.id
+        """The record's file name in the site: its id when that is a safe file name, else a safe form
+        of it with a short digest (a receiver named `../../x` must not write outside the site)."""
+        return safe_slug(self.id)
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
+
+def safe_slug(text: object) -> str:
+    """`text` when it is a safe file name (no separators, no leading dot, no `..`), else a safe form."""
+    value = str(text)
+    if _SAFE_NAME.fullmatch(value) and ".." not in value:
+        return value
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-")[:80] or "x"
+    return f"{clean}-{hashlib.sha1(value.encode('utf-8')).hexdigest()[:6]}"
 
 
 @dataclass(frozen=True)
@@ -155,7 +170,9 @@ class Handbook:
     def root(self) -> Path:
         return self.config.root
 
-    def get(self, kind: str, record_id: str) -> Record | None:
+    def get(self, kind: str, record_id: object) -> Record | None:
+        if not isinstance(record_id, str):
+            return None  # a reference of the wrong type names nothing; the schema check says so
         return self.records.get(kind, {}).get(record_id)
 
     def variants(self, kind: str, record_id: str) -> list[Record]:
@@ -187,7 +204,8 @@ class Handbook:
         for kind, records in self.loaded.items():
             index = self.records.setdefault(kind, {})
             for record in records:
-                index.setdefault(record.id, record)
+                if isinstance(record.id, str):
+                    index.setdefault(record.id, record)
         self.references = list(self._walk_references())
         self._backrefs = {}
         for reference in self.references:
@@ -232,8 +250,8 @@ def _source_files(root: Path, folder: str, patterns: tuple[str, ...]) -> Iterato
                 yield file, file.relative_to(root).as_posix()
 
 
-def _inside(root: Path, file: Path) -> bool:
-    if not file.is_symlink():
+def _inside(root: Path, file: Path, linked_only: bool = True) -> bool:
+    if linked_only and not file.is_symlink():
         return True  # os.walk does not follow linked folders: only a linked file can lead outside
     try:
         file.resolve().relative_to(root.resolve())
@@ -252,6 +270,10 @@ def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handb
     root = config.root
     for kind in kinds.values():
         for folder in config.sources.get(kind.name, list(kind.folders)):
+            if (root / folder).exists() and not _inside(root, root / folder, linked_only=False):
+                handbook.load_diagnostics.append(make(
+                    "OB006", folder, 1, 1, f"source folder '{folder}' leads outside the repository; it was not read"))
+                continue
             if (root / folder).exists():
                 handbook.present.add(kind.name)
             for file, relpath in _source_files(root, folder, kind.patterns):

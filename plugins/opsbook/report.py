@@ -36,10 +36,11 @@ def text(diagnostics: Sequence[Diagnostic], root: Path) -> str:
     """`path:line:col: severity CODE message`, then the source line with a caret under the column."""
     cache: dict[str, list[str]] = {}
     out = []
+    credentials = {(d.path, d.line) for d in diagnostics if d.code == "OB411"}
     for diagnostic in diagnostics:
         out.append(f"{diagnostic.location()}: {diagnostic.severity} {diagnostic.code} {diagnostic.message}")
         # The line of a committed credential is not repeated into logs.
-        line = None if diagnostic.code == "OB411" else _source_line(root, diagnostic, cache)
+        line = None if (diagnostic.path, diagnostic.line) in credentials else _source_line(root, diagnostic, cache)
         if line is not None:
             shown = line.expandtabs(1)[:200]
             out.append(f"    {shown}")

@@ -64,7 +64,7 @@ def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
                 continue
             line, column = where(found.start())
             reported.add(line)
-            yield make("OB411", path, line, column, f"this looks like {what} ({value[:4]}…) written in the file")
+            yield make("OB411", path, line, column, f"this looks like {what} ({value[:2]}…) written in the file")
     seen: set[int] = set()
     for hint in _FIELD_HINT.finditer(text):
         line, _ = where(hint.start())
@@ -78,7 +78,7 @@ def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
             value = field.group(2)
             if not _PLACEHOLDER.match(value) and not value.startswith("${{") and len(set(value)) > 3:
                 yield make("OB411", path, line, content.index(value) + 1,
-                           f"{field.group(1)} holds a literal value ({value[:4]}…); reference a secret instead")
+                           f"{field.group(1)} holds a literal value ({value[:2]}…); reference a secret instead")
 
 
 def check_committed_secrets(handbook: Handbook) -> Iterator[Diagnostic]:

@@ -81,32 +81,12 @@ def _workflow_validators() -> tuple[Any, jsonschema.protocols.Validator]:
 
 
 def _compiled(text: str) -> Any:
-    """fastjsonschema's validator for a schema, its generated code cached on disk by the schema's digest:
-    compiling SchemaStore's workflow schema costs a third of a second on every run otherwise."""
-    import hashlib
+    """fastjsonschema's validator for a schema, compiled in this process (no code is read from disk)."""
     import json
-    import os
 
     import fastjsonschema
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opsbook"
-    file = cache / f"schema-{hashlib.sha256(text.encode()).hexdigest()[:24]}-{fastjsonschema.VERSION}.py"
-    code = None
-    try:
-        code = file.read_text(encoding="utf-8")
-    except OSError:
-        code = fastjsonschema.compile_to_code(json.loads(text), use_formats=False)
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-            partial = file.with_suffix(f".{os.getpid()}.partial")
-            partial.write_text(code, encoding="utf-8")
-            partial.replace(file)
-        except OSError:
-            pass  # no cache: compiled again next time
-    namespace: dict[str, Any] = {}
-    exec(compile(code, str(file), "exec"), namespace)  # noqa: S102 - code fastjsonschema generated from the schema
-    main = re.search(r"^def (\w+)\(", code, re.M)  # the schema's own validator comes first
-    return namespace[main.group(1)] if main else None
+    return fastjsonschema.compile(json.loads(text), use_formats=False)
 
 
 def _workflows(handbook: Handbook) -> list[Workflow]:

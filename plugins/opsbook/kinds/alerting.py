@@ -166,7 +166,8 @@ def teams_for_receiver(handbook: Handbook, receiver: str) -> list[Record]:
 def _receiver_teams(handbook: Handbook) -> dict[str, list[Record]]:
     index: dict[str, list[Record]] = {}
     for team in handbook.all("team"):
-        for name in team.data.get("receivers") or []:
+        names = team.data.get("receivers")
+        for name in names if isinstance(names, list) else []:
             if isinstance(name, str):
                 index.setdefault(name, []).append(team)
     return index
@@ -202,7 +203,7 @@ def check_runbook_links(handbook: Handbook) -> Iterator[Diagnostic]:
                 line, column = alert.position(*link.where)
                 yield make("OB311", alert.path, line, column,
                            f"alert {alert.id} links runbook '{link.runbook_id}', which does not exist")
-            elif alert.id not in (runbook.data.get("alerts") or []):
+            elif alert.id not in (runbook.data.get("alerts") if isinstance(runbook.data.get("alerts"), list) else []):
                 line, column = alert.position(*link.where)
                 yield make("OB312", alert.path, line, column,
                            f"alert {alert.id} links runbook '{runbook.id}', which does not list it in alerts:",

@@ -10,7 +10,6 @@ real PromQL parser.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..diagnostics import Diagnostic, Severity, make, register
 from ..durations import parse_duration
 from ..loader import Document
-from ..model import Kind, Record
+from ..model import Kind, Record, safe_slug
 from ..promql import parse_expr
 
 if TYPE_CHECKING:
@@ -48,14 +47,6 @@ _ALERT_FIELDS = {"alert", "expr", "for", "keep_firing_for", "labels", "annotatio
 _RECORD_FIELDS = {"record", "expr", "labels"}
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-
-
-def _slug(text: str) -> str:
-    """A file-name-safe form of a name; a short hash keeps two names that differ only in odd characters apart."""
-    clean = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:80] or "x"
-    if clean != text:
-        clean += "-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
-    return clean
 
 
 @dataclass
@@ -94,7 +85,7 @@ class _Rule(Record):
 
     @property
     def slug(self) -> str:
-        return _slug(self.id)
+        return safe_slug(self.id)
 
     @property
     def expr(self) -> str:

@@ -109,7 +109,8 @@ def alertmanager_records(document: Document) -> Iterator[Record | Diagnostic]:
     yield AlertmanagerConfig(stem if document.index == 0 else f"{stem}-{document.index + 1}", data, document,
                              tree=tree)
     seen: set[str] = set()
-    for index, receiver in enumerate(data.get("receivers") or []):
+    declared = data.get("receivers")
+    for index, receiver in enumerate(declared if isinstance(declared, list) else []):
         if isinstance(receiver, dict) and isinstance(receiver.get("name"), str) and receiver["name"] not in seen:
             seen.add(receiver["name"])
             yield Receiver(receiver["name"], receiver, document, index=index)

@@ -64,7 +64,11 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(block=md_block, code=code_block, md=md_inline)
+        # Source data reaches templates as the user wrote it: `listed` and `mapped` give a list or a
+        # mapping whatever the value was, so that a wrong type is a diagnostic, never a crash.
+        self.env.filters.update(block=md_block, code=code_block, md=md_inline,
+                                listed=lambda v: [i for i in v if i is not None] if isinstance(v, list) else [],
+                                mapped=lambda v: v if isinstance(v, dict) else {})
         self.env.globals.update(Markup=Markup, inline_code=inline_code)
 
     def page_dir(self, kind: str) -> str:

@@ -23,7 +23,7 @@ _ENTITIES = {
 # Left as they are, because nothing they start is markup once `[`, `<` and `{` are escaped:
 # parentheses (a link needs `](`), colons (`javascript:` is only dangerous inside a link or tag), `=`.
 _SPECIAL = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
-_LINE_START = re.compile(r"^(\s*)([-+](?=\s|$)|\d+[.)](?=\s|$)|\?\?\?|/{3}|={3})")
+_LINE_START = re.compile(r"^(\s*)([-+](?=\s|$)|\d+[.)](?=\s|$)|\?\?\?|/{3}|={3}|[-=*_](?=[-=*_ \t]*$))")
 
 
 def _escape(text: str) -> str:

@@ -85,8 +85,8 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
                     for name in ("setup", "steps", "verify", "cleanup") if runbook.section(name)]
         referrers = sorted(handbook.referrers(runbook), key=lambda r: (r.ref.label, r.source.id))
         backrefs = [(label, list(group)) for label, group in groupby(referrers, key=lambda r: r.ref.label)]
-        alerts = [(name, sorted({v.data.get("labels", {}).get("severity", "") for v in handbook.variants("alert", name)}
-                                - {""})) for name in runbook.alerts]
+        alerts = [(name, sorted({getattr(v, "severity", None) or "" for v in handbook.variants("alert", name)} - {""}))
+                  for name in runbook.alerts]
         text = renderer.render("runbook.md.j2", uri, runbook=runbook, sections=sections, backrefs=backrefs,
                                alerts=alerts, verification=verification_of(handbook, runbook),
                                counts=count_steps(runbook), review=_review(handbook, runbook),
