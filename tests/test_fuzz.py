@@ -29,7 +29,7 @@ YAMLISH = st.text(alphabet=st.sampled_from(list("ab:- \n\t[]{},'\"&*!|>%@`#?~012
                   max_size=120)
 
 
-@settings(max_examples=int(5000 * SCALE), **FAST)
+@settings(max_examples=int(7000 * SCALE), **FAST)
 @given(st.one_of(YAMLISH, st.text(max_size=200)))
 def test_loader_on_arbitrary_text(text: str) -> None:
     COUNTS["text"] += 1
@@ -111,7 +111,7 @@ def _set(document: object, path: tuple, value: object) -> object:
     return document
 
 
-@settings(max_examples=int(3000 * SCALE), **FAST)
+@settings(max_examples=int(1000 * SCALE), **FAST)
 @given(st.data())
 def test_pipeline_on_mutated_handbooks(data: st.DataObject) -> None:
     COUNTS["pipeline"] += 1
