@@ -97,3 +97,98 @@ def test_architecture_diagram_renders_as_svg_offline(site: str, browser: object)
     page.screenshot(path=str(ARTIFACTS / "architecture.png"), full_page=True)
     assert outside == [], f"requests left loopback: {outside}"
     page.close()
+
+
+def test_search_for_an_alert_lands_on_its_page(site: str, browser: object) -> None:
+    outside: list[str] = []
+    page = _page(browser, outside)
+    page.goto(f"{site}/", wait_until="load")
+    page.locator("input.md-search__input").click()
+    page.keyboard.type("OrdersDatabaseDown", delay=20)  # Material's search listens to key events
+    result = page.locator(".md-search-result__item a").first
+    result.wait_for(timeout=20000)
+    result.click()
+    page.wait_for_load_state("load")
+    assert "/alerts/OrdersDatabaseDown/" in page.url, page.url
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "alert.png"), full_page=True)
+    assert outside == [], outside
+    page.close()
+
+
+def test_from_an_alert_to_its_runbook_and_the_team_paged(site: str, browser: object) -> None:
+    outside: list[str] = []
+    page = _page(browser, outside)
+    page.goto(f"{site}/alerts/OrdersDatabaseDown/", wait_until="load")
+    row = page.locator("tr", has_text="Team paged")
+    assert "Data platform" in row.inner_text()
+    page.locator("tr", has_text="Runbook").locator("a").first.click()
+    page.wait_for_load_state("load")
+    assert "/runbooks/orders-db-failover/" in page.url
+    assert "Fail the orders database over" in page.locator("h1").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "runbook.png"), full_page=True)
+    page.go_back()
+    page.locator("tr", has_text="Team paged").locator("a").first.click()
+    page.wait_for_load_state("load")
+    assert "/teams/team-data/" in page.url and "Data platform" in page.locator("h1").inner_text()
+    assert outside == [], outside
+    page.close()
+
+
+def test_crawl_every_page_and_follow_every_internal_link(site: str) -> None:
+    import html.parser
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urldefrag, urljoin
+
+    class Links(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[str] = []
+            self.resources: list[str] = []  # what a browser fetches by itself, unlike a link
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            for name, value in attrs:
+                if value and ((tag == "a" and name == "href") or (tag in ("script", "img") and name == "src")
+                              or (tag == "link" and name == "href")):
+                    self.found.append(value)
+                if value and tag in ("script", "img", "link", "iframe") and name in ("src", "href"):
+                    self.resources.append(value)
+
+    seen: set[str] = set()
+    queue = [f"{site}/"]
+    links = 0
+    broken: list[tuple[str, str]] = []
+    outside: set[str] = set()
+    while queue and len(seen) < 3000:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+                body = response.read()
+                kind = response.headers.get_content_type()
+        except urllib.error.HTTPError as error:
+            broken.append((url, str(error.code)))
+            continue
+        if kind != "text/html":
+            continue
+        parser = Links()
+        parser.feed(body.decode("utf-8", errors="replace"))
+        for resource in parser.resources:
+            target = urljoin(url, resource)
+            if target.startswith(("http:", "https:", "//")) and not target.startswith(site):
+                outside.add(target)
+        for href in parser.found:
+            target, _ = urldefrag(urljoin(url, href))
+            if not target.startswith(site):
+                continue
+            links += 1
+            if target not in seen:
+                queue.append(target)
+    pages = sum(1 for url in seen if url.endswith("/"))
+    print(f"crawl: {pages} pages, {len(seen)} URLs, {links} internal links followed, {len(broken)} broken")
+    assert broken == [], broken[:10]
+    assert pages > 100
+    assert outside == set(), f"resources fetched from outside the site: {sorted(outside)[:10]}"
