@@ -142,6 +142,8 @@ class Kind:
     records_from: Callable[[Document], Iterable[Record | Diagnostic]] | None = None
     schema_error: Callable[[Any, Record | None], Diagnostic | None | bool] | None = None
     unique_ids: bool = True
+    #: How to read a source file, for kinds that are not YAML (migrations are SQL); YAML by default.
+    reader: Callable[[Path, str, Any], tuple[list[Document], list[Diagnostic]]] | None = None
 
 
 @dataclass
@@ -281,7 +283,8 @@ def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handb
                     handbook.load_diagnostics.append(make(
                         "OB006", relpath, 1, 1, f"'{relpath}' links outside the repository; it was not read"))
                     continue
-                documents, problems = load_yaml_file(file, relpath, config.limits)
+                read = kind.reader or load_yaml_file
+                documents, problems = read(file, relpath, config.limits)
                 handbook.load_diagnostics.extend(problems)
                 for document in documents:
                     handbook.documents.append(document)

@@ -61,7 +61,8 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     for name, variants in by_name.items():
         first = variants[0].alert
         uri = renderer.uri_of(first)
-        text = renderer.render("alert.md.j2", uri, name=name, variants=variants,
+        incidents = [r.source for r in handbook.referrers(first, "incident")]
+        text = renderer.render("alert.md.j2", uri, name=name, variants=variants, incidents=incidents,
                                runbooks=runbooks_for_alert(handbook, name),
                                runbook_ref=runbook_link(handbook, first))
         yield Page(uri, text, source=first.path, title=name)

@@ -91,6 +91,7 @@ def component_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     for component in components:
         uri = renderer.uri_of(component)
         text = renderer.render("component.md.j2", uri, view=_view(handbook, component),
+                               logs=[r.source for r in handbook.referrers(component, "log")],
                                metrics=[r.source for r in handbook.referrers(component, "metric")])
         yield Page(uri, text, source=component.path, title=component.title)
     if not components:

@@ -87,7 +87,11 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         backrefs = [(label, list(group)) for label, group in groupby(referrers, key=lambda r: r.ref.label)]
         alerts = [(name, sorted({getattr(v, "severity", None) or "" for v in handbook.variants("alert", name)} - {""}))
                   for name in runbook.alerts]
+        service = handbook.get("component", runbook.service) if runbook.service else None
+        queries = [(r.source, q) for r in (handbook.referrers(service, "log") if service else [])
+                   for q in getattr(r.source, "queries", [])]
         text = renderer.render("runbook.md.j2", uri, runbook=runbook, sections=sections, backrefs=backrefs,
+                               queries=queries,
                                alerts=alerts, verification=verification_of(handbook, runbook),
                                counts=count_steps(runbook), review=_review(handbook, runbook),
                                expectations=expectations)

@@ -57,7 +57,7 @@ def section(name: str, description: str) -> Callable[[SectionRenderer], SectionR
 
 def _load_all() -> None:
     # The page modules declare their sections when imported.
-    from . import alerts, architecture, health, metrics, runbooks, teams, workflows  # noqa: F401
+    from . import alerts, architecture, health, metrics, opsdata, runbooks, teams, workflows  # noqa: F401
 
 
 def directives(markdown: str) -> Iterator[tuple[int, int, str]]:
