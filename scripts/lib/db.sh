@@ -35,7 +35,7 @@ print(urlunsplit(parts._replace(path="/" + sys.argv[2])))
 PY
 }
 
-# Row counts of every user table, as JSON: {"table": count, ...}.
+# Row counts of every user table, as JSON: {"table": count, ...}; yoyo's bookkeeping tables left out.
 row_counts() {
   local url="$1"
   case "$(db_kind "$url")" in
@@ -43,7 +43,8 @@ row_counts() {
       python3 - "$(sqlite_path "$url")" <<'PY'
 import json, sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-names = [r[0] for r in db.execute("select name from sqlite_master where type='table' and name not like 'sqlite_%' order by name")]
+names = [r[0] for r in db.execute("select name from sqlite_master where type='table' and name not like 'sqlite_%' "
+                                  "and name not like '%yoyo%' order by name")]
 print(json.dumps({n: db.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}, sort_keys=True))
 PY
       ;;
@@ -56,7 +57,7 @@ PY
         if [ "$first" = 1 ]; then first=0; else counts+=", "; fi
         counts+="\"$table\": $count"
       done < <(psql "$url" -v ON_ERROR_STOP=1 -Atc \
-        "select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by table_name")
+        "select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' and table_name not like '%yoyo%' order by table_name")
       echo "$counts}"
       ;;
   esac
