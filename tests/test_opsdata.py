@@ -1,0 +1,129 @@
+"""Migrations rehearsed against a restored backup (SQLite, and PostgreSQL when CI started it), log
+sources and incidents: their checks at the exact lines, and their pages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from opsbook import analyse
+from opsbook.health import compute_health
+from opsbook.kinds.runbook import Runbook
+from opsbook.runner import RunOptions, run_runbook
+
+REPO = Path(__file__).parent.parent
+PG_URL = os.environ.get("OPSBOOK_TEST_PG_URL")
+
+
+def _rehearse(inputs: dict[str, str]) -> None:
+    runbook = analyse(REPO).handbook.get("runbook", "migration-rehearsal")
+    assert isinstance(runbook, Runbook)
+    result = run_runbook(runbook, RunOptions(root=REPO, inputs=inputs))
+    assert result.passed, [(s.section, s.name, s.problems, s.output_tail()) for s in result.steps if not s.ok]
+    applied = next(s for s in result.steps if s.name == "Apply them to the scratch database")
+    assert "applied: 0001.add-order-status" in applied.stdout
+
+
+def test_rehearsal_against_sqlite(tmp_path: Path) -> None:
+    _rehearse({"DATABASE_URL": f"sqlite:///{tmp_path}/orders.db", "BACKUP_DIR": str(tmp_path / "b"),
+               "SCRATCH_URL": f"sqlite:///{tmp_path}/scratch.db"})
+
+
+@pytest.mark.skipif(not PG_URL, reason="no PostgreSQL server: .ci/run starts one and sets OPSBOOK_TEST_PG_URL")
+def test_rehearsal_against_postgresql(tmp_path: Path) -> None:
+    assert PG_URL is not None
+    names = [f"rehearsal_{uuid.uuid4().hex[:8]}", f"scratch_{uuid.uuid4().hex[:8]}"]
+    for name in names:
+        subprocess.run(["psql", PG_URL, "-qc", f"create database {name}"], check=True, capture_output=True)
+    base = PG_URL.rsplit("/", 1)[0]
+    try:
+        _rehearse({"DATABASE_URL": f"{base}/{names[0]}", "BACKUP_DIR": str(tmp_path / "b"),
+                   "SCRATCH_URL": f"{base}/{names[1]}"})
+    finally:
+        for name in names:
+            subprocess.run(["psql", PG_URL, "-qc", f"drop database if exists {name}"], capture_output=True)
+
+
+COMPONENT = ("name: DB\nkind: datastore\nowner: data\ndata:\n  classification: pii\n  pii_fields: [customers.email]\n"
+             "  retention: 30d\n  encryption: {at_rest: true, in_transit: true}\n  deletion_runbook: r\n")
+RUNBOOK = "title: R\nsteps: [{name: S, manual: m}]\n"
+
+
+def test_migration_checks(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({
+        "teams/data.yaml": "name: Data\n", "components/db.yaml": COMPONENT, "runbooks/r.yaml": RUNBOOK,
+        "migrations/0001.drop-email.sql": "-- cleanup\nALTER TABLE customers ADD COLUMN x TEXT;\n"
+                                          "ALTER TABLE customers DROP COLUMN email;\n",
+        "migrations/0002.index.sql": "CREATE INDEX i ON orders (customer_id);\n",
+        "migrations/0002.index.rollback.sql": "DROP INDEX i;\n",
+    })
+    found = sorted((d.code, d.path, d.line) for d in analyse(root).diagnostics)
+    assert found == [("OB810", "migrations/0001.drop-email.sql", 1), ("OB811", "migrations/0001.drop-email.sql", 3)]
+    noted = root / "migrations" / "0001.drop-email.sql"
+    noted.write_text("-- data-protection: emails are no longer collected\n" + noted.read_text(), encoding="utf-8")
+    assert [d.code for d in analyse(root).diagnostics] == ["OB810"]
+    page = next(p.text for p in analyse(root).pages() if p.uri == "operations/migrations/index.md")
+    assert "locks writes to orders while the index builds" in page and "| NO |" in page
+
+
+def test_log_checks(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({
+        "teams/data.yaml": "name: Data\n", "components/db.yaml": COMPONENT, "runbooks/r.yaml": RUNBOOK,
+        "components/api.yaml": "name: API\nkind: service\nowner: data\n",
+        "logs/db.yaml": "component: db\ndestination: Loki\nretention: 90d\ncontains_pii: true\n",
+    })
+    found = sorted((d.code, d.path, d.line) for d in analyse(root).diagnostics)
+    assert found == [("OB820", "components/api.yaml", 1), ("OB821", "logs/db.yaml", 3)]
+    (root / "logs" / "db.yaml").write_text("component: db\ndestination: Loki\nretention: 7d\n", encoding="utf-8")
+    assert ("OB821", "logs/db.yaml", 1) in {(d.code, d.path, d.line) for d in analyse(root).diagnostics}
+
+
+INCIDENT = """\
+title: Down
+severity: high
+started: "2026-10-01T10:00:00Z"
+resolved: "2026-10-01T12:30:00Z"
+services: [db]
+alerts: [Down]
+runbooks:
+  - r
+  - no-such-runbook
+timeline: [{at: "2026-10-01T10:00:00Z", event: "<script>alert(1)</script> it broke"}]
+action_items:
+  - {title: Fix it, owner: data, due: "2026-10-15", done: true}
+  - {title: Prevent it, owner: data, due: "2026-11-01", done: false}
+  - {title: Later, owner: data, due: "2027-01-01", done: false}
+postmortem: |
+  ## What happened
+  <img src=x onerror=alert(1)> and [a link](javascript:alert(1)) and [ok](https://example.com).
+"""
+
+
+def test_incident_checks_and_pages(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({
+        "teams/data.yaml": "name: Data\n", "components/db.yaml": COMPONENT, "runbooks/r.yaml": RUNBOOK,
+        "ops/alerts/a.yml": "groups: [{name: g, rules: [{alert: Down, expr: up == 0}]}]\n",
+        "incidents/i.yaml": INCIDENT,
+    })
+    analysis = analyse(root)
+    found = sorted((d.code, d.line, d.column) for d in analysis.diagnostics)
+    assert found == [("OB021", 9, 5), ("OB831", 13, 5)]
+    pages = {p.uri: p.text for p in analysis.pages()}
+    incident = pages["operations/incidents/i.md"]
+    assert "&lt;script&gt;" in incident and "<script" not in incident and "<img" not in incident
+    assert "[a link](#)" in incident and "[ok](https://example.com)" in incident and "## What happened" in incident
+    assert "(2.5 h)" in incident
+    assert "- **Incidents**: [Down](../operations/incidents/i.md)" in pages["runbooks/r.md"]
+    assert "| Incidents | [Down](../operations/incidents/i.md) |" in pages["alerts/Down.md"]
+    assert compute_health(analysis.handbook, analysis.diagnostics).resolve_hours_by_service == {"db": 2.5}
+
+
+def test_resolved_before_started(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"incidents/i.yaml": "title: X\nseverity: low\nstarted: '2026-10-01T10:00:00Z'\n"
+                                              "resolved: '2026-10-01T09:00:00Z'\n"})
+    assert [(d.code, d.line) for d in analyse(root).diagnostics] == [("OB830", 4)]
