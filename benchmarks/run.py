@@ -9,7 +9,8 @@ For each scale it prints, as medians of `--repeat` runs, with ratios:
   b) `opsbook check` against `check-jsonschema` on the same files with the same schemas, and against
      `promtool check rules` on the rule files when promtool is installed;
   c) the peak memory (maximum resident set) of each;
-  d) how the times grow from scale to scale.
+  d) how the times grow from scale to scale;
+  e) the rebuild `mkdocs serve` makes after one runbook is edited.
 A benchmark, not a test: it prints figures and judges them against the targets; nothing fails.
 """
 
@@ -48,6 +49,27 @@ def measure(command: list[str], cwd: Path) -> tuple[float, int]:
 def median_of(command: list[str], cwd: Path, repeat: int) -> tuple[float, int]:
     runs = [measure(command, cwd) for _ in range(repeat)]
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+REBUILD = """
+import sys, time
+from pathlib import Path
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+site, edited = sys.argv[1], Path(sys.argv[2])
+build(load_config(site_dir=site))                  # the first build of `mkdocs serve`
+edited.write_text(edited.read_text(encoding="utf-8").replace("Recover", "Recover again", 1), encoding="utf-8")
+start = time.perf_counter()
+build(load_config(site_dir=site))                  # the rebuild after one edit, in the same process
+print(time.perf_counter() - start)
+"""
+
+
+def rebuild(root: Path, edited: Path, site: Path) -> float:
+    """Seconds of the rebuild `mkdocs serve` makes after one file changed (same process, warm)."""
+    result = subprocess.run([sys.executable, "-c", REBUILD, str(site), str(edited)], cwd=root, capture_output=True,
+                            text=True, env=ENV, check=True)
+    return float(result.stdout.split()[-1])
 
 
 def check_jsonschema_commands(root: Path) -> list[list[str]]:
@@ -96,6 +118,8 @@ def run_scale(scale: int, size: tuple[int, int, int, int], repeat: int, work: Pa
         figures["promtool"], figures["promtool_mem"] = median_of([promtool, "check", "rules", "--lint=none", *rules],
                                                                  opsbook_root, repeat)
     figures["pages"] = sum(1 for _ in (out / "site-p").rglob("index.html"))
+    figures["rebuild_opsbook"] = rebuild(opsbook_root, opsbook_root / "runbooks" / "rb-0000.yaml", out / "serve-o")
+    figures["rebuild_plain"] = rebuild(plain_root, plain_root / "docs" / "runbooks" / "rb-0000.md", out / "serve-p")
     return figures
 
 
@@ -109,6 +133,8 @@ def report(scale: int, figures: dict[str, float]) -> list[str]:
              f"  b) check          opsbook {figures['check_opsbook']:7.2f} s   check-jsonschema "
              f"{figures['check_jsonschema']:7.2f} s   speed-up "
              f"{figures['check_jsonschema'] / figures['check_opsbook']:.1f}x  (targets: <= 2 s, >= 5x)"]
+    lines.append(f"  e) serve rebuild  opsbook {figures['rebuild_opsbook']:7.2f} s   plain {figures['rebuild_plain']:7.2f} s"
+                 f"   ratio {ratio('rebuild_opsbook', 'rebuild_plain')}  (target <= 1.25x)")
     if "promtool" in figures:
         lines.append(f"     promtool check rules {figures['promtool']:7.2f} s   opsbook/promtool "
                      f"{ratio('check_opsbook', 'promtool')}")

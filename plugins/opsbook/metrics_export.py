@@ -34,8 +34,8 @@ def exposition(health: Health) -> str:
     records = Gauge("opsbook_records", "Records of the handbook, by kind.", ["kind"], registry=registry)
     for kind, count in health.records_by_kind.items():
         records.labels(kind=kind).set(count)
-    resolve = Gauge("opsbook_incident_resolve_hours", "Mean hours from start to resolution of incidents.",
+    resolve = Gauge("opsbook_incident_resolve_seconds", "Mean time from start to resolution of incidents.",
                     ["service"], registry=registry)
     for service, hours in health.resolve_hours_by_service.items():
-        resolve.labels(service=service).set(hours)
+        resolve.labels(service=service).set(hours * 3600)  # Prometheus' base unit
     return generate_latest(registry).decode("utf-8")

@@ -283,8 +283,7 @@ def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handb
                     handbook.load_diagnostics.append(make(
                         "OB006", relpath, 1, 1, f"'{relpath}' links outside the repository; it was not read"))
                     continue
-                read = kind.reader or load_yaml_file
-                documents, problems = read(file, relpath, config.limits)
+                documents, problems = _parsed(file, relpath, kind, config)
                 handbook.load_diagnostics.extend(problems)
                 for document in documents:
                     handbook.documents.append(document)
@@ -300,6 +299,28 @@ def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handb
                             handbook.present.add(item.kind)
     handbook.resolve()
     return handbook
+
+
+#: Parsed sources by file, kept for the life of the process: `mkdocs serve` rebuilds after every edit,
+#: and only the files that changed (by size and modification time) are parsed again.
+_PARSED: dict[tuple[str, str], tuple[tuple[int, int, Any], list[Document], list[Diagnostic]]] = {}
+
+
+def _parsed(file: Path, relpath: str, kind: Kind, config: Config) -> tuple[list[Document], list[Diagnostic]]:
+    try:
+        stat = file.stat()
+    except OSError:
+        stat = None
+    key = (str(file), kind.name)
+    stamp = (stat.st_mtime_ns, stat.st_size, config.limits) if stat else None
+    cached = _PARSED.get(key)
+    if stamp is not None and cached is not None and cached[0] == stamp:
+        return cached[1], cached[2]
+    read = kind.reader or load_yaml_file
+    documents, problems = read(file, relpath, config.limits)
+    if stamp is not None:
+        _PARSED[key] = (stamp, documents, problems)
+    return documents, problems
 
 
 def default_record(kind: Kind, document: Document) -> Record:
