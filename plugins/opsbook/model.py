@@ -190,6 +190,24 @@ class Handbook:
         found = self._backrefs.get((record.kind, record.id), [])
         return [ref for ref in found if kind is None or ref.source.kind == kind]
 
+    def docs_pages(self) -> list[tuple[str, str]]:
+        """(path from the root, text) of every hand-written Markdown page, read once per handbook.
+
+        Links are not followed, and a page over 4 MiB or not UTF-8 is left out."""
+        def read(handbook: Handbook) -> list[tuple[str, str]]:
+            docs = handbook.root / handbook.config.docs_dir
+            pages = []
+            for file in sorted(docs.rglob("*.md")) if docs.is_dir() else []:
+                if file.is_symlink() or not file.is_file() or file.stat().st_size > 4 * 1024 * 1024:
+                    continue
+                try:
+                    pages.append((file.relative_to(handbook.root).as_posix(), file.read_text(encoding="utf-8")))
+                except (OSError, UnicodeDecodeError):
+                    continue
+            return pages
+
+        return self.derived("docs_pages", read)
+
     def referrers_of_kind(self, kind: str, record_id: str, source_kind: str) -> list[Record]:
         """Records of `source_kind` that reference the record `kind`/`record_id`."""
         target = self.get(kind, record_id)

@@ -124,17 +124,7 @@ def check_freshness(handbook: Handbook) -> Iterator[Diagnostic]:
             if "last_reviewed" in record.data or "review_every" in record.data or kind in required:
                 yield from _check(record.path, record.data, record.position, today, kind in required, handbook,
                                   owned=_has_owner_field(handbook, kind))
-    docs = handbook.root / handbook.config.docs_dir
-    if not docs.is_dir():
-        return
-    for file in sorted(docs.rglob("*.md")):
-        if file.is_symlink() or not file.is_file() or file.stat().st_size > 4 * 1024 * 1024:
-            continue
-        relpath = file.relative_to(handbook.root).as_posix()
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+    for relpath, text in handbook.docs_pages():
         document, problems = page_front_matter(relpath, text)
         yield from problems
         data = document.data if document is not None else {}

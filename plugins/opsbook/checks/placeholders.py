@@ -63,17 +63,7 @@ def check_placeholders(handbook: Handbook) -> Iterator[Diagnostic]:
             for found in _matches(line):
                 yield make("OB070", document.path, number, found.start() + 1,
                            f"placeholder text {found.group(0)!r}")
-    docs = handbook.root / handbook.config.docs_dir
-    if not docs.is_dir():
-        return
-    for file in sorted(docs.rglob("*.md")):
-        if file.is_symlink() or not file.is_file() or file.stat().st_size > 4 * 1024 * 1024:
-            continue
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        relpath = file.relative_to(handbook.root).as_posix()
+    for relpath, text in handbook.docs_pages():
         for number, line in _prose_lines(text):
             for found in _matches(line):
                 yield make("OB070", relpath, number, found.start() + 1, f"placeholder text {found.group(0)!r}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, Severity, make, register
@@ -104,17 +103,7 @@ def _unknown(path: str, line: int, column: int, name: str) -> Diagnostic:
 def check_sections(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB060: every section a hand-written page embeds exists."""
     _load_all()
-    docs = handbook.root / handbook.config.docs_dir
-    if not docs.is_dir():
-        return
-    for file in sorted(docs.rglob("*.md")):
-        if file.is_symlink() or not file.is_file() or file.stat().st_size > 4 * 1024 * 1024:
-            continue
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        relpath = Path(file).relative_to(handbook.root).as_posix()
+    for relpath, text in handbook.docs_pages():
         for number, column, name in directives(text):
             if name not in SECTIONS:
                 yield _unknown(relpath, number, column, name)
