@@ -127,3 +127,11 @@ def test_resolved_before_started(make_handbook: Callable[..., Path]) -> None:
     root = make_handbook({"incidents/i.yaml": "title: X\nseverity: low\nstarted: '2026-10-01T10:00:00Z'\n"
                                               "resolved: '2026-10-01T09:00:00Z'\n"})
     assert [(d.code, d.line) for d in analyse(root).diagnostics] == [("OB830", 4)]
+
+
+def test_semicolons_in_comments_and_strings_do_not_split_statements() -> None:
+    from opsbook.kinds.opsdata import analyse_sql
+
+    changes = analyse_sql("-- note; with a semicolon\nUPDATE t SET a = 'x;y';\nCREATE INDEX i ON orders (a);\n")
+    assert [(c.line, c.summary.split()[0]) for c in changes] == [(2, "UPDATE"), (3, "CREATE")]
+    assert changes[1].locks == "locks writes to orders while the index builds"

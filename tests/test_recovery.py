@@ -130,3 +130,15 @@ def test_pages(make_handbook: Callable[..., Path]) -> None:
     personal = pages["architecture/components/personal-data.md"]
     assert "users.email" in personal and "| yes | yes |" in personal
     assert "reads orders" in personal.split("```mermaid")[1]
+
+
+def test_a_drill_dated_in_the_future_proves_nothing(make_handbook: Callable[..., Path]) -> None:
+    root = _handbook(make_handbook, "1d", "0 2 * * *", **{"drills/d.yaml": DRILL.replace("2026-10-01", "2027-01-01")})
+    assert sorted(d.code for d in analyse(root).diagnostics) == ["OB603", "OB613"]
+
+
+def test_reserved_ids_do_not_collide_with_index_pages(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"teams/data.yaml": TEAM, "components/index.yaml": "name: Index\nkind: service\nowner: data\n",
+                          "components/personal-data.yaml": "name: PD\nkind: service\nowner: data\n"})
+    uris = [p.uri for p in analyse(root).pages() if p.uri.startswith("architecture/components/")]
+    assert len(uris) == len(set(uris)) == 4

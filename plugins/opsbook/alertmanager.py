@@ -47,7 +47,9 @@ class Matcher:
                 # pattern, so a hostile `=~` cannot stall a check.
                 pattern = re2.compile(f"(?:{value})")
             except re2.error as error:
-                raise MatcherError(f"invalid regular expression {value!r} for {name}: {error}") from None
+                reason = error.args[0] if error.args else error
+                reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+                raise MatcherError(f"invalid regular expression {value!r} for {name}: {reason}") from None
         return cls(name, op, value, pattern)
 
     def matches(self, labels: Mapping[str, str]) -> bool:

@@ -163,6 +163,14 @@ class Config:
             if key in ("fail_on", "production_severity") and value not in ("error", "warning"):
                 report((key,), f"{key} must be 'error' or 'warning'")
                 continue
+            if key == "require_freshness":
+                from .kinds import KINDS
+
+                unknown = [name for name in value if name != "pages" and name not in KINDS]
+                if unknown:
+                    report((key,), f"require_freshness names {', '.join(map(str, unknown))}: kinds "
+                                   f"({', '.join(sorted(KINDS))}) or pages")
+                    continue
             if key in ("default_timeout", "min_backup_retention", "drill_window") and not parse_duration(value):
                 report((key,), f"{key} must be a duration such as 5m or 30d")
                 continue

@@ -90,13 +90,15 @@ class Record:
         return safe_slug(self.id)
 
 
+#: Page names the kinds' own pages use beside their records'.
+_RESERVED = {"index", "personal-data"}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
 
 def safe_slug(text: object) -> str:
     """`text` when it is a safe file name (no separators, no leading dot, no `..`), else a safe form."""
     value = str(text)
-    if _SAFE_NAME.fullmatch(value) and ".." not in value:
+    if _SAFE_NAME.fullmatch(value) and ".." not in value and value not in _RESERVED:
         return value
     clean = re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-")[:80] or "x"
     return f"{clean}-{hashlib.sha1(value.encode('utf-8')).hexdigest()[:6]}"

@@ -121,7 +121,7 @@ def check_restores(handbook: Handbook) -> Iterator[Diagnostic]:
         if not isinstance(runbook, Runbook):
             continue  # OB021 says the runbook is missing
         drills = [d for d in handbook.referrers_of_kind("runbook", runbook.id, "drill")
-                  if isinstance(d, Drill) and d.day and d.outcome == "pass" and d.day >= today - window]
+                  if isinstance(d, Drill) and d.day and d.outcome == "pass" and today - window <= d.day <= today]
         verified = last_verified(handbook, runbook)
         if not drills and not (verified and verified >= today - window):
             line, column = backup.position("restore_runbook")

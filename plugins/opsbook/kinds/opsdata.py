@@ -79,6 +79,11 @@ class Change:
 def analyse_sql(text: str) -> list[Change]:
     """What each statement changes; which lock or rewrite a table; which columns and tables they drop."""
     changes = []
+    # Comments and string literals blanked out (lengths kept, so lines stay where they are): a `;` in
+    # either does not end a statement.
+    masked = re.sub(r"--[^\n]*|'(?:[^']|'')*'", lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 1)
+                    if m.group(0).startswith("'") else " " * len(m.group(0)), text)
+    text = masked
     for found in _STATEMENT.finditer(text):
         body = "\n".join(line for line in found.group(0).splitlines() if not line.strip().startswith("--"))
         statement = " ".join(body.split()).rstrip(";")
