@@ -18,6 +18,8 @@ Environment:
   BACKUP_PREFIX         name prefix (default orders)
   BACKUP_KEEP           how many backups to keep (default 7)
   BACKUP_MAX_AGE_DAYS   delete backups older than this (default 30)
+  BACKUP_TEXTFILE       after a backup, write orders_backup_last_success_timestamp_seconds to this file,
+                        for node_exporter's textfile collector (the OrdersBackupMissing alert reads it)
 USAGE
 }
 
@@ -135,6 +137,11 @@ with open(path + ".partial", "w", encoding="utf-8") as out:
     json.dump(manifest, out, indent=2, sort_keys=True)
 os.replace(path + ".partial", path)
 PY
+  if [ -n "${BACKUP_TEXTFILE:-}" ]; then
+    printf '# HELP orders_backup_last_success_timestamp_seconds When the last backup succeeded.\n# TYPE orders_backup_last_success_timestamp_seconds gauge\norders_backup_last_success_timestamp_seconds %s\n' \
+      "$epoch" >"$BACKUP_TEXTFILE.partial"
+    mv -- "$BACKUP_TEXTFILE.partial" "$BACKUP_TEXTFILE"
+  fi
   echo "$name"
 }
 
