@@ -329,7 +329,7 @@ def load_yaml_text(path: str, text: str, limits: Limits | None = None) -> tuple[
     limits = limits or Limits()
     if text.lstrip()[:1] in ("{", "["):
         fast = _load_json(path, text)
-        if fast is not None and _within(fast.data, limits):
+        if fast is not None and (not isinstance(fast.data, (dict, list)) or _within(fast.data, limits)):
             return [fast], []
     documents: list[Document] = []
     builder = _Builder(path, limits)
@@ -364,13 +364,13 @@ def _within(data: Any, limits: Limits) -> bool:
     stack: list[tuple[Any, int]] = [(data, 0)]
     while stack:
         value, depth = stack.pop()
-        count += 1
-        if depth > limits.max_depth or count > limits.max_nodes:
+        if depth > limits.max_depth:
             return False
-        if isinstance(value, dict):
-            stack.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
+        items = value.values() if isinstance(value, dict) else value
+        count += 1 + len(items)
+        if count > limits.max_nodes:
+            return False
+        stack.extend((item, depth + 1) for item in items if isinstance(item, (dict, list)))
     return True
 
 
