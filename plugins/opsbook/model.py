@@ -78,6 +78,13 @@ class Record:
     def _prefix(self) -> tuple[str | int, ...]:
         return ()
 
+    def line(self, *path: str | int) -> int | None:
+        """The line of a field for a page to show, or None when finding it would mean composing the
+        node tree of a source read as JSON (positions are composed only for diagnostics)."""
+        if self.document.lazy:
+            return None
+        return self.position(*path)[0]
+
     @property
     def title(self) -> str:
         value = self.data.get("title") or self.data.get("name")
