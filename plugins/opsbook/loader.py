@@ -157,10 +157,6 @@ class Document:
             return (mark.line + 1, mark.column + column)
         return (mark.line + 1, mark.column + 1)
 
-    def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
-
 
 def _mapping_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:
     """Key/value pairs of a mapping, merged mappings (`<<: *base`) after its own."""

@@ -22,7 +22,8 @@ from .diagnostics import Diagnostic, Severity, make, register
 from .loader import Document
 from .model import Kind, Record
 
-__all__ = ["load_schema", "schema_error_diagnostics", "schema_names", "validate_data", "validate_record"]
+__all__ = ["load_schema", "schema_error_diagnostics", "schema_names", "validate_data", "validate_record",
+           "validated_items"]
 
 register("OB010", Severity.ERROR, "Value does not match the schema",
          "A field has the wrong type, a value outside its allowed set, a required field is missing, or a "
@@ -163,3 +164,12 @@ def schema_error_diagnostics(error: jsonschema.ValidationError, document: Docume
     key = error.validator == "required"
     line, column = document.position(path, key=key and bool(path))
     return [make(code, document.path, line, column, _message(error))]
+
+
+def validated_items(document: Document, name: str, key: str) -> tuple[list[Diagnostic], list[Any]]:
+    """For a file that holds a list of records under `key` (routing tests, the metrics catalog): the
+    schema's diagnostics, and the items when there are none."""
+    if document.data is None:
+        return [], []
+    problems = validate_data(name, document.data, document)
+    return problems, ([] if problems else list(document.data[key]))

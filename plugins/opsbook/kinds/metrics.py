@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..diagnostics import Diagnostic
 from ..loader import Document
 from ..model import Kind, Record, Ref
-from ..schema import validate_data
+from ..schema import validated_items
 
 if TYPE_CHECKING:
     from ..render import Page, Renderer
@@ -34,13 +34,9 @@ class Metric(Record):
 
 
 def metric_records(document: Document) -> Iterator[Record | Diagnostic]:
-    if document.data is None:
-        return
-    problems = validate_data("metrics", document.data, document)
+    problems, metrics = validated_items(document, "metrics", "metrics")
     yield from problems
-    if problems:
-        return
-    for index, metric in enumerate(document.data["metrics"]):
+    for index, metric in enumerate(metrics):
         yield Metric(metric["name"], metric, document, index=index)
 
 

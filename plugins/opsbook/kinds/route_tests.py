@@ -10,7 +10,7 @@ from typing import ClassVar
 from ..diagnostics import Diagnostic
 from ..loader import Document
 from ..model import Kind, Record
-from ..schema import validate_data
+from ..schema import validated_items
 
 __all__ = ["KIND", "RouteTest"]
 
@@ -49,14 +49,10 @@ def _label_value(value: object) -> str:
 
 
 def route_test_records(document: Document) -> Iterator[Record | Diagnostic]:
-    if document.data is None:
-        return
-    problems = validate_data("route-tests", document.data, document)
+    problems, tests = validated_items(document, "route-tests", "tests")
     yield from problems
-    if problems:
-        return
     stem = Path(document.path).name.rsplit(".", 1)[0]
-    for index, test in enumerate(document.data["tests"]):
+    for index, test in enumerate(tests):
         yield RouteTest(f"{stem}-{index + 1}", test, document, index=index)
 
 

@@ -46,6 +46,12 @@ def alert_view(handbook: Handbook, alert: AlertRule) -> AlertView:
     return AlertView(alert, handbook.get("rule_group", alert.group_id), routing, teams)
 
 
+def _views(handbook: Handbook) -> list[AlertView]:
+    """Every alert definition with its routing and teams, computed once for all the alerting pages."""
+    return handbook.derived("alerting.views", lambda hb: [alert_view(hb, a) for a in hb.loaded.get("alert", [])
+                                                          if isinstance(a, AlertRule)])
+
+
 def _severity_key(view: AlertView) -> tuple[int, str]:
     severity = view.alert.severity or "none"
     rank = _SEVERITY_ORDER.index(severity) if severity in _SEVERITY_ORDER else len(_SEVERITY_ORDER)
@@ -54,7 +60,7 @@ def _severity_key(view: AlertView) -> tuple[int, str]:
 
 def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
-    views = [alert_view(handbook, alert) for alert in alerts]
+    views = _views(handbook)
     by_name: dict[str, list[AlertView]] = {}
     for view in views:
         by_name.setdefault(view.alert.id, []).append(view)
@@ -75,7 +81,7 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 
 @section("alerts", "The alert catalog: every alert with its severity, team paged, runbook and receivers.")
 def alerts_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    views = [alert_view(handbook, a) for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    views = _views(handbook)
     groups = [g for g in handbook.all("rule_group") if isinstance(g, RuleGroup)]
     catalog = sorted(views, key=_severity_key)
     recording_count = len(handbook.loaded.get("recording_rule", []))
@@ -114,7 +120,7 @@ def routing_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
 
 
 def group_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
-    views = [alert_view(handbook, a) for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    views = _views(handbook)
     for group in handbook.all("rule_group"):
         assert isinstance(group, RuleGroup)
         uri = renderer.uri_of(group)

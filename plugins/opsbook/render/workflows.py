@@ -117,17 +117,11 @@ def environment_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     environments = [e for e in handbook.all("environment") if isinstance(e, Environment)]
     if not environments:
         return
-    workflows = [w for w in handbook.all("workflow") if isinstance(w, Workflow)]
-    deployers: dict[str, list[Any]] = {e.id: [] for e in environments}
-    for workflow in workflows:
-        for job in workflow.jobs:
-            if job.environment in deployers:
-                deployers[job.environment].append(job)
+    deployers, workflow_of = _deployment(handbook, environments)
     for environment in environments:
         uri = renderer.uri_of(environment)
         text = renderer.render("environment.md.j2", uri, environment=environment,
-                               jobs=deployers[environment.id],
-                               workflow_of=lambda path: next((w for w in workflows if w.path == path), None))
+                               jobs=deployers[environment.id], workflow_of=workflow_of)
         yield Page(uri, text, source=environment.path, title=f"Environment {environment.title}")
     uri = renderer.index_uri("environment")
     yield Page(uri, environments_index(handbook, renderer, uri), title="Environments", in_nav=True)
@@ -136,11 +130,17 @@ def environment_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 @section("environments", "The environments: URL, approval, secret names and the workflow that deploys each.")
 def environments_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
     environments = [e for e in handbook.all("environment") if isinstance(e, Environment)]
-    workflows = [w for w in handbook.all("workflow") if isinstance(w, Workflow)]
+    deployers, workflow_of = _deployment(handbook, environments)
+    return renderer.render("environments_index.md.j2", uri, environments=environments, deployers=deployers,
+                           workflow_of=workflow_of)
+
+
+def _deployment(handbook: Handbook, environments: list[Environment]) -> tuple[dict[str, list[Any]], Any]:
+    """The jobs that deploy to each environment, and a lookup of workflows by file path."""
+    workflows = {w.path: w for w in handbook.all("workflow") if isinstance(w, Workflow)}
     deployers: dict[str, list[Any]] = {e.id: [] for e in environments}
-    for workflow in workflows:
+    for workflow in workflows.values():
         for job in workflow.jobs:
             if job.environment in deployers:
                 deployers[job.environment].append(job)
-    return renderer.render("environments_index.md.j2", uri, environments=environments, deployers=deployers,
-                           workflow_of=lambda path: next((w for w in workflows if w.path == path), None))
+    return deployers, workflows.get
