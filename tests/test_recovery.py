@@ -4,12 +4,15 @@ proved by CI or drills, personal data rules, and the pages."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from opsbook import analyse
-from opsbook.cron import CronError, parse_cron
+from opsbook.cron import _CYCLE_DAYS as CYCLE_DAYS
+from opsbook.cron import _CYCLE_START as CYCLE_START
+from opsbook.cron import CronError, Schedule, parse_cron
 
 TEAM = "name: Data\n"
 RESTORE = "title: Restore\nsteps: [{name: Restore, manual: Restore it.}]\n"
@@ -38,6 +41,31 @@ def _handbook(make_handbook: Callable[..., Path], rpo: str, schedule: str, **ext
 ])
 def test_worst_gap_over_a_whole_cycle(schedule: str, minutes: int) -> None:
     assert parse_cron(schedule).worst_gap()[0] == minutes
+
+
+def _worst_gap_by_scanning_the_cycle(schedule: Schedule) -> tuple[int, object, object]:
+    """The worst gap found the slow way: every day of the 400-year cycle, whatever the schedule."""
+    times = schedule.times
+    days = [offset for offset in range(CYCLE_DAYS) if schedule.runs_on(CYCLE_START + timedelta(days=offset))]
+    within = max((b - a for a, b in zip(times, times[1:])), default=0)
+    widest, after = 0, days[0]
+    for previous, current in zip(days, [*days[1:], days[0] + CYCLE_DAYS]):
+        if current - previous > widest:
+            widest, after = current - previous, previous
+    across = widest * 1440 - (times[-1] - times[0])
+    if within >= across:
+        return (within, None, None)
+    start = CYCLE_START + timedelta(days=after)
+    return (across, start, start + timedelta(days=widest))
+
+
+@pytest.mark.parametrize("schedule", ["0 2 * * 1-5", "30 1 * * 7", "0 9-17 * * mon-fri", "15 3 * * 2,6",
+                                      "0 0 1-31 * 3", "0 4 * * *", "0 */8 * * 0,3"])
+def test_weekly_schedules_take_a_week_and_agree_with_the_whole_cycle(schedule: str) -> None:
+    """A schedule that allows every day of every month is settled over one week (a shortcut):
+    the gap and its dates must be those a scan of all 146,097 days finds."""
+    parsed = parse_cron(schedule)
+    assert parsed.worst_gap() == _worst_gap_by_scanning_the_cycle(parsed)
 
 
 @pytest.mark.parametrize("schedule", ["0 2 * *", "61 * * * *", "0 2 * * 8", "x * * * *", "5-1 * * * *", "*/0 * * * *"])

@@ -184,9 +184,22 @@ class RoutingTree:
 
     root: Route
     receivers: dict[str, dict[str, Any]]
+    _names: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _routed: dict[tuple[str, ...], list[Route]] = field(default_factory=dict, init=False, repr=False,
+                                                        compare=False)
 
     def routes_for(self, labels: Mapping[str, str]) -> list[Route]:
-        return self.root.match(labels)
+        """The routes a label set reaches. Only the labels some matcher reads decide it (an absent label
+        reads as empty), so label sets that agree on those share one walk of the tree."""
+        if self._names is None:
+            self._names = tuple(sorted({m.name for route in self.root.walk() for m in route.matchers}))
+        key = tuple(labels.get(name, "") for name in self._names)
+        routes = self._routed.get(key)
+        if routes is None:
+            routes = self.root.match(labels)
+            if len(self._routed) < 100_000:  # bounded: a hostile set of label values cannot grow it forever
+                self._routed[key] = routes
+        return list(routes)
 
     def receivers_for(self, labels: Mapping[str, str]) -> list[str]:
         """Receivers in the order Alertmanager notifies them (repeats kept, as `amtool` prints them)."""

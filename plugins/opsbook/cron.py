@@ -113,16 +113,23 @@ class Schedule:
         return _worst_gap(self)
 
 
+_ALL_DAYS, _ALL_MONTHS = frozenset(range(1, 32)), frozenset(range(1, 13))
+
+
 @lru_cache(maxsize=1024)
 def _worst_gap(schedule: Schedule) -> tuple[int, _dt.date | None, _dt.date | None]:
     times = schedule.times
-    run_days = [offset for offset in range(_CYCLE_DAYS)
+    # A schedule that allows every day of every month depends on the weekday alone: it repeats every
+    # week, and a week gives the same answer (and the same earliest dates) as the 400-year cycle.
+    weekly = schedule.days == _ALL_DAYS and schedule.months == _ALL_MONTHS
+    period = 7 if weekly else _CYCLE_DAYS
+    run_days = [offset for offset in range(period)
                 if schedule.runs_on(_CYCLE_START + _dt.timedelta(days=offset))]
     if not run_days or not times:
         return (-1, None, None)
     within = max((b - a for a, b in zip(times, times[1:])), default=0)
     widest, after = 0, run_days[0]
-    for previous, current in zip(run_days, [*run_days[1:], run_days[0] + _CYCLE_DAYS]):
+    for previous, current in zip(run_days, [*run_days[1:], run_days[0] + period]):
         if current - previous > widest:  # the first of equal gaps: the earliest dates
             widest, after = current - previous, previous
     across = widest * 1440 - (times[-1] - times[0])

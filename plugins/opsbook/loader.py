@@ -294,11 +294,9 @@ def decode(path: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
 
 
 def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _DuplicateKey("a repeated key: the YAML path reports where")
     return result
 
 
@@ -355,18 +353,21 @@ def load_yaml_text(path: str, text: str, limits: Limits | None = None) -> tuple[
 
 
 def _within(data: Any, limits: Limits) -> bool:
-    """Whether JSON data keeps to the depth and size limits (JSON has no aliases to expand)."""
-    count = 0
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
+    """Whether JSON data keeps to the depth and size limits (JSON has no aliases to expand).
+
+    Walked one level at a time, so that no depth is stored per value."""
+    count, depth, level = 1, 0, [data] if isinstance(data, (dict, list)) else []
+    while level:
         if depth > limits.max_depth:
             return False
-        items = value.values() if isinstance(value, dict) else value
-        count += 1 + len(items)
+        below: list[Any] = []
+        for value in level:
+            items = value.values() if isinstance(value, dict) else value
+            count += len(items)
+            below += [item for item in items if isinstance(item, (dict, list))]
         if count > limits.max_nodes:
             return False
-        stack.extend((item, depth + 1) for item in items if isinstance(item, (dict, list)))
+        level, depth = below, depth + 1
     return True
 
 

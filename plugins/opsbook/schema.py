@@ -1,8 +1,9 @@
 """The published JSON Schemas (2020-12), shipped as package data, and validation with exact positions.
 
-Validation runs in two passes: a compiled `fastjsonschema` validator says yes or no quickly for the
-many records that are valid; only a record it rejects is validated again by `jsonschema`, which
-lists every error with its path, and each path is mapped back to the key or item at fault.
+Validation runs in two passes: `jsonschema-rs` (compiled Rust, offline: it never fetches a `$ref`)
+says yes or no quickly for the many records that are valid; only a record it rejects is validated
+again by `jsonschema`, which lists every error with its path, and each path is mapped back to the key
+or item at fault. `quick_validator` is that first pass for any schema (the GitHub workflow schema too).
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ import re
 from functools import cache
 from importlib import resources
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fastjsonschema
-import jsonschema
+import jsonschema_rs
 
 from .diagnostics import Diagnostic, Severity, make, register
 from .loader import Document
 from .model import Kind, Record
 
-__all__ = ["load_schema", "schema_error_diagnostics", "schema_names", "validate_data", "validate_record",
-           "validated_items"]
+if TYPE_CHECKING:  # jsonschema is imported only when a document is invalid: most runs never need it
+    import jsonschema
+
+__all__ = ["load_schema", "quick_validator", "schema_error_diagnostics", "schema_names", "validate_data",
+           "validate_record", "validated_items"]
 
 register("OB010", Severity.ERROR, "Value does not match the schema",
          "A field has the wrong type, a value outside its allowed set, a required field is missing, or a "
@@ -61,12 +64,40 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads(schema_text(name))
 
 
+def _no_retrieval(uri: str) -> Any:
+    raise ValueError(f"opsbook does not fetch {uri}")  # a schema's `$ref` to elsewhere is never fetched
+
+
+def quick_validator(schema: dict[str, Any]) -> Callable[[Any], bool]:
+    """A yes/no validator compiled by jsonschema-rs, formats not asserted (as `jsonschema` does by default).
+
+    It answers False, never raises, for what it cannot judge (a schema it cannot compile, a value it
+    cannot convert): False only means "ask `jsonschema`", which decides and explains.
+    """
+    try:
+        compiled = jsonschema_rs.validator_for(schema, validate_formats=False, retriever=_no_retrieval)
+    except Exception:  # noqa: BLE001 - whatever it refuses, the full validator handles alone
+        return lambda data: False
+
+    def valid(data: Any) -> bool:
+        try:
+            return bool(compiled.is_valid(data))
+        except Exception:  # noqa: BLE001 - a value it cannot convert: let the full validator decide
+            return False
+
+    return valid
+
+
 @cache
-def _validators(name: str) -> tuple[Any, jsonschema.protocols.Validator]:
-    # fastjsonschema rewrites the `$ref`s of the schema it is given: it gets a copy of its own.
-    fast = fastjsonschema.compile(json.loads(schema_text(name)), use_formats=False)
-    full = jsonschema.Draft202012Validator(load_schema(name))
-    return fast, full
+def _quick(name: str) -> Callable[[Any], bool]:
+    return quick_validator(load_schema(name))
+
+
+@cache
+def _full(name: str) -> jsonschema.protocols.Validator:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(load_schema(name))
 
 
 def _shown(value: Any) -> str:
@@ -120,14 +151,10 @@ def validate_data(name: str, data: Any, document: Document,
     `hook` may turn an error into a diagnostic of its own (return it), drop it (return True), or
     leave it to the generic messages (return None).
     """
-    fast, full = _validators(name)
-    try:
-        fast(data)
+    if _quick(name)(data):
         return []
-    except fastjsonschema.JsonSchemaException:
-        pass
     found: list[Diagnostic] = []
-    for error in sorted(full.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+    for error in sorted(_full(name).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         if hook is not None:
             special = hook(error)
             if special is True:
@@ -158,7 +185,9 @@ def schema_error_diagnostics(error: jsonschema.ValidationError, document: Docume
         return out
     if error.validator in ("oneOf", "anyOf") and error.context:
         # Report the branch that came closest, rather than "not valid under any of the given schemas".
-        best = jsonschema.exceptions.best_match(error.context)
+        from jsonschema.exceptions import best_match
+
+        best = best_match(error.context)
         if best is not None:
             return schema_error_diagnostics(best, document, code=code, unknown_code=unknown_code)
     key = error.validator == "required"

@@ -21,6 +21,14 @@ register("OB070", Severity.WARNING, "Placeholder text",
 
 PLACEHOLDER = re.compile(r"\b(TODO|TBD|FIXME)\b|\blorem ipsum\b|\blorem\b", re.I)
 _UPPER_ONLY = {"todo", "tbd", "fixme"}
+_WORDS = ("todo", "tbd", "fixme", "lorem")
+
+
+def _may_hold_placeholder(text: str) -> bool:
+    """A quick test before the regex: substring searches of the lowered text are many times faster than
+    a case-blind regex over a large file, and most files hold none of the words."""
+    lowered = text.lower()
+    return any(word in lowered for word in _WORDS)
 
 
 def _matches(line: str) -> Iterator[re.Match[str]]:
@@ -55,7 +63,7 @@ def check_placeholders(handbook: Handbook) -> Iterator[Diagnostic]:
             continue
         seen.add(document.path)
         text = document.text
-        if not PLACEHOLDER.search(text):
+        if not _may_hold_placeholder(text) or not PLACEHOLDER.search(text):
             continue  # one pass over the whole text settles most files
         for number, line in enumerate(text.splitlines(), start=1):
             if line.lstrip().startswith("#"):

@@ -41,9 +41,29 @@ _LITERALS = {
     "a Google API key": ("AIza",),
     "a password in a URL": ("://",),
 }
-_FIELD_WORDS = tuple(word for base in ("password", "passwd", "secret", "token", "key")
-                     for word in (base, base.upper(), base.capitalize()))
-_FIELD_HINT = re.compile(r"(?:password|passwd|secret|token|api_?key|private_key|access_key|secret_key)[\"']?\s*:", re.I)
+_FIELD_WORDS = ("password", "passwd", "secret", "token", "key")
+_KEY_PREFIXES = ("api_", "api", "private_", "access_", "secret_")
+_AFTER_FIELD = re.compile(r"[\"']?\s*:")
+
+
+def _field_hints(text: str) -> list[int]:
+    """Offsets of `password:`, `api_key:`… in any case (the names `_FIELD` reads), in order.
+
+    `str.find` over the lowered text, then a match right after each word: a case-blind regex with an
+    alternation at its head tries every offset of the text and cost ten times as much.
+    """
+    lowered = text.lower()  # ASCII words: offsets are the same as in `text` for the text read here
+    if len(lowered) != len(text):
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    found: list[int] = []
+    for word in _FIELD_WORDS:
+        at = lowered.find(word)
+        while at >= 0:
+            end = at + len(word)
+            if (word != "key" or lowered.endswith(_KEY_PREFIXES, 0, at)) and _AFTER_FIELD.match(lowered, end):
+                found.append(at)
+            at = lowered.find(word, end)
+    return sorted(found)
 
 
 def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
@@ -68,10 +88,8 @@ def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
             reported.add(line)
             yield make("OB411", path, line, column, f"this looks like {what} ({value[:2]}…) written in the file")
     seen: set[int] = set()
-    if not any(word in text for word in _FIELD_WORDS):
-        return  # substring tests are much faster than the case-blind regex over a large file
-    for hint in _FIELD_HINT.finditer(text):
-        line, _ = where(hint.start())
+    for hint in _field_hints(text):
+        line, _ = where(hint)
         if line in reported or line in seen:
             continue
         seen.add(line)

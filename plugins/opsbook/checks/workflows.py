@@ -3,20 +3,22 @@ secrets and permissions (OB401–OB410, OB412)."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic, Severity, make, register
 from ..kinds.environments import Environment
 from ..kinds.workflows import Job, Workflow
 from ..model import Handbook
-from ..schema import schema_error_diagnostics
+from ..schema import quick_validator, schema_error_diagnostics
+
+if TYPE_CHECKING:
+    import jsonschema
 
 register("OB401", Severity.ERROR, "Workflow does not match the GitHub workflow schema",
          "The workflow breaks the SchemaStore schema for GitHub Actions workflows (the copy vendored by "
@@ -63,30 +65,31 @@ register("OB412", Severity.ERROR, "Environment's deploying workflow does not dep
 BUILTIN_SECRETS = {"GITHUB_TOKEN"}
 
 
+def workflow_schema_path() -> Path:
+    """The GitHub workflow schema vendored by check-jsonschema, found without importing that package
+    (its import costs more than the whole validation)."""
+    spec = importlib.util.find_spec("check_jsonschema")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("check-jsonschema is not installed: it provides the GitHub workflow schema")
+    return Path(next(iter(spec.submodule_search_locations))) / "builtin_schemas" / "vendor" / "github-workflows.json"
+
+
 @cache
-def _workflow_validators() -> tuple[Any, jsonschema.protocols.Validator]:
-    """A compiled yes/no validator for the many valid workflows, and jsonschema's for the errors."""
-    import json
-
-    import fastjsonschema
-
-    text = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath("github-workflows.json").read_text(
-        encoding="utf-8")
-    schema = json.loads(text)
-    try:
-        fast = _compiled(text)
-    except Exception:  # noqa: BLE001 - a schema fastjsonschema cannot compile: the slow path for all
-        fast = None
-    return fast, jsonschema.validators.validator_for(schema)(schema)
+def workflow_schema() -> dict[str, Any]:
+    return json.loads(workflow_schema_path().read_text(encoding="utf-8"))
 
 
-def _compiled(text: str) -> Any:
-    """fastjsonschema's validator for a schema, compiled in this process (no code is read from disk)."""
-    import json
+@cache
+def _quick_workflow_validator() -> Callable[[Any], bool]:
+    return quick_validator(workflow_schema())
 
-    import fastjsonschema
 
-    return fastjsonschema.compile(json.loads(text), use_formats=False)
+@cache
+def _full_workflow_validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+
+    schema = workflow_schema()
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def _workflows(handbook: Handbook) -> list[Workflow]:
@@ -95,17 +98,11 @@ def _workflows(handbook: Handbook) -> list[Workflow]:
 
 def check_schema(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB401: every workflow is valid against the SchemaStore GitHub workflow schema."""
-    import fastjsonschema
-
-    fast, full = _workflow_validators()
+    quick = _quick_workflow_validator()
     for workflow in _workflows(handbook):
-        if fast is not None:
-            try:
-                fast(workflow.data)
-                continue
-            except fastjsonschema.JsonSchemaException:
-                pass
-        errors = sorted(full.iter_errors(workflow.data), key=lambda e: list(map(str, e.path)))
+        if quick(workflow.data):
+            continue
+        errors = sorted(_full_workflow_validator().iter_errors(workflow.data), key=lambda e: list(map(str, e.path)))
         for error in errors:
             yield from schema_error_diagnostics(error, workflow.document, code="OB401", unknown_code="OB401")
 

@@ -75,6 +75,13 @@ class RunbookLink:
 
 
 def _runbook_id_from_url(handbook: Handbook, url: str) -> tuple[str | None, bool]:
+    known: dict[str, tuple[str | None, bool]] = handbook.derived("alerting.runbook_urls", lambda hb: {})
+    if url not in known:  # thousands of alerts share a handful of link forms: each is read once
+        known[url] = _read_runbook_url(handbook, url)
+    return known[url]
+
+
+def _read_runbook_url(handbook: Handbook, url: str) -> tuple[str | None, bool]:
     folder = handbook.config.page_dir("runbook", "runbooks")
     parts = urlsplit(url)
     path = parts.path
