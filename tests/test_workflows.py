@@ -169,6 +169,12 @@ def test_environment_rules(make_handbook: Callable[..., Path]) -> None:
     ("api_url_file: /etc/alertmanager/slack", False),
     ("url: postgresql://u:${PASSWORD}@db/x", False),
     ("token: xxxxxxxxxxxx", False),
+    ("API_KEY: Zx9Qw8Er7Ty6", True),
+    ("Password : Zx9Qw8Er7Ty6", True),
+    ('"client_secret": "Zx9Qw8Er7Ty6"', True),
+    ("apikey: Zx9Qw8Er7Ty6", True),
+    ("monkey: Zx9Qw8Er7Ty6", False),
+    ("keyboard_layout: Zx9Qw8Er7Ty6", False),
 ])
 def test_committed_secrets(make_handbook: Callable[..., Path], line: str, found: bool) -> None:
     root = make_handbook({"runbooks/r.yaml": f"title: R\nx-note:\n  {line}\nsteps: [{{name: S, manual: m}}]\n"})
@@ -177,6 +183,23 @@ def test_committed_secrets(make_handbook: Callable[..., Path], line: str, found:
     if found:
         message = next(d.message for d in analyse(root).diagnostics if d.code == "OB411")
         assert line.split(":", 1)[-1].strip()[8:] not in message  # the value is not repeated
+
+
+def test_secret_field_hints_are_those_of_a_case_blind_regex() -> None:
+    """`_field_hints` (str.find over the lowered text) finds the lines the plain regex finds."""
+    import random
+    import re
+
+    from opsbook.checks.secrets import _field_hints
+
+    regex = re.compile(r"(?:password|passwd|secret|token|api_?key|private_key|access_key|secret_key)[\"']?\s*:", re.I)
+    pieces = ["password", "PassWD", "secret", "TOKEN", "key", "api_", "Api", "private_", "ACCESS_", "monkey",
+              ":", " ", "'", '"', "\n", "x", "_", "é", "tokens", "\t"]
+    rng = random.Random(411)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))
+        lines = {text.count("\n", 0, found.start()) for found in regex.finditer(text)}
+        assert {text.count("\n", 0, at) for at in _field_hints(text)} >= lines, repr(text)
 
 
 def test_workflow_pages(make_handbook: Callable[..., Path]) -> None:
