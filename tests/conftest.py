@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,9 @@ TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
 REPO = TESTS.parent
 TODAY = "2026-11-26"
+# The reference handbook's review dates are real: pinned, the tests that build or check it do not start
+# failing when a review falls due. Its own docs gate (the PR workflow) runs with the real date.
+os.environ["OPSBOOK_TODAY"] = TODAY
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

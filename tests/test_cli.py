@@ -201,6 +201,24 @@ def test_new_runbook_without_local_schemas_uses_the_published_url(runner: CliRun
     assert first == "# yaml-language-server: $schema=https://opsbook.dev/schemas/runbook.schema.json"
 
 
+def test_opsbook_today_in_the_environment_pins_the_date(runner: CliRunner, make_handbook: Callable[..., Path],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    runbook = "title: T\nlast_reviewed: 2026-11-01\nreview_every: 90d\nsteps: [{name: S, manual: m}]\n"
+    root = make_handbook({"runbooks/t.yaml": runbook}, today=None)
+    monkeypatch.setenv("OPSBOOK_TODAY", "2026-12-01")
+    assert json.loads(runner.invoke(main, ["check", "--format", "json", str(root)]).output) == []
+    monkeypatch.setenv("OPSBOOK_TODAY", "2027-03-01")
+    (overdue,) = json.loads(runner.invoke(main, ["check", "--format", "json", str(root)]).output)
+    assert overdue["code"] == "OB040" and overdue["line"] == 2
+    monkeypatch.setenv("OPSBOOK_TODAY", "the first of March")
+    result = runner.invoke(main, ["check", "--format", "json", str(root)])
+    assert result.exit_code == 1
+    assert any(p["code"] == "OB090" and "OPSBOOK_TODAY must be a date" in p["message"]
+               for p in json.loads(result.output))
+    pinned = make_handbook({"runbooks/t.yaml": runbook}, today="2026-11-02")  # the option wins
+    assert json.loads(runner.invoke(main, ["check", "--format", "json", str(pinned)]).output) == []
+
+
 @pytest.mark.parametrize(("options", "message"), [
     ({"sources": {"runbooks": ["rb"]}}, "unknown kind 'runbooks'"),
     ({"pages": {"runbook": 3}}, "pages must map names to folders"),

@@ -8,6 +8,7 @@ so an empty entry is a working setup.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ register("OB090", Severity.ERROR, "Invalid opsbook configuration",
          passing="plugins:\n  - opsbook:\n      sources:\n        runbook: [runbooks]\n")
 
 CONFIG_FILES = ("mkdocs.yml", "mkdocs.yaml", "opsbook.yml", "opsbook.yaml")
+#: Pins `today` for one run when the configuration leaves it unset (a test, a rebuild of an old commit).
+TODAY_VARIABLE = "OPSBOOK_TODAY"
 
 
 @dataclass
@@ -38,7 +41,8 @@ class Config:
         pages: Where generated pages go in the site, per kind (`{runbook: runbooks}`), and `checks`
             for the reference pages of the diagnostic codes.
         results: The runner's results file (JSON), shown on runbook pages when present.
-        today: The date review checks compare with (`YYYY-MM-DD`); the real date when unset.
+        today: The date review checks compare with (`YYYY-MM-DD`); when unset, `OPSBOOK_TODAY` from the
+            environment, else the real date.
         fail_on: The lowest severity that fails a build or `opsbook check` (`error` or `warning`).
         max_file_size: Largest source file read, in bytes.
         max_depth: Deepest nesting accepted in a source file.
@@ -91,7 +95,7 @@ class Config:
     def today_date(self) -> _dt.date:
         if self.today:
             return _dt.date.fromisoformat(self.today)
-        return _dt.date.today()
+        return _pinned_today() or _dt.date.today()
 
     @property
     def threshold(self) -> Severity:
@@ -109,7 +113,19 @@ class Config:
     def from_mapping(cls, options: dict[str, Any] | None, root: Path, *, path: str = "mkdocs.yml",
                      document: Document | None = None,
                      where: tuple[str | int, ...] = ()) -> tuple[Config, list[Diagnostic]]:
-        """Validate user options; unknown or ill-typed options are diagnostics, defaults fill the rest."""
+        """Validate user options; unknown or ill-typed options are diagnostics, defaults fill the rest.
+
+        An unset `today` is taken from the environment variable `OPSBOOK_TODAY` when it is set."""
+        config, problems = cls._from_mapping(options, root, path=path, document=document, where=where)
+        pinned = os.environ.get(TODAY_VARIABLE)
+        if config.today is None and pinned and _pinned_today() is None:
+            problems.append(make("OB090", path, 1, 1, f"the environment variable {TODAY_VARIABLE} must be a "
+                                                      f"date written YYYY-MM-DD, not {pinned[:40]!r}"))
+        return config, problems
+
+    @classmethod
+    def _from_mapping(cls, options: dict[str, Any] | None, root: Path, *, path: str,
+                      document: Document | None, where: tuple[str | int, ...]) -> tuple[Config, list[Diagnostic]]:
         config = cls(root=root)
         problems: list[Diagnostic] = []
 
@@ -174,7 +190,7 @@ class Config:
             if key in ("default_timeout", "min_backup_retention", "drill_window") and not parse_duration(value):
                 report((key,), f"{key} must be a duration such as 5m or 30d")
                 continue
-            if key == "today":
+            if key == "today" and value is not None:  # null: unset, as the MkDocs plugin's default
                 try:
                     _dt.date.fromisoformat(str(value))
                 except ValueError:
@@ -182,6 +198,14 @@ class Config:
                     continue
             setattr(config, key, value)
         return config, problems
+
+
+def _pinned_today() -> _dt.date | None:
+    """The date in `OPSBOOK_TODAY`, when it is set to one."""
+    try:
+        return _dt.date.fromisoformat(os.environ.get(TODAY_VARIABLE, "").strip())
+    except ValueError:
+        return None
 
 
 def find_root(start: Path) -> Path:
