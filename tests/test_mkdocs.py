@@ -154,3 +154,31 @@ def test_a_failed_build_leaves_the_last_good_site(fixture_handbook: Callable[[st
     assert not list(root.glob(".site.opsbook-*")) or all(p.name.endswith("staging") for p in root.glob(".site.opsbook-*"))
     (root / "runbooks" / "broken.yaml").unlink()
     assert _build(root).returncode == 0 and not (root / ".site.opsbook-previous").exists()
+
+
+def test_hand_written_pages_are_prepared_while_the_model_is_loaded(fixture_handbook: Callable[[str], Path]) -> None:
+    """The plugin expands hand-written pages in `on_files` and then lets the model go (it would sit in
+    memory through MkDocs' build); a page another plugin changes afterwards is expanded from the model
+    read again."""
+    from mkdocs.config import load_config
+    from mkdocs.structure.files import get_files
+    from mkdocs.structure.pages import Page
+
+    root = fixture_handbook("minimal")
+    index = root / "docs" / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + "\n<!-- opsbook: runbooks -->\n", encoding="utf-8")
+    config = load_config(str(root / "mkdocs.yml"))
+    config.plugins.on_startup(command="build", dirty=False)
+    config = config.plugins.on_config(config)
+    files = config.plugins.on_files(get_files(config), config=config)
+    plugin = config.plugins["opsbook"]
+    assert plugin.analysis is None and "index.md" in plugin.prepared
+    file = files.get_file_from_path("index.md")
+    page = Page(None, file, config)
+    page.read_source(config)
+    prepared = plugin.on_page_markdown(page.markdown, page=page, config=config, files=files)
+    assert "(runbooks/cache-flush.md)" in prepared and plugin.analysis is None  # served from what on_files prepared
+    changed = plugin.on_page_markdown("# Changed by another plugin\n\n<!-- opsbook: runbooks -->\n", page=page,
+                                      config=config, files=files)
+    assert changed.startswith("# Changed by another plugin") and "(runbooks/cache-flush.md)" in changed
+    assert "<!-- opsbook:" not in changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import html
 import re
 import os
@@ -17,10 +18,12 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page as MkDocsPage
+from mkdocs.utils import meta as front_matter
 
 from .config import Config, load_config
 from .diagnostics import Severity
 from .kinds import KINDS
+from .model import forget_parsed
 from .pipeline import Analysis, analyse
 from .render import Renderer
 from .render.sections import expand_sections
@@ -69,6 +72,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         self.core: Config | None = None
         self.analysis: Analysis | None = None
         self.titles: dict[str, str] = {}
+        #: Hand-written pages prepared in `on_files`: digest of the Markdown read → the Markdown to use.
+        self.prepared: dict[str, tuple[bytes, str]] = {}
         self.renderer: Renderer | None = None
         self.mermaid: Path | None = None
 
@@ -156,7 +161,26 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             files.append(file)
             if page.title:
                 self.titles[page.uri] = page.title
+        self._prepare_written_pages(files, config)
+        # The model is not needed once every page is ready: kept, it would sit in memory through the
+        # rest of MkDocs' build. (`mkdocs serve` keeps the parsed sources for its next rebuild.)
+        self.analysis = self.renderer = None
+        if self.command != "serve":
+            forget_parsed()
         return files
+
+    def _prepare_written_pages(self, files: Files, config: MkDocsConfig) -> None:
+        """Expand the sections and add the freshness line of every hand-written page now, while the model
+        is in memory, reading each page as MkDocs will (front matter split off)."""
+        self.prepared = {}
+        for file in files.documentation_pages():
+            if file.generated_by is not None:
+                continue
+            try:
+                markdown, meta = front_matter.get_data(file.content_string)
+            except (OSError, ValueError):
+                continue  # MkDocs reports the file when it reads it
+            self.prepared[file.src_uri] = (_digest(markdown), self._expand(markdown, meta, file.src_uri, config))
 
     def on_page_markdown(self, markdown: str, /, *, page: MkDocsPage, config: MkDocsConfig,
                          files: Files) -> str | None:
@@ -170,17 +194,26 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         if title is not None:
             page.meta["title"] = html.escape(title, quote=True)
             return markdown
-        assert self.analysis is not None and self.core is not None
-        path = Path(os.path.relpath(Path(config.docs_dir) / page.file.src_uri, self.core.root)).as_posix()
-        expanded, problems = expand_sections(self.analysis.handbook, self._renderer(), page.file.src_uri, markdown,
-                                             path)
+        prepared = self.prepared.get(page.file.src_uri)
+        if prepared is not None and prepared[0] == _digest(markdown):
+            return prepared[1]
+        # A page another plugin changed (or added) after `on_files`: expanded now, from the model read again.
+        return self._expand(markdown, page.meta, page.file.src_uri, config)
+
+    def _expand(self, markdown: str, meta: dict[str, Any], uri: str, config: MkDocsConfig) -> str:
+        assert self.core is not None
+        path = Path(os.path.relpath(Path(config.docs_dir) / uri, self.core.root)).as_posix()
+        renderer = self._renderer()
+        expanded, problems = expand_sections(renderer.handbook, renderer, uri, markdown, path)
         if problems:
             raise PluginError("\n".join(f"{p.location()}: {p.severity} {p.code} {p.message}" for p in problems))
-        return _with_freshness(expanded, page.meta, page.file.src_uri, self._renderer())
+        return _with_freshness(expanded, meta, uri, renderer)
 
     def _renderer(self) -> Renderer:
         if self.renderer is None:
-            assert self.analysis is not None
+            if self.analysis is None:
+                assert self.core is not None
+                self.analysis = analyse(self.core.root, self.core)
             self.renderer = Renderer(self.analysis.handbook, self.analysis.diagnostics)
         return self.renderer
 
@@ -196,6 +229,10 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
 
 
 MERMAID_ASSET = "assets/javascripts/mermaid.min.js"
+
+
+def _digest(markdown: str) -> bytes:
+    return hashlib.blake2b(markdown.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _find_mermaid(root: Path, option: str | None) -> Path | None:

@@ -164,6 +164,8 @@ class Handbook:
     loaded: dict[str, list[Record]] = field(default_factory=dict)
     records: dict[str, dict[str, Record]] = field(default_factory=dict)
     documents: list[Document] = field(default_factory=list)
+    #: Sources that could not be read as YAML (relative path, file): no records, but still scanned for secrets.
+    unparsed: list[tuple[str, Path]] = field(default_factory=list)
     present: set[str] = field(default_factory=set)
     load_diagnostics: list[Diagnostic] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
@@ -312,6 +314,8 @@ def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handb
                     continue
                 documents, problems = _parsed(file, relpath, kind, config)
                 handbook.load_diagnostics.extend(problems)
+                if not documents and problems:
+                    handbook.unparsed.append((relpath, file))
                 for document in documents:
                     handbook.documents.append(document)
                     if kind.records_from is None:
@@ -331,6 +335,11 @@ def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handb
 #: Parsed sources by file, kept for the life of the process: `mkdocs serve` rebuilds after every edit,
 #: and only the files that changed (by size and modification time) are parsed again.
 _PARSED: dict[tuple[str, str], tuple[tuple[int, int, Any], list[Document], list[Diagnostic]]] = {}
+
+
+def forget_parsed() -> None:
+    """Drop the parsed sources kept for the next rebuild (a one-off build has no next one)."""
+    _PARSED.clear()
 
 
 def _parsed(file: Path, relpath: str, kind: Kind, config: Config) -> tuple[list[Document], list[Diagnostic]]:
