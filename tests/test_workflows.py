@@ -185,6 +185,15 @@ def test_committed_secrets(make_handbook: Callable[..., Path], line: str, found:
         assert line.split(":", 1)[-1].strip()[8:] not in message  # the value is not repeated
 
 
+def test_a_source_that_does_not_parse_is_still_scanned_for_secrets(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": "title: R\nenv:\n  password: Sup3rS3cretValue\nsteps: [oops\n",
+                          "runbooks/s.yaml": b"title: \xff\nkey: AKIAABCDEFGHIJKLMNOP\n"})
+    found = {(d.code, d.path, d.line) for d in analyse(root).diagnostics}
+    assert any(code == "OB001" and path == "runbooks/r.yaml" for code, path, _ in found)
+    assert ("OB411", "runbooks/r.yaml", 3) in found
+    assert ("OB002", "runbooks/s.yaml", 1) in found and ("OB411", "runbooks/s.yaml", 2) in found
+
+
 def test_secret_field_hints_are_those_of_a_case_blind_regex() -> None:
     """`_field_hints` (str.find over the lowered text) finds the lines the plain regex finds."""
     import random

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
+from pathlib import Path
 
 from ..diagnostics import Diagnostic, Severity, make, register
 from ..model import Handbook
@@ -104,21 +105,35 @@ def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
 
 
 def check_committed_secrets(handbook: Handbook) -> Iterator[Diagnostic]:
-    """OB411: no credential written in any source the handbook reads, nor in its scripts."""
+    """OB411: no credential written in any source the handbook reads (those it could not parse too),
+    nor in its scripts."""
     seen: set[str] = set()
     for document in handbook.documents:
         if document.path not in seen and document.index == 0:
             seen.add(document.path)
             yield from _scan_text(document.path, document.text)
+    for relpath, file in handbook.unparsed:  # a syntax error does not hide a committed key
+        if relpath not in seen:
+            seen.add(relpath)
+            text = _read_bounded(file)
+            if text is not None:
+                yield from _scan_text(relpath, text)
     scripts = handbook.root / "scripts"
     if scripts.is_dir():
         for file in sorted(scripts.rglob("*")):
-            if file.is_file() and not file.is_symlink() and file.stat().st_size <= MAX_SCAN:
-                relpath = file.relative_to(handbook.root).as_posix()
-                try:
-                    text = file.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
-                    continue
-                yield from _scan_text(relpath, text)
+            if file.is_file() and not file.is_symlink():
+                text = _read_bounded(file)
+                if text is not None:
+                    yield from _scan_text(file.relative_to(handbook.root).as_posix(), text)
+
+
+def _read_bounded(file: Path) -> str | None:
+    """A file's text up to MAX_SCAN bytes; bytes that are not UTF-8 read as U+FFFD (lines are kept)."""
+    try:
+        if file.stat().st_size > MAX_SCAN:
+            return None
+        return file.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError:
+        return None
 
 
