@@ -87,7 +87,7 @@ prune_backups() {
 
 create_backup() {
   [ -n "${DATABASE_URL:-}" ] || die "DATABASE_URL is not set"
-  local kind name file extension format suffix
+  local kind name file extension format suffix counts
   kind="$(db_kind "$DATABASE_URL")"
   mkdir -p "$BACKUP_DIR"
   # One instant names the backup and dates its manifest, so that listing by time and by name agree.
@@ -120,11 +120,11 @@ source.backup(target)
 target.close()
 source.close()
 PY
+    # Counted in the copy, not in the live database: the manifest describes what the backup holds.
+    counts="$(row_counts "sqlite:///$partial")"
   else
-    pg_dump --format=custom --no-owner --file="$partial" "$DATABASE_URL"
+    counts="$(pg_dump_with_counts "$DATABASE_URL" "$partial")"
   fi
-  local counts
-  counts="$(row_counts "$DATABASE_URL")"
   mv -- "$partial" "$file"
   trap - EXIT
   python3 - "$BACKUP_DIR/$name.json" "$name" "$(basename "$file")" "$format" "$(sha256_of "$file")" \

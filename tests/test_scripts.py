@@ -143,6 +143,40 @@ def test_postgresql_restore_compares_row_counts(tmp_path: Path) -> None:
         subprocess.run(["psql", PG_URL, "-qc", f"drop database if exists {name}"], capture_output=True)
 
 
+def test_a_postgresql_backup_taken_while_orders_are_written_restores_with_matching_counts(tmp_path: Path) -> None:
+    """The manifest's row counts describe the dump itself: taken from the snapshot pg_dump dumps, not
+    from the live database a moment later. A writer inserts rows all through the backup."""
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server: .ci/run starts one and sets OPSBOOK_TEST_PG_URL")
+    name = f"orders_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", PG_URL, "-qc", f"create database {name}"], check=True, capture_output=True)
+    database = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    env = {"DATABASE_URL": database, "BACKUP_DIR": str(tmp_path / "b")}
+    writer = None
+    try:
+        assert _run(["scripts/seed.sh"], env).returncode == 0
+        subprocess.run(["psql", database, "-qc", "create table events (id bigserial primary key, at timestamptz "
+                                                 "not null default now())"], check=True, capture_output=True)
+        writer = subprocess.Popen(["bash", "-c", f"yes 'insert into events default values;' | psql -q '{database}'"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        count = "select count(*) from events"
+        before = int(subprocess.run(["psql", database, "-Atc", count], capture_output=True, text=True).stdout)
+        backups = [_run(["scripts/backup.sh", "create"], env) for _ in range(3)]
+        after = int(subprocess.run(["psql", database, "-Atc", count], capture_output=True, text=True).stdout)
+        assert all(b.returncode == 0 for b in backups), [b.stderr for b in backups]
+        assert after > before, "the writer was writing during the backups"
+        for backup in backups:
+            backup_name = backup.stdout.strip()
+            verified = _run(["scripts/restore.sh", "verify", backup_name], env)
+            assert verified.returncode == 0, verified.stderr
+            assert "row counts match (4 tables" in verified.stdout
+    finally:
+        if writer is not None:
+            os.killpg(writer.pid, 15)
+            writer.wait(timeout=30)
+        subprocess.run(["psql", PG_URL, "-qc", f"drop database if exists {name} with (force)"], capture_output=True)
+
+
 def test_opsbook_test_passes_on_the_reference_handbook(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["test", "--dir", str(REPO), "--results", str(tmp_path / "results.json")])
     assert result.exit_code == 0, result.output

@@ -49,18 +49,45 @@ print(json.dumps({n: db.execute(f'select count(*) from "{n}"').fetchone()[0] for
 PY
       ;;
     postgres)
-      local table counts="{" first=1
-      while IFS= read -r table; do
-        [ -n "$table" ] || continue
-        local count
-        count=$(psql "$url" -v ON_ERROR_STOP=1 -Atc "select count(*) from public.\"$table\"")
-        if [ "$first" = 1 ]; then first=0; else counts+=", "; fi
-        counts+="\"$table\": $count"
-      done < <(psql "$url" -v ON_ERROR_STOP=1 -Atc \
-        "select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' and table_name not like '%yoyo%' order by table_name")
-      echo "$counts}"
+      psql "$url" -X -v ON_ERROR_STOP=1 -Atc "$PG_ROW_COUNTS_SQL"
       ;;
   esac
+}
+
+# Row counts of every user table of a PostgreSQL database as one JSON object, in one statement (so from
+# one snapshot): the count of each table is run through query_to_xml.
+PG_ROW_COUNTS_SQL="select coalesce(json_object_agg(table_name, rows order by table_name), '{}'::json)
+  from (select table_name,
+               (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from public.%I', table_name),
+                                                    false, true, '')))[1]::text::bigint as rows
+          from information_schema.tables
+         where table_schema = 'public' and table_type = 'BASE TABLE' and table_name not like '%yoyo%') as counted;"
+
+# A pg_dump and the row counts of exactly the data it holds. A read-only repeatable-read transaction
+# exports its snapshot; pg_dump dumps that snapshot (--snapshot) and the counts are taken inside the
+# same transaction, so the manifest describes the dump even while orders are being written.
+# Prints the counts as JSON.
+pg_dump_with_counts() {
+  local url="$1" file="$2" snapshot="" counts=""
+  coproc SNAPSHOT_SESSION { exec psql "$url" -X -q -At -v ON_ERROR_STOP=1; }
+  local to_psql="${SNAPSHOT_SESSION[1]}" from_psql="${SNAPSHOT_SESSION[0]}" session="$SNAPSHOT_SESSION_PID"
+  printf '%s\n' "begin transaction isolation level repeatable read, read only;" "select pg_export_snapshot();" >&"$to_psql"
+  if ! read -r -t 60 snapshot <&"$from_psql" || [ -z "$snapshot" ]; then
+    kill "$session" 2>/dev/null
+    die "could not take a snapshot of $(redact_url "$url")"
+  fi
+  if ! pg_dump --format=custom --no-owner --snapshot="$snapshot" --file="$file" "$url"; then
+    kill "$session" 2>/dev/null
+    die "pg_dump of $(redact_url "$url") failed"
+  fi
+  printf '%s\n' "$PG_ROW_COUNTS_SQL" >&"$to_psql"
+  if ! read -r -t 600 counts <&"$from_psql" || [ -z "$counts" ]; then
+    kill "$session" 2>/dev/null
+    die "could not count the rows of $(redact_url "$url")"
+  fi
+  printf '%s\n' "commit;" '\q' >&"$to_psql"
+  wait "$session" || true
+  echo "$counts"
 }
 
 sha256_of() {
