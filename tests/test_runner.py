@@ -277,3 +277,23 @@ def test_unreadable_results_are_a_warning(make_handbook: Callable[..., Path]) ->
     root = make_handbook({"runbooks/r.yaml": "title: R\nsteps: [{name: A, run: 'true'}]\n",
                           ".opsbook/results.json": "{not json"})
     assert [(d.code, d.path) for d in analyse(root).diagnostics] == [("OB050", ".opsbook/results.json")]
+
+
+def test_steps_and_backups_that_run_a_missing_script(make_handbook: Callable[..., Path]) -> None:
+    runbook = ("title: T\nsteps:\n  - name: Drain\n    run: |\n      echo start\n      python3 tools/drain.py --all\n"
+               "  - name: Restart\n    run: scripts/restart.sh now && ./scripts/there.sh\n"
+               "  - name: Elsewhere\n    run: /usr/bin/env true; $HOME/bin/x.sh\n")
+    backup = "datastore: db\nschedule: '0 * * * *'\nretention: {count: 5}\nscript: BACKUP_KEEP=5 scripts/take.sh\n"
+    root = make_handbook({"runbooks/t.yaml": runbook, "scripts/there.sh": "#!/bin/sh\n", "backups/db.yaml": backup,
+                          "components/db.yaml": "name: DB\nkind: datastore\nowner: data\nrpo: 1d\n",
+                          "teams/data.yaml": "name: Data\n"}, shellcheck=False)
+    found = [(d.path, d.line, d.column, d.message) for d in analyse(root).diagnostics if d.code == "OB045"]
+    assert [(path, line, column) for path, line, column, _ in found] == [
+        ("backups/db.yaml", 4, 23), ("runbooks/t.yaml", 6, 15), ("runbooks/t.yaml", 8, 10)]
+    assert "step 'Drain' runs tools/drain.py, which is not in the repository" in found[1][3]
+    assert "backup db is taken by scripts/take.sh" in found[0][3]
+    (root / "scripts" / "restart.sh").write_text("#!/bin/sh\n", encoding="utf-8")
+    (root / "scripts" / "take.sh").write_text("#!/bin/sh\n", encoding="utf-8")
+    (root / "tools").mkdir()
+    (root / "tools" / "drain.py").write_text("print()\n", encoding="utf-8")
+    assert [d for d in analyse(root).diagnostics if d.code == "OB045"] == []

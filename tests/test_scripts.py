@@ -177,6 +177,58 @@ def test_a_postgresql_backup_taken_while_orders_are_written_restores_with_matchi
         subprocess.run(["psql", PG_URL, "-qc", f"drop database if exists {name} with (force)"], capture_output=True)
 
 
+@pytest.fixture
+def recording_systemctl(tmp_path: Path) -> tuple[str, Path]:
+    """systemd does not run here: a command that records what it was asked, in its place (SYSTEMCTL)."""
+    log = tmp_path / "systemctl.log"
+    program = tmp_path / "systemctl"
+    program.write_text(f'#!/bin/sh\necho "$*" >> {log}\n', encoding="utf-8")
+    program.chmod(0o755)
+    return str(program), log
+
+
+def test_orders_api_rolling_restart_waits_for_each_instance_and_stops_at_an_unhealthy_one(
+        tmp_path: Path, recording_systemctl: tuple[str, Path]) -> None:
+    import functools
+    import http.server
+    import threading
+
+    systemctl, log = recording_systemctl
+    site = tmp_path / "health"
+    for n in (1, 2):  # instance 3 never answers
+        (site / str(n)).mkdir(parents=True)
+        (site / str(n) / "healthz").write_text("ok", encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {"SYSTEMCTL": systemctl, "ORDERS_API_HEALTH_TIMEOUT": "2",
+           "ORDERS_API_HEALTH_URL": f"http://127.0.0.1:{server.server_port}/{{n}}/healthz"}
+    try:
+        two = _run(["scripts/orders-api.sh", "rolling-restart"], {**env, "ORDERS_API_INSTANCES": "2"})
+        assert two.returncode == 0, two.stderr
+        assert "2 instances restarted, one at a time" in two.stdout
+        log.unlink()
+        three = _run(["scripts/orders-api.sh", "rolling-restart"], env)
+        assert three.returncode == 3 and "orders-api@3.service did not answer" in three.stderr
+        assert log.read_text().splitlines() == [f"restart orders-api@{n}.service" for n in (1, 2, 3)]
+        status = _run(["scripts/orders-api.sh", "status"], env).stdout.splitlines()
+        assert [line.split("\t")[2] for line in status] == ["healthy", "healthy", "not answering"]
+    finally:
+        server.shutdown()
+
+
+def test_orders_worker_scale(tmp_path: Path, recording_systemctl: tuple[str, Path]) -> None:
+    systemctl, log = recording_systemctl
+    env = {"SYSTEMCTL": systemctl}
+    scaled = _run(["scripts/orders-worker.sh", "scale", "3"], env)
+    assert scaled.returncode == 0 and "scaled to 3 instances" in scaled.stdout
+    assert log.read_text().splitlines()[:3] == [f"start orders-worker@{n}.service" for n in (1, 2, 3)]
+    refused = _run(["scripts/orders-worker.sh", "scale", "40"], env)
+    assert refused.returncode == 2 and "from 1 to 12" in refused.stderr
+    assert _run(["scripts/orders-worker.sh", "scale"], env).returncode == 2
+
+
 def test_opsbook_test_passes_on_the_reference_handbook(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["test", "--dir", str(REPO), "--results", str(tmp_path / "results.json")])
     assert result.exit_code == 0, result.output

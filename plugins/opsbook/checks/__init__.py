@@ -12,13 +12,14 @@ from .identity import check_identity
 from .placeholders import check_placeholders
 from .references import check_references
 from .schema import check_schemas
+from .scripts import check_scripts
 from ..render.sections import check_sections
 from .secrets import check_committed_secrets
 
 __all__ = ["GENERIC_CHECKS", "run_checks"]
 
 GENERIC_CHECKS = (check_schemas, check_identity, check_references, check_committed_secrets, check_sections,
-                  check_freshness, check_placeholders)
+                  check_freshness, check_placeholders, check_scripts)
 
 
 def run_checks(handbook: Handbook, extra: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
