@@ -13,6 +13,7 @@ from opsbook import analyse
 from opsbook.config import Config
 
 CASES = Path(__file__).parent / "cases"
+REPO = Path(__file__).parent.parent
 POSITIVE = sorted((CASES / "positive").glob("*.yaml"))
 NEGATIVE = sorted((CASES / "negative").glob("*.yaml"))
 EXPECT = re.compile(r"^# expect: (OB\d{3})(?: (\d+):(\d+))?$", re.M)
@@ -23,6 +24,7 @@ def _analyse(tmp_path: Path, files: list[Path]):
     runbooks.mkdir()
     for file in files:
         shutil.copy(file, runbooks / file.name)
+    shutil.copytree(REPO / "scripts", tmp_path / "scripts")  # the scripts the cases' steps run
     return analyse(tmp_path, Config(root=tmp_path, today="2026-11-26"))
 
 

@@ -107,7 +107,8 @@ def _found(root: Path) -> list[tuple[str, str, int, int]]:
 
 def test_workflow_checks(make_handbook: Callable[..., Path]) -> None:
     root = make_handbook({".github/workflows/deploy.yml": WORKFLOW, "environments/production.yaml": PRODUCTION,
-                          "runbooks/rollback.yaml": RUNBOOK, "scripts/deploy.sh": "#!/bin/sh\n"})
+                          "runbooks/rollback.yaml": RUNBOOK, "scripts/deploy.sh": "#!/bin/sh\n",
+                          "scripts/rollback.sh": "#!/bin/sh\n"})
     assert _found(root) == [
         ("OB404", ".github/workflows/deploy.yml", 9, 19),   # scripts/test.sh is missing
         ("OB402", ".github/workflows/deploy.yml", 11, 19),  # needs tset
