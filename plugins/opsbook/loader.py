@@ -137,6 +137,15 @@ class Document:
                 return None
         return node
 
+    def position_of_text(self, path: Sequence[str | int], value: str, needle: str) -> tuple[int, int]:
+        """Where `needle` first stands in `value`, the text of the scalar at `path` (a script's name in a
+        command); the value's own position when it is not found."""
+        for number, line in enumerate(value.splitlines(), start=1):
+            column = line.find(needle)
+            if column >= 0:
+                return self.position_in_value(path, number, column + 1)
+        return self.position(path)
+
     def position_in_value(self, path: Sequence[str | int], line: int, column: int) -> tuple[int, int]:
         """Where the 1-based `line` and `column` of the text of the scalar at `path` stand in the file.
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, Severity, make, register
 from ..kinds.workflows import scripts_in
-from ..loader import Document
 from ..model import Handbook
 
 register("OB045", Severity.ERROR, "Script not in the repository",
@@ -31,15 +30,6 @@ def _missing(root: Path, command: str) -> Iterator[str]:
             yield script
 
 
-def _located(document: Document, where: tuple[str | int, ...], command: str, script: str) -> tuple[int, int]:
-    """The script's name inside the command, where the value's lines map to the file's."""
-    for number, line in enumerate(command.splitlines(), start=1):
-        column = line.find(script)
-        if column >= 0:
-            return document.position_in_value(where, number, column + 1)
-    return document.position(where)
-
-
 def check_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB045: every script a runbook step or a backup policy runs is in the repository."""
     root = handbook.root
@@ -49,7 +39,7 @@ def check_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
                 continue
             for script in _missing(root, step.run):
                 where = (*runbook._prefix(), step.section, step.index, "run")
-                line, column = _located(runbook.document, where, step.run, script)
+                line, column = runbook.document.position_of_text(where, step.run, script)
                 yield make("OB045", runbook.path, line, column,
                            f"step '{step.name}' runs {script}, which is not in the repository")
     for backup in handbook.loaded.get("backup", []):
@@ -58,6 +48,6 @@ def check_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
             continue
         for script in _missing(root, command):
             where = (*backup._prefix(), "script")
-            line, column = _located(backup.document, where, command, script)
+            line, column = backup.document.position_of_text(where, command, script)
             yield make("OB045", backup.path, line, column,
                        f"backup {backup.id} is taken by {script}, which is not in the repository")

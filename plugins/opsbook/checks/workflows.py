@@ -159,17 +159,9 @@ def check_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
                 if folder is None or (root / folder / script).exists():
                     continue  # a folder computed at run time cannot be checked
                 where = ("jobs", job.key, "steps", index, "run")
-                line, column = _locate(workflow, where, str(job.steps[index].get("run")), script)
+                line, column = workflow.document.position_of_text(where, str(job.steps[index].get("run")), script)
                 yield make("OB404", workflow.path, line, column,
                            f"job {job.key} runs {script}, which does not exist in the repository")
-
-
-def _locate(workflow: Workflow, where: tuple[str | int, ...], text: str, needle: str) -> tuple[int, int]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        column = line.find(needle)
-        if column >= 0:
-            return workflow.document.position_in_value(where, number, column + 1)
-    return workflow.position(*where)
 
 
 def _environments(handbook: Handbook) -> dict[str, Environment]:
