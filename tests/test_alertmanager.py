@@ -191,3 +191,17 @@ def test_every_combination_of_small_label_sets_is_stable() -> None:
     for service, severity in itertools.product(["db", "web-1", "x"], ["critical", "page", "info"]):
         labels = {"service": service, "severity": severity}
         assert tree.receivers_for(labels) == tree.receivers_for(dict(reversed(labels.items())))
+
+
+def test_an_invalid_regex_is_a_diagnostic_and_nothing_else_on_stderr(tmp_path: Path) -> None:
+    """RE2 logs its own error line to stderr unless told not to; the diagnostic is the only report."""
+    import sys
+
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "alertmanager.yml").write_text(
+        "route:\n  receiver: a\n  routes:\n    - matchers: ['x=~\"(a\"']\n      receiver: a\nreceivers:\n  - name: a\n",
+        encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "opsbook", "check", str(tmp_path)], capture_output=True,
+                            text=True, timeout=60)
+    assert "OB320 invalid regular expression '(a'" in result.stdout
+    assert "re2.cc" not in result.stderr and "absl" not in result.stderr, result.stderr

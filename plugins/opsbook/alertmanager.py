@@ -21,6 +21,8 @@ __all__ = ["Matcher", "MatcherError", "Route", "RoutingTree", "parse_matcher", "
 
 _MATCHER = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$", re.S)
 MAX_REGEX_LENGTH = 4096
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error is reported as a diagnostic; RE2's own log line on stderr is noise
 
 
 class MatcherError(ValueError):
@@ -45,7 +47,7 @@ class Matcher:
             try:
                 # RE2, the engine Alertmanager (Go) uses: the same syntax, and linear time whatever the
                 # pattern, so a hostile `=~` cannot stall a check.
-                pattern = re2.compile(f"(?:{value})")
+                pattern = re2.compile(f"(?:{value})", _RE2_OPTIONS)
             except re2.error as error:
                 reason = error.args[0] if error.args else error
                 reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
