@@ -68,6 +68,21 @@ def test_weekly_schedules_take_a_week_and_agree_with_the_whole_cycle(schedule: s
     assert parsed.worst_gap() == _worst_gap_by_scanning_the_cycle(parsed)
 
 
+@pytest.mark.parametrize(("schedule", "start", "expected"), [
+    ("0 2 * * 1-5", "2026-11-26", (4320, "2026-11-27", "2026-11-30")),   # a Thursday: the next weekend
+    ("0 2 * * 1-5", "2026-11-28", (4320, "2026-12-04", "2026-12-07")),   # inside a weekend: the next one
+    ("0 0 31 * *", "2026-11-26", (61 * 1440, "2027-03-31", "2027-05-31")),
+    ("0 3 29 2 *", "2026-11-26", (8 * 365 * 1440 + 1440, "2096-02-29", "2104-02-29")),
+])
+def test_the_worst_gap_named_is_the_next_one_after_the_start(schedule: str, start: str,
+                                                              expected: tuple[int, str, str]) -> None:
+    from datetime import date
+
+    gap, first, last = parse_cron(schedule).worst_gap(date.fromisoformat(start))
+    assert (gap, str(first), str(last)) == expected
+    assert parse_cron(schedule).worst_gap()[0] == gap  # the length does not depend on the start
+
+
 @pytest.mark.parametrize("schedule", ["0 2 * *", "61 * * * *", "0 2 * * 8", "x * * * *", "5-1 * * * *", "*/0 * * * *"])
 def test_invalid_cron(schedule: str) -> None:
     with pytest.raises(CronError):
@@ -87,7 +102,8 @@ def test_hourly_backup_against_an_hourly_rpo_is_clean(make_handbook: Callable[..
 
 def test_weekday_backup_against_a_daily_rpo(make_handbook: Callable[..., Path]) -> None:
     (diagnostic,) = analyse(_handbook(make_handbook, "24h", "0 2 * * 1-5")).diagnostics
-    assert diagnostic.code == "OB601" and " is 72 h, from Fri " in diagnostic.message and " to Mon " in diagnostic.message
+    assert diagnostic.code == "OB601"
+    assert " is 72 h, from Fri 2026-11-27 to Mon 2026-11-30:" in diagnostic.message  # the next one after today
 
 
 def test_invalid_schedule_and_short_retention(make_handbook: Callable[..., Path]) -> None:

@@ -107,24 +107,26 @@ class Schedule:
             day += _dt.timedelta(days=1)
         return found
 
-    def worst_gap(self) -> tuple[int, _dt.date | None, _dt.date | None]:
+    def worst_gap(self, start: _dt.date | None = None) -> tuple[int, _dt.date | None, _dt.date | None]:
         """The longest gap between two consecutive runs, in minutes, and the run days it lies between
-        (None for a gap within one day); (-1, None, None) for a schedule that never runs."""
-        return _worst_gap(self)
+        (None for a gap within one day); (-1, None, None) for a schedule that never runs.
+
+        The days are those of the first such gap after `start` (a 400-year cycle from it is searched:
+        the gaps repeat with the cycle, so the length is the same from any start)."""
+        return _worst_gap(self, start or _CYCLE_START)
 
 
 _ALL_DAYS, _ALL_MONTHS = frozenset(range(1, 32)), frozenset(range(1, 13))
 
 
 @lru_cache(maxsize=1024)
-def _worst_gap(schedule: Schedule) -> tuple[int, _dt.date | None, _dt.date | None]:
+def _worst_gap(schedule: Schedule, first_day: _dt.date) -> tuple[int, _dt.date | None, _dt.date | None]:
     times = schedule.times
     # A schedule that allows every day of every month depends on the weekday alone: it repeats every
     # week, and a week gives the same answer (and the same earliest dates) as the 400-year cycle.
     weekly = schedule.days == _ALL_DAYS and schedule.months == _ALL_MONTHS
     period = 7 if weekly else _CYCLE_DAYS
-    run_days = [offset for offset in range(period)
-                if schedule.runs_on(_CYCLE_START + _dt.timedelta(days=offset))]
+    run_days = [offset for offset in range(period) if schedule.runs_on(first_day + _dt.timedelta(days=offset))]
     if not run_days or not times:
         return (-1, None, None)
     within = max((b - a for a, b in zip(times, times[1:])), default=0)
@@ -135,7 +137,7 @@ def _worst_gap(schedule: Schedule) -> tuple[int, _dt.date | None, _dt.date | Non
     across = widest * 1440 - (times[-1] - times[0])
     if within >= across:
         return (within, None, None)
-    start = _CYCLE_START + _dt.timedelta(days=after % _CYCLE_DAYS)
+    start = first_day + _dt.timedelta(days=after % _CYCLE_DAYS)
     return (across, start, start + _dt.timedelta(days=widest))
 
 

@@ -24,7 +24,7 @@ register("OB601", Severity.ERROR, "Backup schedule leaves gaps longer than the R
          "The longest time between two consecutive runs of the backup schedule, computed over a whole cycle of "
          "the cron expression (so weekends and short months count), is longer than the datastore's recovery "
          "point objective: a disaster at the wrong moment loses more data than the RPO allows. The message "
-         "states the worst gap and when it falls.",
+         "states the worst gap and the next time it falls after `today`.",
          failing="# orders-db: rpo: 24h\nschedule: \"0 2 * * 1-5\"   # 72 h from Friday to Monday\n",
          passing="schedule: \"0 2 * * *\"   # 24 h\n")
 register("OB602", Severity.ERROR, "Backups are not kept long enough",
@@ -72,7 +72,7 @@ def check_backups(handbook: Handbook) -> Iterator[Diagnostic]:
             continue
         line, column = backup.position("schedule")
         try:
-            gap, start, end = parse_cron(schedule).worst_gap()
+            gap, start, end = parse_cron(schedule).worst_gap(handbook.config.today_date)
         except CronError as error:
             yield make("OB600", backup.path, line, column, f"schedule {schedule!r}: {error}")
             continue
