@@ -131,6 +131,18 @@ def test_restore_runbook_must_be_drilled_or_verified(make_handbook: Callable[...
     assert analyse(root).diagnostics == []
 
 
+def test_the_verify_runbook_must_be_drilled_or_verified_too(make_handbook: Callable[..., Path]) -> None:
+    files = {"teams/data.yaml": TEAM, "components/db.yaml": _datastore("1d"),
+             "backups/db.yaml": _backup("0 2 * * *") + "verify_runbook: verify\n",
+             "runbooks/restore.yaml": RESTORE, "drills/d.yaml": DRILL,
+             "runbooks/verify.yaml": "title: Verify\nsteps: [{name: Verify, manual: Restore into a scratch database.}]\n"}
+    found = [(d.code, d.line, d.column, d.message) for d in analyse(make_handbook(files)).diagnostics]
+    assert [(code, line, column) for code, line, column, _ in found] == [("OB603", 5, 17)]
+    assert found[0][3].startswith("verify runbook verify has neither passed in CI nor been drilled")
+    drilled = make_handbook({**files, "drills/v.yaml": DRILL.replace("runbook: restore", "runbook: verify")})
+    assert analyse(drilled).diagnostics == []
+
+
 def test_personal_data_rules(make_handbook: Callable[..., Path]) -> None:
     data = "data:\n  classification: pii\n  encryption:\n    at_rest: false\n    in_transit: true\n"
     root = make_handbook({"teams/data.yaml": TEAM, "components/db.yaml": _datastore("1d", data)})

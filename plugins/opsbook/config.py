@@ -52,7 +52,7 @@ class Config:
         production_environments: Environments held to the production rules (approval, rollback runbook).
         production_severity: The severity of breaking those rules (`error` or `warning`).
         min_backup_retention: The least time a backup policy must keep backups for.
-        drill_window: How recent a drill (or a CI verification) of a restore runbook must be.
+        drill_window: How recent a drill (or a CI verification) of a restore or verify runbook must be.
         require_freshness: Kinds whose records must carry `owner` and `last_reviewed` (and `pages` for
             the hand-written pages).
         mermaid_js: Mermaid's browser bundle to ship with the site (by default the npm package

@@ -31,9 +31,12 @@ register("OB602", Severity.ERROR, "Backups are not kept long enough",
          "The policy keeps backups for less than `min_backup_retention` (7 days by default): its `retention.age`, "
          "or, without one, its `retention.count` times the longest gap between runs.",
          failing="retention: {count: 3}   # with a daily schedule: 3 days\n", passing="retention: {count: 14}\n")
-register("OB603", Severity.ERROR, "Restore runbook neither verified in CI nor drilled",
-         "A backup is only as good as its last restore. The policy's restore runbook has not passed in CI, "
-         "nor been drilled with a pass, within `drill_window` (180 days by default).")
+register("OB603", Severity.ERROR, "Recovery runbook neither verified in CI nor drilled",
+         "A backup is only as good as its last restore. The policy's restore runbook, or the runbook that "
+         "verifies its backups (`verify_runbook`), has not passed in CI, nor been drilled with a pass, within "
+         "`drill_window` (180 days by default).",
+         failing="restore_runbook: orders-db-restore   # last drilled a year ago, never run in CI\n",
+         passing="restore_runbook: orders-db-restore   # drills/2026-10-orders-db-restore.yaml: pass\n")
 register("OB604", Severity.WARNING, "Datastore with an RPO but no backup policy",
          "A datastore declares a recovery point objective, yet no backup policy backs it up.")
 register("OB610", Severity.ERROR, "Personal data not encrypted",
@@ -113,22 +116,26 @@ def last_verified(handbook: Handbook, runbook: Runbook) -> _dt.date | None:
 
 
 def check_restores(handbook: Handbook) -> Iterator[Diagnostic]:
-    """OB603 and OB604: restores proved recently; datastores with an RPO have a backup policy."""
+    """OB603 and OB604: restores and backup verifications proved recently; datastores with an RPO have a
+    backup policy."""
     window = _dt.timedelta(seconds=parse_duration(handbook.config.drill_window) or 0)
     today = handbook.config.today_date
     for backup in _backups(handbook):
-        runbook = handbook.get("runbook", str(backup.data.get("restore_runbook")))
-        if not isinstance(runbook, Runbook):
-            continue  # OB021 says the runbook is missing
-        drills = [d for d in handbook.referrers_of_kind("runbook", runbook.id, "drill")
-                  if isinstance(d, Drill) and d.day and d.outcome == "pass" and today - window <= d.day <= today]
-        verified = last_verified(handbook, runbook)
-        if not drills and not (verified and verified >= today - window):
-            line, column = backup.position("restore_runbook")
-            yield make("OB603", backup.path, line, column,
-                       f"restore runbook {runbook.id} has neither passed in CI nor been drilled with a pass "
-                       f"in the last {handbook.config.drill_window}",
-                       hint="run opsbook test in CI and publish its results, or record a drill in drills/")
+        for field, what in (("restore_runbook", "restore"), ("verify_runbook", "verify")):
+            if field not in backup.data:
+                continue
+            runbook = handbook.get("runbook", str(backup.data.get(field)))
+            if not isinstance(runbook, Runbook):
+                continue  # OB021 says the runbook is missing
+            drills = [d for d in handbook.referrers_of_kind("runbook", runbook.id, "drill")
+                      if isinstance(d, Drill) and d.day and d.outcome == "pass" and today - window <= d.day <= today]
+            verified = last_verified(handbook, runbook)
+            if not drills and not (verified and verified >= today - window):
+                line, column = backup.position(field)
+                yield make("OB603", backup.path, line, column,
+                           f"{what} runbook {runbook.id} has neither passed in CI nor been drilled with a pass "
+                           f"in the last {handbook.config.drill_window}",
+                           hint="run opsbook test in CI and publish its results, or record a drill in drills/")
     backed_up = {str(b.data.get("datastore")) for b in _backups(handbook)}
     for component in handbook.all("component"):
         if isinstance(component, Component) and component.sort == "datastore" and component.rpo \
