@@ -80,7 +80,7 @@ def make(out: Path, runbooks: int, alerts: int, workflows: int, components: int,
             data["data"] = {"classification": "internal", "retention": "1y",
                             "encryption": {"at_rest": True, "in_transit": True}}
             write(root / "backups" / f"{cid}.yaml", json.dumps({
-                "datastore": cid, "schedule": "5 * * * *", "retention": {"count": 48, "age": "30d"},
+                "datastore": cid, "schedule": "5 * * * *", "retention": {"count": 720, "age": "30d"},
                 "restore_runbook": "rb-0000"}))
         write(root / "components" / f"{cid}.yaml", json.dumps(data))
     write(root / "drills" / "restore.yaml", json.dumps({"runbook": "rb-0000", "date": "2026-11-01", "outcome": "pass"}))

@@ -66,6 +66,10 @@ def test_weekly_schedules_take_a_week_and_agree_with_the_whole_cycle(schedule: s
     the gap and its dates must be those a scan of all 146,097 days finds."""
     parsed = parse_cron(schedule)
     assert parsed.worst_gap() == _worst_gap_by_scanning_the_cycle(parsed)
+    days = [offset for offset in range(CYCLE_DAYS) if parsed.runs_on(CYCLE_START + timedelta(days=offset))]
+    runs = [day * 1440 + minute for day in days for minute in parsed.times]
+    shortest = min(b - a for a, b in zip(runs, [*runs[1:], runs[0] + CYCLE_DAYS * 1440]))
+    assert parsed.shortest_gap() == shortest  # every run of the cycle, one after another
 
 
 @pytest.mark.parametrize(("schedule", "start", "expected"), [
@@ -113,7 +117,34 @@ def test_invalid_schedule_and_short_retention(make_handbook: Callable[..., Path]
                            "backups/db.yaml": _backup("0 2 * * *", "{count: 3}"), "runbooks/restore.yaml": RESTORE,
                            "drills/d.yaml": DRILL})
     (diagnostic,) = analyse(short).diagnostics
-    assert (diagnostic.code, diagnostic.line) == ("OB602", 3) and "3 backups, 72 h at the worst gap" in diagnostic.message
+    assert (diagnostic.code, diagnostic.line) == ("OB602", 3)
+    assert "3 backups, 72 h at the shortest gap between runs" in diagnostic.message
+    assert diagnostic.hint == "keep at least 7 backups"
+
+
+@pytest.mark.parametrize(("schedule", "retention", "found"), [
+    ("5 * * * *", "{count: 72, age: 30d}", "72 backups, 72 h at the shortest gap between runs (the count prunes "
+                                           "before retention.age 30d)"),
+    ("5 * * * *", "{count: 720, age: 3d}", "retention.age 3d"),
+    ("5 * * * *", "{count: 720, age: 30d}", None),
+    ("0 2 * * 1-5", "{count: 5}", "5 backups, 120 h at the shortest gap between runs"),  # not 5 x 72 h
+    ("0 2 * * 1-5", "{count: 7}", None),
+])
+def test_retention_is_the_shorter_of_count_and_age(make_handbook: Callable[..., Path], schedule: str,
+                                                    retention: str, found: str | None) -> None:
+    root = make_handbook({"teams/data.yaml": TEAM, "components/db.yaml": _datastore("30d"),
+                          "backups/db.yaml": _backup(schedule, retention), "runbooks/restore.yaml": RESTORE,
+                          "drills/d.yaml": DRILL})
+    messages = [d.message for d in analyse(root).diagnostics if d.code == "OB602"]
+    assert messages == ([] if found is None else [f"backups are kept for {found}: less than min_backup_retention, 7d"])
+
+
+@pytest.mark.parametrize(("schedule", "minutes"), [
+    ("5 * * * *", 60), ("0 2 * * *", 1440), ("0 2 * * 1-5", 1440), ("30 1 * * 7", 7 * 1440),
+    ("0 9-17 * * mon-fri", 60), ("0 0 1,15 * *", 14 * 1440), ("0 3 29 2 *", (4 * 365 + 1) * 1440),
+])
+def test_shortest_gap(schedule: str, minutes: int) -> None:
+    assert parse_cron(schedule).shortest_gap() == minutes
 
 
 def test_restore_runbook_must_be_drilled_or_verified(make_handbook: Callable[..., Path]) -> None:

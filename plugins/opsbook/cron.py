@@ -113,14 +113,21 @@ class Schedule:
 
         The days are those of the first such gap after `start` (a 400-year cycle from it is searched:
         the gaps repeat with the cycle, so the length is the same from any start)."""
-        return _worst_gap(self, start or _CYCLE_START)
+        worst, first, last, _ = _gaps(self, start or _CYCLE_START)
+        return worst, first, last
+
+    def shortest_gap(self, start: _dt.date | None = None) -> int:
+        """The shortest time between two consecutive runs, in minutes (-1 for a schedule that never
+        runs): what a count of backups is sure to span, at least, once per gap."""
+        return _gaps(self, start or _CYCLE_START)[3]
 
 
 _ALL_DAYS, _ALL_MONTHS = frozenset(range(1, 32)), frozenset(range(1, 13))
 
 
 @lru_cache(maxsize=1024)
-def _worst_gap(schedule: Schedule, first_day: _dt.date) -> tuple[int, _dt.date | None, _dt.date | None]:
+def _gaps(schedule: Schedule, first_day: _dt.date) -> tuple[int, _dt.date | None, _dt.date | None, int]:
+    """The worst gap and the run days of its first occurrence from `first_day`, and the shortest gap."""
     times = schedule.times
     # A schedule that allows every day of every month depends on the weekday alone: it repeats every
     # week, and a week gives the same answer (and the same earliest dates) as the 400-year cycle.
@@ -128,17 +135,21 @@ def _worst_gap(schedule: Schedule, first_day: _dt.date) -> tuple[int, _dt.date |
     period = 7 if weekly else _CYCLE_DAYS
     run_days = [offset for offset in range(period) if schedule.runs_on(first_day + _dt.timedelta(days=offset))]
     if not run_days or not times:
-        return (-1, None, None)
-    within = max((b - a for a, b in zip(times, times[1:])), default=0)
-    widest, after = 0, run_days[0]
+        return (-1, None, None, -1)
+    steps = [b - a for a, b in zip(times, times[1:])]
+    within = max(steps, default=0)
+    widest, narrowest, after = 0, period, run_days[0]
     for previous, current in zip(run_days, [*run_days[1:], run_days[0] + period]):
+        narrowest = min(narrowest, current - previous)
         if current - previous > widest:  # the first of equal gaps: the earliest dates
             widest, after = current - previous, previous
-    across = widest * 1440 - (times[-1] - times[0])
+    span = times[-1] - times[0]
+    shortest = min([*steps, narrowest * 1440 - span])
+    across = widest * 1440 - span
     if within >= across:
-        return (within, None, None)
+        return (within, None, None, shortest)
     start = first_day + _dt.timedelta(days=after % _CYCLE_DAYS)
-    return (across, start, start + _dt.timedelta(days=widest))
+    return (across, start, start + _dt.timedelta(days=widest), shortest)
 
 
 def parse_cron(expression: str) -> Schedule:

@@ -4,6 +4,7 @@ verified or drilled, and personal data encrypted, bounded in time and erasable (
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Iterator
 
 from ..cron import CronError, parse_cron
@@ -28,8 +29,10 @@ register("OB601", Severity.ERROR, "Backup schedule leaves gaps longer than the R
          failing="# orders-db: rpo: 24h\nschedule: \"0 2 * * 1-5\"   # 72 h from Friday to Monday\n",
          passing="schedule: \"0 2 * * *\"   # 24 h\n")
 register("OB602", Severity.ERROR, "Backups are not kept long enough",
-         "The policy keeps backups for less than `min_backup_retention` (7 days by default): its `retention.age`, "
-         "or, without one, its `retention.count` times the longest gap between runs.",
+         "The policy keeps backups for less than `min_backup_retention` (7 days by default). Pruning deletes "
+         "what is beyond `retention.count` or older than `retention.age`, whichever comes first, and a count "
+         "is sure to span only that many times the shortest gap between runs: 72 hourly backups are three "
+         "days, whatever `age` says.",
          failing="retention: {count: 3}   # with a daily schedule: 3 days\n", passing="retention: {count: 14}\n")
 register("OB603", Severity.ERROR, "Recovery runbook neither verified in CI nor drilled",
          "A backup is only as good as its last restore. The policy's restore runbook, or the runbook that "
@@ -69,13 +72,15 @@ def _backups(handbook: Handbook) -> list[Backup]:
 def check_backups(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB600–OB602: valid schedules, no gap longer than the RPO, retention long enough."""
     minimum = parse_duration(handbook.config.min_backup_retention) or 0
+    today = handbook.config.today_date
     for backup in _backups(handbook):
         schedule = backup.schedule
         if schedule is None:
             continue
         line, column = backup.position("schedule")
         try:
-            gap, start, end = parse_cron(schedule).worst_gap(handbook.config.today_date)
+            parsed = parse_cron(schedule)
+            gap, start, end = parsed.worst_gap(today)
         except CronError as error:
             yield make("OB600", backup.path, line, column, f"schedule {schedule!r}: {error}")
             continue
@@ -92,13 +97,22 @@ def check_backups(handbook: Handbook) -> Iterator[Diagnostic]:
         retention = backup.retention
         age = parse_duration(retention.get("age"))
         count = retention.get("count") if isinstance(retention.get("count"), int) else None
-        kept = age if age is not None else (count * gap * 60 if count else None)
-        if kept is not None and kept < minimum:
+        # Pruning deletes what is beyond the count or older than the age, whichever comes first; a count
+        # is sure to span only `count` times the shortest gap between runs.
+        shortest = parsed.shortest_gap(today)
+        spanned = count * shortest * 60 if count else None
+        if spanned is not None and spanned < minimum and (age is None or spanned <= age):
             line, column = backup.position("retention")
-            how = f"retention.age {retention.get('age')}" if age is not None else \
-                f"{count} backups, {hours(count * gap)} at the worst gap"
+            beside = f" (the count prunes before retention.age {retention.get('age')})" if age is not None else ""
             yield make("OB602", backup.path, line, column,
-                       f"backups are kept for {how}: less than min_backup_retention, {handbook.config.min_backup_retention}")
+                       f"backups are kept for {count} backups, {hours(count * shortest)} at the shortest gap between "
+                       f"runs{beside}: less than min_backup_retention, {handbook.config.min_backup_retention}",
+                       hint=f"keep at least {math.ceil(minimum / (shortest * 60))} backups")
+        elif age is not None and age < minimum:
+            line, column = backup.position("retention")
+            yield make("OB602", backup.path, line, column,
+                       f"backups are kept for retention.age {retention.get('age')}: less than min_backup_retention, "
+                       f"{handbook.config.min_backup_retention}")
 
 
 def last_drill(handbook: Handbook, runbook_id: str) -> Drill | None:
