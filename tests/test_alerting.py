@@ -144,6 +144,21 @@ def test_metrics_catalog(make_handbook: Callable[..., Path]) -> None:
     diagnostics = analyse(root).diagnostics
     assert [(d.code, d.line) for d in diagnostics] == [("OB317", 7)]
     assert "typo_total" in diagnostics[0].message and "pg_up" not in diagnostics[0].message
+    pages = {page.uri: page.text for page in analyse(root).pages()}
+    # up is read through the recording rule, pg_up directly: both pages name the alert, the first says how.
+    assert "- [Down](../alerts/Down.md) (no severity), through the recording rule `job:up:sum`" in pages["metrics/up.md"]
+    assert pages["metrics/pg_up.md"].rstrip().endswith("- [Down](../alerts/Down.md) (no severity)")
+    assert "| [up](up.md) |  |  | 1 |" in pages["metrics/index.md"]
+
+
+def test_metrics_read_through_chained_and_cyclic_recording_rules(make_handbook: Callable[..., Path]) -> None:
+    rule = ("      - record: a:one\n        expr: rate(base_total[5m])\n"
+            "      - record: a:two\n        expr: a:one * 2 + a:three\n"
+            "      - record: a:three\n        expr: a:two\n"  # a cycle: must not loop
+            "      - alert: Chained\n        expr: a:two > 1\n")
+    root = make_handbook({"ops/alerts/a.yml": _rules(rule), "ops/metrics.yaml": "metrics:\n  - {name: base_total}\n"})
+    pages = {page.uri: page.text for page in analyse(root).pages()}
+    assert "[Chained](../alerts/Chained.md) (no severity), through the recording rule `a:two`" in pages["metrics/base_total.md"]
 
 
 def test_alert_page_shows_route_receivers_and_team(make_handbook: Callable[..., Path]) -> None:

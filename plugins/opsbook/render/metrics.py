@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..kinds.alerts import AlertRule
+from ..kinds.alerts import AlertRule, RecordingRule
 from ..model import Handbook
 from . import Page, Renderer
 from .sections import section
@@ -23,12 +23,34 @@ def metric_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     yield Page(uri, metrics_index(handbook, renderer, uri), title="Metrics", in_nav=True)
 
 
-def _readers(handbook: Handbook) -> dict[str, list[AlertRule]]:
-    readers: dict[str, list[AlertRule]] = {}
+def _readers(handbook: Handbook) -> dict[str, list[tuple[AlertRule, str | None]]]:
+    """For each metric, the alerts that read it: directly (None), or through a recording rule (its name),
+    however many recording rules lie between."""
+    recorded: dict[str, set[str]] = {}
+    for rule in handbook.loaded.get("recording_rule", []):
+        if isinstance(rule, RecordingRule):
+            recorded.setdefault(rule.id, set()).update(rule.metrics)
+
+    def sources(name: str, seen: frozenset[str]) -> set[str]:
+        found: set[str] = set()
+        for metric in recorded.get(name, ()):
+            if metric not in seen:  # a cycle of recording rules ends here
+                found.add(metric)
+                found |= sources(metric, seen | {metric})
+        return found
+
+    readers: dict[str, list[tuple[AlertRule, str | None]]] = {}
     for alert in handbook.loaded.get("alert", []):
-        if isinstance(alert, AlertRule):
-            for name in alert.metrics:
-                readers.setdefault(name, []).append(alert)
+        if not isinstance(alert, AlertRule):
+            continue
+        reached: dict[str, str | None] = {}
+        for name in alert.metrics:
+            reached.setdefault(name, None)
+        for name in alert.metrics:
+            for metric in sorted(sources(name, frozenset({name}))):
+                reached.setdefault(metric, name)
+        for metric, via in reached.items():
+            readers.setdefault(metric, []).append((alert, via))
     return readers
 
 
