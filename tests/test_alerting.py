@@ -189,3 +189,11 @@ def test_every_alert_page_of_the_reference_handbook_names_receiver_and_team() ->
     for page in pages:
         assert "| Receivers | [" in page.text, page.uri
         assert "| Team paged | [" in page.text, page.uri
+
+
+def test_a_long_chain_of_recording_rules_is_followed_without_recursion(make_handbook: Callable[..., Path]) -> None:
+    chain = "".join(f"      - record: c:{i}\n        expr: c:{i - 1}\n" for i in range(1, 3000))
+    rule = "      - record: c:0\n        expr: rate(base_total[5m])\n" + chain + "      - alert: Deep\n        expr: c:2999 > 1\n"
+    root = make_handbook({"ops/alerts/a.yml": _rules(rule), "ops/metrics.yaml": "metrics:\n  - {name: base_total}\n"})
+    pages = {page.uri: page.text for page in analyse(root).pages()}
+    assert "[Deep](../alerts/Deep.md) (no severity), through the recording rule `c:2999`" in pages["metrics/base_total.md"]

@@ -31,13 +31,21 @@ def _readers(handbook: Handbook) -> dict[str, list[tuple[AlertRule, str | None]]
         if isinstance(rule, RecordingRule):
             recorded.setdefault(rule.id, set()).update(rule.metrics)
 
-    def sources(name: str, seen: frozenset[str]) -> set[str]:
-        found: set[str] = set()
-        for metric in recorded.get(name, ()):
-            if metric not in seen:  # a cycle of recording rules ends here
-                found.add(metric)
-                found |= sources(metric, seen | {metric})
-        return found
+    closure: dict[str, set[str]] = {}
+
+    def sources(name: str) -> set[str]:
+        """Every metric a recorded series is computed from, however deep (walked, not recursed: a chain
+        may be long), a cycle ending where it closes."""
+        if name not in closure:
+            found: set[str] = set()
+            pending = list(recorded.get(name, ()))
+            while pending:
+                metric = pending.pop()
+                if metric not in found and metric != name:
+                    found.add(metric)
+                    pending.extend(recorded.get(metric, ()))
+            closure[name] = found
+        return closure[name]
 
     readers: dict[str, list[tuple[AlertRule, str | None]]] = {}
     for alert in handbook.loaded.get("alert", []):
@@ -47,7 +55,7 @@ def _readers(handbook: Handbook) -> dict[str, list[tuple[AlertRule, str | None]]
         for name in alert.metrics:
             reached.setdefault(name, None)
         for name in alert.metrics:
-            for metric in sorted(sources(name, frozenset({name}))):
+            for metric in sorted(sources(name)):
                 reached.setdefault(metric, name)
         for metric, via in reached.items():
             readers.setdefault(metric, []).append((alert, via))
