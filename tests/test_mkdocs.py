@@ -182,3 +182,7 @@ def test_hand_written_pages_are_prepared_while_the_model_is_loaded(fixture_handb
                                       config=config, files=files)
     assert changed.startswith("# Changed by another plugin") and "(runbooks/cache-flush.md)" in changed
     assert "<!-- opsbook:" not in changed
+    # Metadata another plugin added (Material's meta plugin reads .meta.yml files) decides the freshness line.
+    page.meta.update({"owner": "nobody", "last_reviewed": "2026-10-01", "review_every": "30d"})
+    fresh = plugin.on_page_markdown(page.markdown, page=page, config=config, files=files)
+    assert "*Owned by nobody · reviewed 2026-10-01 (56 days ago) · **review overdue** since 2026-10-31*" in fresh

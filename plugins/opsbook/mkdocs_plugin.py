@@ -8,6 +8,7 @@ import html
 import re
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from .kinds import KINDS
 from .model import forget_parsed
 from .pipeline import Analysis, analyse
 from .render import Renderer
+from .render.markdown import md_inline
 from .render.sections import expand_sections
 from .report import format_diagnostics
 
@@ -74,6 +76,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         self.titles: dict[str, str] = {}
         #: Hand-written pages prepared in `on_files`: digest of the Markdown read → the Markdown to use.
         self.prepared: dict[str, tuple[bytes, str]] = {}
+        #: Team id → (title, page) for the freshness line, kept once the model is let go.
+        self.teams: dict[str, tuple[str, str | None]] = {}
         self.renderer: Renderer | None = None
         self.mermaid: Path | None = None
 
@@ -170,44 +174,60 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         return files
 
     def _prepare_written_pages(self, files: Files, config: MkDocsConfig) -> None:
-        """Expand the sections and add the freshness line of every hand-written page now, while the model
-        is in memory, reading each page as MkDocs will (front matter split off)."""
+        """Expand the sections of every hand-written page now, while the model is in memory, reading each
+        page as MkDocs will (front matter split off); keep what the freshness line needs of the teams."""
         self.prepared = {}
         for file in files.documentation_pages():
             if file.generated_by is not None:
                 continue
             try:
-                markdown, meta = front_matter.get_data(file.content_string)
+                markdown, _ = front_matter.get_data(file.content_string)
             except (OSError, ValueError):
                 continue  # MkDocs reports the file when it reads it
-            self.prepared[file.src_uri] = (_digest(markdown), self._expand(markdown, meta, file.src_uri, config))
+            self.prepared[file.src_uri] = (_digest(markdown), self._expand(markdown, file.src_uri, config))
+        renderer = self._renderer()
+        self.teams = {team.id: (team.title, renderer.uri_of(team) if renderer.has_pages("team") else None)
+                      for team in renderer.handbook.all("team")}
 
     def on_page_markdown(self, markdown: str, /, *, page: MkDocsPage, config: MkDocsConfig,
                          files: Files) -> str | None:
-        """Give a generated page its title as escaped text.
+        """Give a generated page its title as escaped text; expand a hand-written page's sections and put
+        its freshness line under its title.
 
         Material prints `page.meta.title` unescaped into `<title>` and the header (and, without it,
         passes `page.title` through `striptags`, which turns `&lt;` back into `<`), so a title taken
-        from a source file is set here as HTML-escaped text.
+        from a source file is set here as HTML-escaped text. The freshness line is made here, from the
+        page's metadata as it is now: other plugins (Material's `meta`) may have added to it.
         """
-        title = self.titles.get(page.file.src_uri)
+        uri = page.file.src_uri
+        title = self.titles.get(uri)
         if title is not None:
             page.meta["title"] = html.escape(title, quote=True)
             return markdown
-        prepared = self.prepared.get(page.file.src_uri)
+        prepared = self.prepared.get(uri)
         if prepared is not None and prepared[0] == _digest(markdown):
-            return prepared[1]
-        # A page another plugin changed (or added) after `on_files`: expanded now, from the model read again.
-        return self._expand(markdown, page.meta, page.file.src_uri, config)
+            expanded = prepared[1]
+        else:  # a page another plugin changed (or added) after `on_files`: expanded from the model read again
+            expanded = self._expand(markdown, uri, config)
+        assert self.core is not None
+        return _with_freshness(expanded, page.meta, uri, self.core.today_date, self._team_link)
 
-    def _expand(self, markdown: str, meta: dict[str, Any], uri: str, config: MkDocsConfig) -> str:
+    def _team_link(self, from_uri: str, team_id: str) -> str | None:
+        """A link to a team's page, or None for a team the handbook does not have."""
+        found = self.teams.get(team_id)
+        if found is None:
+            return None
+        title, team_uri = found
+        return f"[{md_inline(title)}]({Renderer.href(from_uri, team_uri)})" if team_uri else md_inline(title)
+
+    def _expand(self, markdown: str, uri: str, config: MkDocsConfig) -> str:
         assert self.core is not None
         path = Path(os.path.relpath(Path(config.docs_dir) / uri, self.core.root)).as_posix()
         renderer = self._renderer()
         expanded, problems = expand_sections(renderer.handbook, renderer, uri, markdown, path)
         if problems:
             raise PluginError("\n".join(f"{p.location()}: {p.severity} {p.code} {p.message}" for p in problems))
-        return _with_freshness(expanded, meta, uri, renderer)
+        return expanded
 
     def _renderer(self) -> Renderer:
         if self.renderer is None:
@@ -266,19 +286,17 @@ def _enable_mermaid_fences(config: MkDocsConfig) -> None:
         fences.append(fence)
 
 
-def _with_freshness(markdown: str, meta: dict[str, Any], uri: str, renderer: Renderer) -> str:
-    """Under the page's title, who owns the page and how long ago it was reviewed (from its front matter)."""
+def _with_freshness(markdown: str, meta: dict[str, Any], uri: str, today: datetime.date,
+                    team_link: Callable[[str, str], str | None]) -> str:
+    """Under the page's title, who owns the page and how long ago it was reviewed (from its metadata)."""
     from .checks.freshness import freshness_of
-    from .render.markdown import md_inline
 
     if "owner" not in meta and "last_reviewed" not in meta:
         return markdown
     found = freshness_of({key: str(value) if key == "last_reviewed" else value for key, value in meta.items()})
-    today = renderer.handbook.config.today_date
     parts = []
     if found.owner:
-        team = renderer.handbook.get("team", found.owner)
-        parts.append(f"Owned by {renderer.link(uri, team) if team else md_inline(found.owner)}")
+        parts.append(f"Owned by {team_link(uri, found.owner) or md_inline(found.owner)}")
     if found.reviewed:
         ago = found.days_ago(today)
         parts.append(f"reviewed {found.reviewed.isoformat()} ({'today' if ago == 0 else f'{ago} days ago'})")
