@@ -118,17 +118,19 @@ def test_invalid_schedule_and_short_retention(make_handbook: Callable[..., Path]
                            "drills/d.yaml": DRILL})
     (diagnostic,) = analyse(short).diagnostics
     assert (diagnostic.code, diagnostic.line) == ("OB602", 3)
-    assert "3 backups, 72 h at the shortest gap between runs" in diagnostic.message
+    assert "kept for as little as 72 h: the newest 3 are kept;" in diagnostic.message
     assert diagnostic.hint == "keep at least 7 backups"
 
 
 @pytest.mark.parametrize(("schedule", "retention", "found"), [
-    ("5 * * * *", "{count: 72, age: 30d}", "72 backups, 72 h at the shortest gap between runs (the count prunes "
-                                           "before retention.age 30d)"),
-    ("5 * * * *", "{count: 720, age: 3d}", "retention.age 3d"),
+    ("5 * * * *", "{count: 72, age: 30d}", "as little as 72 h: the newest 72 are kept, before retention.age 30d "
+                                           "prunes them;"),
+    ("5 * * * *", "{count: 720, age: 3d}", "retention.age 3d:"),
     ("5 * * * *", "{count: 720, age: 30d}", None),
-    ("0 2 * * 1-5", "{count: 5}", "5 backups, 120 h at the shortest gap between runs"),  # not 5 x 72 h
-    ("0 2 * * 1-5", "{count: 7}", None),
+    ("0 2 * * 1-5", "{count: 4}", "as little as 96 h: the newest 4 are kept;"),  # Monday to Friday
+    ("0 2 * * 1-5", "{count: 5}", None),  # each lives a week
+    ("0,5 2 * * *", "{count: 30}", None),  # two runs a day, 5 minutes apart: 30 last 15 days
+    ("0,5 2 * * *", "{count: 10}", "as little as 120 h: the newest 10 are kept;"),
 ])
 def test_retention_is_the_shorter_of_count_and_age(make_handbook: Callable[..., Path], schedule: str,
                                                     retention: str, found: str | None) -> None:
@@ -136,7 +138,24 @@ def test_retention_is_the_shorter_of_count_and_age(make_handbook: Callable[..., 
                           "backups/db.yaml": _backup(schedule, retention), "runbooks/restore.yaml": RESTORE,
                           "drills/d.yaml": DRILL})
     messages = [d.message for d in analyse(root).diagnostics if d.code == "OB602"]
-    assert messages == ([] if found is None else [f"backups are kept for {found}: less than min_backup_retention, 7d"])
+    assert messages == ([] if found is None else [f"backups are kept for {found} less than min_backup_retention, 7d"])
+
+
+@pytest.mark.parametrize("schedule", ["0 2 * * 1-5", "0,5 2 * * *", "0 0 1,15 * *", "0 9-17 * * mon-fri",
+                                      "30 1 * * 7", "0 0 31 * *"])
+def test_kept_for_is_the_least_span_of_that_many_runs(schedule: str) -> None:
+    """kept_for(n) against a sliding window over every run of the cycle (for weekly schedules, of a
+    week repeated): the least time between a run and the n-th run after it."""
+    parsed = parse_cron(schedule)
+    period = 7 if parsed.days == frozenset(range(1, 32)) and parsed.months == frozenset(range(1, 13)) else CYCLE_DAYS
+    days = [offset for offset in range(period) if parsed.runs_on(CYCLE_START + timedelta(days=offset))]
+    runs = [day * 1440 + minute for day in days for minute in parsed.times]
+    for count in (1, 2, 3, 5, 8, 30):
+        extended = runs + [run + turn * period * 1440 for turn in range(1, count // len(runs) + 2) for run in runs]
+        least = min(extended[index + count] - extended[index] for index in range(len(runs)))
+        assert parsed.kept_for(count) == least, (schedule, count)
+        needed = parsed.count_to_keep(7 * 1440)
+        assert parsed.kept_for(needed) >= 7 * 1440 and (needed == 1 or parsed.kept_for(needed - 1) < 7 * 1440)
 
 
 @pytest.mark.parametrize(("schedule", "minutes"), [

@@ -143,3 +143,48 @@ def test_an_invalid_record_still_gets_its_positioned_diagnostics(tmp_path: Path)
     documents, _ = load_yaml_file(file, "runbooks/r.yaml")
     found = validate_data("runbook", documents[0].data, documents[0])
     assert ("OB010", 3, 11) in [(d.code, d.line, d.column) for d in found]
+
+
+def _patterns(value: Any) -> list[str]:
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "pattern" and isinstance(item, str):
+                found.append(item)
+            elif key == "patternProperties" and isinstance(item, dict):
+                found.extend(item)
+            found.extend(_patterns(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_patterns(item))
+    return found
+
+
+def test_on_plain_ascii_both_engines_read_every_shipped_pattern_alike() -> None:
+    """The quick validator's "yes" is trusted only for plain ASCII text (`schema._plain`): on such text,
+    whatever Rust's regular expressions accept, Python's must accept too, for every pattern opsbook and
+    GitHub's workflow schema use. (The other way round only costs time: Python's `$` also matches before
+    a final newline, Rust's does not, and the full validator then decides.)"""
+    import re
+
+    patterns = sorted({p for name in schema_names() for p in _patterns(load_schema(name))} |
+                      set(_patterns(workflow_schema())))
+    assert len(patterns) > 5
+    alphabet = [chr(c) for c in [*range(0x00, 0x1c), *range(0x20, 0x80)]]
+    rng = random.Random(3)
+    probes = ["", *alphabet, *("".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 12))) for _ in range(1500)),
+              "2026-11-01", "90d", "5m", "orders-db", "a b", " x", "x ", "${{ secrets.X }}", "run\n", "\tx"]
+    for pattern in patterns:
+        rust = quick_validator({"type": "string", "pattern": pattern})
+        python = re.compile(pattern)
+        for probe in probes:
+            if rust(probe):
+                assert python.search(probe) is not None, (pattern, probe)
+
+
+def test_a_skip_reason_of_separator_characters_is_still_no_reason(make_handbook: Any) -> None:
+    """Python's `\\S` does not match U+001C-U+001F, Rust's does: such text goes to `jsonschema`."""
+    root = make_handbook({"runbooks/r.yaml": 'title: R\nsteps:\n  - name: S\n    run: "true"\n    ci: {skip: "\\x1c"}\n'},
+                         shellcheck=False)
+    assert "OB031" in [d.code for d in analyse(root).diagnostics]
+    assert quick_validator({"pattern": "\\S"})("\x85") is False and quick_validator({"pattern": "\\S"})("x") is True

@@ -116,6 +116,41 @@ class Schedule:
         worst, first, last, _ = _gaps(self, start or _CYCLE_START)
         return worst, first, last
 
+    def kept_for(self, count: int) -> int:
+        """The shortest time, in minutes, that a run's output lives when only the newest `count` are kept:
+        the least span of `count` consecutive gaps between runs (-1 for a schedule that never runs).
+
+        Every run day has the same run times, so a window of `count` gaps that starts at the i-th run of
+        a day ends k run days later at the j-th run, (k, j) = divmod(i + count, runs a day): the least
+        span is the least distance between run days k apart, plus the times of day, minimised over i."""
+        days, _ = _run_days(self)
+        times = self.times
+        if not days or not times or count < 1:
+            return -1
+        best = None
+        for first in range(len(times)):
+            steps, last = divmod(first + count, len(times))
+            span = _apart(self, steps) * 1440 + times[last] - times[first]
+            best = span if best is None else min(best, span)
+        return best if best is not None else -1
+
+    def count_to_keep(self, minutes: int) -> int | None:
+        """The fewest runs to keep so that each is kept at least `minutes` (None when none would do)."""
+        if self.kept_for(1) < 0:
+            return None
+        low, high = 1, 1
+        while self.kept_for(high) < minutes:
+            if high > 10_000_000:
+                return None
+            low, high = high + 1, high * 2
+        while low < high:  # kept_for grows with the count
+            middle = (low + high) // 2
+            if self.kept_for(middle) >= minutes:
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
     def shortest_gap(self, start: _dt.date | None = None) -> int:
         """The shortest time between two consecutive runs, in minutes (-1 for a schedule that never
         runs): what a count of backups is sure to span, at least, once per gap."""
@@ -123,6 +158,24 @@ class Schedule:
 
 
 _ALL_DAYS, _ALL_MONTHS = frozenset(range(1, 32)), frozenset(range(1, 13))
+
+
+@lru_cache(maxsize=4096)
+def _apart(schedule: Schedule, steps: int) -> int:
+    """The least distance, in days, between a run day and the run day `steps` run days after it."""
+    days, period = _run_days(schedule)
+    turns, rest = divmod(steps, len(days))
+    shifted = [*days[rest:], *(day + period for day in days[:rest])]
+    return min(later - earlier for earlier, later in zip(days, shifted)) + turns * period
+
+
+@lru_cache(maxsize=16)
+def _run_days(schedule: Schedule) -> tuple[list[int], int]:
+    """The run days of one period of the schedule (days from the cycle's start), and the period: a week
+    when the schedule depends on the weekday alone, else the 400-year cycle."""
+    weekly = schedule.days == _ALL_DAYS and schedule.months == _ALL_MONTHS
+    period = 7 if weekly else _CYCLE_DAYS
+    return [offset for offset in range(period) if schedule.runs_on(_CYCLE_START + _dt.timedelta(days=offset))], period
 
 
 @lru_cache(maxsize=1024)

@@ -81,11 +81,35 @@ def quick_validator(schema: dict[str, Any]) -> Callable[[Any], bool]:
 
     def valid(data: Any) -> bool:
         try:
-            return bool(compiled.is_valid(data))
+            return bool(compiled.is_valid(data)) and _plain(data)
         except Exception:  # noqa: BLE001 - a value it cannot convert: let the full validator decide
             return False
 
     return valid
+
+
+# Rust's regular expressions and Python's agree on ASCII text, except that Python's `\s` also matches
+# the separators \x1c-\x1f. Beyond ASCII they differ (`\s`, `\w`, `\b` on U+0085, U+FEFF, marks…),
+# so a "yes" is trusted only for data whose every text is plain ASCII; other data goes to `jsonschema`.
+_NOT_PLAIN = re.compile(r"[^\x00-\x1b\x20-\x7f]")
+
+
+def _plain(data: Any) -> bool:
+    """Whether every key and text value in the data is ASCII without the \\x1c-\\x1f separators."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if _NOT_PLAIN.search(value):
+                return False
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and _NOT_PLAIN.search(key):
+                    return False
+                pending.append(item)
+        elif isinstance(value, list):
+            pending.extend(value)
+    return True
 
 
 @cache

@@ -30,9 +30,9 @@ register("OB601", Severity.ERROR, "Backup schedule leaves gaps longer than the R
          passing="schedule: \"0 2 * * *\"   # 24 h\n")
 register("OB602", Severity.ERROR, "Backups are not kept long enough",
          "The policy keeps backups for less than `min_backup_retention` (7 days by default). Pruning deletes "
-         "what is beyond `retention.count` or older than `retention.age`, whichever comes first, and a count "
-         "is sure to span only that many times the shortest gap between runs: 72 hourly backups are three "
-         "days, whatever `age` says.",
+         "what is beyond `retention.count` or older than `retention.age`, whichever comes first, and with a "
+         "count a backup lives only until that many more runs have come: 72 hourly backups are three days, "
+         "whatever `age` says. The hint gives the count that would do.",
          failing="retention: {count: 3}   # with a daily schedule: 3 days\n", passing="retention: {count: 14}\n")
 register("OB603", Severity.ERROR, "Recovery runbook neither verified in CI nor drilled",
          "A backup is only as good as its last restore. The policy's restore runbook, or the runbook that "
@@ -97,17 +97,17 @@ def check_backups(handbook: Handbook) -> Iterator[Diagnostic]:
         retention = backup.retention
         age = parse_duration(retention.get("age"))
         count = retention.get("count") if isinstance(retention.get("count"), int) else None
-        # Pruning deletes what is beyond the count or older than the age, whichever comes first; a count
-        # is sure to span only `count` times the shortest gap between runs.
-        shortest = parsed.shortest_gap(today)
-        spanned = count * shortest * 60 if count else None
+        # Pruning deletes what is beyond the count or older than the age, whichever comes first; with a
+        # count, a backup lives until `count` more runs have come: the least span of that many gaps.
+        spanned = parsed.kept_for(count) * 60 if count else None
         if spanned is not None and spanned < minimum and (age is None or spanned <= age):
             line, column = backup.position("retention")
-            beside = f" (the count prunes before retention.age {retention.get('age')})" if age is not None else ""
+            beside = f", before retention.age {retention.get('age')} prunes them" if age is not None else ""
+            needed = parsed.count_to_keep(int(minimum // 60) + (1 if minimum % 60 else 0))
             yield make("OB602", backup.path, line, column,
-                       f"backups are kept for {count} backups, {hours(count * shortest)} at the shortest gap between "
-                       f"runs{beside}: less than min_backup_retention, {handbook.config.min_backup_retention}",
-                       hint=f"keep at least {math.ceil(minimum / (shortest * 60))} backups")
+                       f"backups are kept for as little as {hours(spanned // 60)}: the newest {count} are kept"
+                       f"{beside}; less than min_backup_retention, {handbook.config.min_backup_retention}",
+                       hint=f"keep at least {needed} backups" if needed else None)
         elif age is not None and age < minimum:
             line, column = backup.position("retention")
             yield make("OB602", backup.path, line, column,
