@@ -184,3 +184,15 @@ def test_the_documentation_suite_page(name: str) -> None:
                                          f"{name}.md", text, f"docs/{name}.md")
     assert problems == [] and "<!-- opsbook:" not in expanded.split("```")[0]
     assert len(expanded) > len(text)
+
+
+@pytest.mark.parametrize("interval", ["9000y", "99999999999999999999y"])
+def test_a_review_interval_past_the_end_of_the_calendar(make_handbook: Callable[..., Path], interval: str) -> None:
+    """The due date is held to the calendar's end, not an overflow: no traceback, no diagnostic."""
+    root = make_handbook({"runbooks/t.yaml": f"title: T\nlast_reviewed: 2026-11-01\nreview_every: {interval}\n"
+                                             "steps: [{name: S, manual: m}]\n",
+                          "docs/p.md": f"---\nlast_reviewed: 2026-11-01\nreview_every: {interval}\n---\n# P\n"},
+                         shellcheck=False)
+    analysis = analyse(root)
+    assert [d for d in analysis.diagnostics if d.code.startswith("OB04")] == []
+    assert any("next review by 9999-12-31" in page.text for page in analysis.pages())

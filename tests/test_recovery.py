@@ -158,6 +158,18 @@ def test_kept_for_is_the_least_span_of_that_many_runs(schedule: str) -> None:
         assert parsed.kept_for(needed) >= 7 * 1440 and (needed == 1 or parsed.kept_for(needed - 1) < 7 * 1440)
 
 
+@pytest.mark.parametrize("today", ["9700-01-01", "9999-12-31", "0001-01-01"])
+def test_a_today_at_the_ends_of_the_calendar(make_handbook: Callable[..., Path], today: str) -> None:
+    """The cycle is searched from the same day of the base cycle: no date overflows; past year 9999 the
+    gap is reported without dates."""
+    root = make_handbook({"teams/data.yaml": TEAM, "components/db.yaml": _datastore("1d"),
+                          "backups/db.yaml": _backup("5 2 1 * *"), "runbooks/restore.yaml": RESTORE,
+                          "drills/d.yaml": DRILL}, today=today)
+    gaps = [d.message for d in analyse(root).diagnostics if d.code == "OB601"]
+    assert len(gaps) == 1 and "is 744 h" in gaps[0]
+    assert (" from " in gaps[0]) == (today != "9999-12-31")
+
+
 @pytest.mark.parametrize(("schedule", "minutes"), [
     ("5 * * * *", 60), ("0 2 * * *", 1440), ("0 2 * * 1-5", 1440), ("30 1 * * 7", 7 * 1440),
     ("0 9-17 * * mon-fri", 60), ("0 0 1,15 * *", 14 * 1440), ("0 3 29 2 *", (4 * 365 + 1) * 1440),

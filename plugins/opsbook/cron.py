@@ -104,6 +104,8 @@ class Schedule:
                         found.append(moment)
                         if len(found) == count:
                             return found
+            if day == _dt.date.max:
+                break  # the calendar ends
             day += _dt.timedelta(days=1)
         return found
 
@@ -113,8 +115,15 @@ class Schedule:
 
         The days are those of the first such gap after `start` (a 400-year cycle from it is searched:
         the gaps repeat with the cycle, so the length is the same from any start)."""
-        worst, first, last, _ = _gaps(self, start or _CYCLE_START)
-        return worst, first, last
+        # The gaps repeat with the cycle: searched from the same day of the base cycle, then moved back
+        # by whole cycles (so that no date near the end of the calendar overflows).
+        turns, offset = divmod(((start or _CYCLE_START) - _CYCLE_START).days, _CYCLE_DAYS)
+        worst, first, last, _ = _gaps(self, _CYCLE_START + _dt.timedelta(days=offset))
+        try:
+            shift = _dt.timedelta(days=turns * _CYCLE_DAYS)
+            return worst, first and first + shift, last and last + shift
+        except OverflowError:
+            return worst, None, None  # past year 9999: the length holds, the dates cannot be written
 
     def kept_for(self, count: int) -> int:
         """The shortest time, in minutes, that a run's output lives when only the newest `count` are kept:
@@ -154,7 +163,7 @@ class Schedule:
     def shortest_gap(self, start: _dt.date | None = None) -> int:
         """The shortest time between two consecutive runs, in minutes (-1 for a schedule that never
         runs): what a count of backups is sure to span, at least, once per gap."""
-        return _gaps(self, start or _CYCLE_START)[3]
+        return _gaps(self, _CYCLE_START)[3]  # the same from any start
 
 
 _ALL_DAYS, _ALL_MONTHS = frozenset(range(1, 32)), frozenset(range(1, 13))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-__all__ = ["parse_duration", "parse_date", "format_duration"]
+__all__ = ["parse_duration", "parse_date", "format_duration", "shift_date"]
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION = re.compile(r"^(?:(\d+)(ms|s|m|h|d|w|y))+$")
@@ -48,3 +48,12 @@ def parse_date(text: object) -> _dt.date | None:
         return _dt.date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def shift_date(day: _dt.date, seconds: float) -> _dt.date:
+    """The date `seconds` after (or, negative, before) `day`, held to the calendar's ends: a review
+    interval of 9,000 years, or a window before year 1, is a date at the edge, not an overflow."""
+    try:
+        return day + _dt.timedelta(seconds=seconds)
+    except OverflowError:
+        return _dt.date.max if seconds > 0 else _dt.date.min

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..diagnostics import Diagnostic, Severity, make, register
-from ..durations import parse_date, parse_duration
+from ..durations import parse_date, parse_duration, shift_date
 from ..loader import Document, load_yaml_text
 from ..model import Handbook
 
@@ -63,7 +63,7 @@ def freshness_of(data: dict[str, Any]) -> Freshness:
     owner = data.get("owner") if isinstance(data.get("owner"), str) else None
     reviewed = parse_date(data.get("last_reviewed"))
     every = parse_duration(data.get("review_every", DEFAULT_INTERVAL))
-    due = reviewed + _dt.timedelta(seconds=every) if reviewed and every else None
+    due = shift_date(reviewed, every) if reviewed and every else None
     return Freshness(owner, reviewed, due)
 
 

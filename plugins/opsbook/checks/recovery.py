@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from ..cron import CronError, parse_cron
 from ..diagnostics import Diagnostic, Severity, make, register
-from ..durations import parse_date, parse_duration
+from ..durations import parse_date, parse_duration, shift_date
 from ..kinds.architecture import Backup, Component, Drill
 from ..kinds.runbook import Runbook
 from ..model import Handbook
@@ -90,7 +90,8 @@ def check_backups(handbook: Handbook) -> Iterator[Diagnostic]:
         datastore = handbook.get("component", str(backup.data.get("datastore")))
         rpo = parse_duration(datastore.rpo) if isinstance(datastore, Component) and datastore.rpo else None
         if rpo is not None and gap * 60 > rpo:
-            when = (f", from {start:%a %Y-%m-%d} to {end:%a %Y-%m-%d}" if start and end else " within a day")
+            when = (f", from {start:%a %Y-%m-%d} to {end:%a %Y-%m-%d}" if start and end
+                    else " within a day" if gap < 1440 else "")
             yield make("OB601", backup.path, line, column,
                        f"the worst gap between two runs of {schedule!r} is {hours(gap)}{when}: more than the RPO "
                        f"of {datastore.id}, {hours(int(rpo // 60))}")
@@ -132,8 +133,8 @@ def last_verified(handbook: Handbook, runbook: Runbook) -> _dt.date | None:
 def check_restores(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB603 and OB604: restores and backup verifications proved recently; datastores with an RPO have a
     backup policy."""
-    window = _dt.timedelta(seconds=parse_duration(handbook.config.drill_window) or 0)
     today = handbook.config.today_date
+    since = shift_date(today, -(parse_duration(handbook.config.drill_window) or 0))
     for backup in _backups(handbook):
         for field, what in (("restore_runbook", "restore"), ("verify_runbook", "verify")):
             if field not in backup.data:
@@ -142,9 +143,9 @@ def check_restores(handbook: Handbook) -> Iterator[Diagnostic]:
             if not isinstance(runbook, Runbook):
                 continue  # OB021 says the runbook is missing
             drills = [d for d in handbook.referrers_of_kind("runbook", runbook.id, "drill")
-                      if isinstance(d, Drill) and d.day and d.outcome == "pass" and today - window <= d.day <= today]
+                      if isinstance(d, Drill) and d.day and d.outcome == "pass" and since <= d.day <= today]
             verified = last_verified(handbook, runbook)
-            if not drills and not (verified and verified >= today - window):
+            if not drills and not (verified and verified >= since):
                 line, column = backup.position(field)
                 yield make("OB603", backup.path, line, column,
                            f"{what} runbook {runbook.id} has neither passed in CI nor been drilled with a pass "

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..diagnostics import Diagnostic, Severity, make, register
-from ..durations import parse_date, parse_duration
+from ..durations import parse_date, parse_duration, shift_date
 from ..model import Handbook, Kind, Record, Ref
 
 if TYPE_CHECKING:
@@ -161,9 +161,7 @@ class Runbook(Record):
         reviewed, every = parse_date(self.last_reviewed), parse_duration(self.review_every)
         if reviewed is None or every is None:
             return None
-        import datetime as _dt
-
-        return reviewed + _dt.timedelta(seconds=every)
+        return shift_date(reviewed, every)
 
 
 def _schema_error(error: jsonschema.ValidationError, record: Record | None) -> Diagnostic | bool | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..checks.recovery import hours, last_drill, last_verified
 from ..cron import CronError, parse_cron
-from ..durations import parse_duration
+from ..durations import parse_duration, shift_date
 from ..kinds.alerts import AlertRule
 from ..kinds.architecture import COMPONENT_KINDS, Backup, Component
 from ..kinds.runbook import Runbook
@@ -194,7 +194,7 @@ class _PlanRow:
 @section("dr-plan", "The DR testing plan: every restore and verify runbook, its last drill, its last CI "
                     "verification, and when the next one is due.")
 def dr_plan_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    window = _dt.timedelta(seconds=parse_duration(handbook.config.drill_window) or 0)
+    window = parse_duration(handbook.config.drill_window) or 0
     roles: dict[str, set[str]] = {}
     for backup in _backups(handbook):
         for field, role in (("restore_runbook", "restore"), ("verify_runbook", "verify")):
@@ -209,6 +209,7 @@ def dr_plan_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
         verified = last_verified(handbook, runbook)
         latest = max([d for d in (drill.day if drill and drill.outcome == "pass" else None, verified) if d],
                      default=None)
-        rows.append(_PlanRow(runbook, ", ".join(sorted(role)), drill, verified, latest + window if latest else None))
+        rows.append(_PlanRow(runbook, ", ".join(sorted(role)), drill, verified,
+                             shift_date(latest, window) if latest else None))
     return renderer.render("dr_plan.md.j2", uri, rows=rows, today=handbook.config.today_date,
                            window=handbook.config.drill_window)
