@@ -297,3 +297,15 @@ def test_steps_and_backups_that_run_a_missing_script(make_handbook: Callable[...
     (root / "tools").mkdir()
     (root / "tools" / "drain.py").write_text("print()\n", encoding="utf-8")
     assert [d for d in analyse(root).diagnostics if d.code == "OB045"] == []
+
+
+def test_missing_scripts_after_a_cd_and_outside_the_repository(make_handbook: Callable[..., Path]) -> None:
+    runbook = ("title: T\nsteps:\n"
+               "  - {name: Moved, run: 'cd /srv/orders && bin/queue-stats --since 1h'}\n"
+               "  - {name: Before, run: 'scripts/gone.sh; cd /tmp; tools/x.sh'}\n"
+               "  - {name: Outside, run: scripts/../../../../../../etc/passwd}\n"
+               "  - {name: Folder, run: scripts/}\n")
+    root = make_handbook({"runbooks/t.yaml": runbook, "scripts/keep.sh": "#!/bin/sh\n"}, shellcheck=False)
+    found = [(d.line, d.message.split(" runs ")[1].split(",")[0]) for d in analyse(root).diagnostics
+             if d.code == "OB045"]
+    assert found == [(4, "scripts/gone.sh"), (5, "scripts/../../../../../../etc/passwd")]

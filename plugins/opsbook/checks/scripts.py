@@ -7,6 +7,7 @@ that is a relative path, or the script an interpreter runs. Runbook steps run fr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,10 +24,18 @@ register("OB045", Severity.ERROR, "Script not in the repository",
          passing="run: scripts/orders-api.sh rolling-restart   # scripts/orders-api.sh is committed\n")
 
 
+# A `cd` (or `pushd`) moves the step elsewhere: the paths after it are not relative to the root.
+_MOVES = re.compile(r"(?:^|[;&|(\n])\s*(?:cd|pushd)(?:\s|$)")
+
+
 def _missing(root: Path, command: str) -> Iterator[str]:
-    for script in scripts_in(command):
-        target = root / script
-        if not (target.is_file() or target.is_dir()):
+    moved = _MOVES.search(command)
+    base = root.resolve()
+    for script in scripts_in(command[: moved.start()] if moved else command):
+        target = (root / script).resolve()
+        # A file of the repository: not one a `..` or a link leads to outside it, whose existence is not
+        # this check's business (nor anyone's who reads its output).
+        if not (target.is_relative_to(base) and target.is_file()):
             yield script
 
 
