@@ -196,3 +196,9 @@ def test_a_review_interval_past_the_end_of_the_calendar(make_handbook: Callable[
     analysis = analyse(root)
     assert [d for d in analysis.diagnostics if d.code.startswith("OB04")] == []
     assert any("next review by 9999-12-31" in page.text for page in analysis.pages())
+
+
+def test_placeholders_beyond_ascii_are_judged_by_the_regex(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/t.yaml": "title: T\nsummary: FİXME — écrire la suite\nsteps: [{name: S, manual: m}]\n"},
+                         shellcheck=False)
+    assert [(d.code, d.line) for d in analyse(root).diagnostics] == [("OB070", 2)]

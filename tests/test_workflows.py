@@ -204,7 +204,7 @@ def test_secret_field_hints_are_those_of_a_case_blind_regex() -> None:
 
     regex = re.compile(r"(?:password|passwd|secret|token|api_?key|private_key|access_key|secret_key)[\"']?\s*:", re.I)
     pieces = ["password", "PassWD", "secret", "TOKEN", "key", "api_", "Api", "private_", "ACCESS_", "monkey",
-              ":", " ", "'", '"', "\n", "x", "_", "é", "tokens", "\t"]
+              ":", " ", "'", '"', "\n", "x", "_", "é", "tokens", "\t", "apİ_", "paſſword", "ı", "SECRET"]
     rng = random.Random(411)
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))

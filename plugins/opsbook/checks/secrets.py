@@ -45,17 +45,19 @@ _LITERALS = {
 _FIELD_WORDS = ("password", "passwd", "secret", "token", "key")
 _KEY_PREFIXES = ("api_", "api", "private_", "access_", "secret_")
 _AFTER_FIELD = re.compile(r"[\"']?\s*:")
+_FIELD_HINT = re.compile(r"(?:password|passwd|secret|token|api_?key|private_key|access_key|secret_key)[\"']?\s*:", re.I)
 
 
 def _field_hints(text: str) -> list[int]:
     """Offsets of `password:`, `api_key:`… in any case (the names `_FIELD` reads), in order.
 
     `str.find` over the lowered text, then a match right after each word: a case-blind regex with an
-    alternation at its head tries every offset of the text and cost ten times as much.
+    alternation at its head tries every offset of the text and cost ten times as much. Text beyond
+    ASCII goes to that regex all the same, whose case folding (`İ`, `ı`, `ſ`) `str.lower` does not share.
     """
-    lowered = text.lower()  # ASCII words: offsets are the same as in `text` for the text read here
-    if len(lowered) != len(text):
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    if not text.isascii():  # case folding beyond ASCII (İ, ı, ſ) is the regex's: it decides
+        return [found.start() for found in _FIELD_HINT.finditer(text)]
+    lowered = text.lower()
     found: list[int] = []
     for word in _FIELD_WORDS:
         at = lowered.find(word)
