@@ -18,6 +18,7 @@ Environment:
   BACKUP_PREFIX         name prefix (default orders)
   BACKUP_KEEP           how many backups to keep (default 7)
   BACKUP_MAX_AGE_DAYS   delete backups older than this (default 30)
+  BACKUP_COUNT_TIMEOUT  PostgreSQL: seconds to wait for the row counts taken in the dump's snapshot (default 3600)
   BACKUP_TEXTFILE       after a backup, write orders_backup_last_success_timestamp_seconds to this file,
                         for node_exporter's textfile collector (the OrdersBackupMissing alert reads it)
 USAGE

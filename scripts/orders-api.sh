@@ -15,8 +15,8 @@ Usage: scripts/orders-api.sh status|start|stop|rolling-restart
 
 Environment:
   ORDERS_API_INSTANCES        how many instances run on this host (default 3)
-  ORDERS_API_HEALTH_URL       the health check of one instance, {n} replaced by its number
-                              (default http://127.0.0.1:808{n}/healthz)
+  ORDERS_API_HEALTH_URL       the health check of one instance: {n} is replaced by its number and
+                              {port} by 8080 + n (default http://127.0.0.1:{port}/healthz)
   ORDERS_API_HEALTH_TIMEOUT   seconds an instance has to answer after a start (default 60)
   SYSTEMCTL                   the command that controls the units (default systemctl)
 
@@ -33,7 +33,7 @@ case "$action" in
 esac
 
 instances="${ORDERS_API_INSTANCES:-3}"
-default_health_url='http://127.0.0.1:808{n}/healthz'
+default_health_url='http://127.0.0.1:{port}/healthz'
 health_url="${ORDERS_API_HEALTH_URL:-$default_health_url}"
 health_timeout="${ORDERS_API_HEALTH_TIMEOUT:-60}"
 read -r -a systemctl <<<"${SYSTEMCTL:-systemctl}"
@@ -41,7 +41,10 @@ read -r -a systemctl <<<"${SYSTEMCTL:-systemctl}"
 [[ "$health_timeout" =~ ^[1-9][0-9]*$ ]] || { echo "ORDERS_API_HEALTH_TIMEOUT must be a whole number of seconds" >&2; exit 2; }
 
 unit() { echo "orders-api@$1.service"; }
-url_of() { echo "${health_url//\{n\}/$1}"; }
+url_of() {
+  local url="${health_url//\{n\}/$1}"
+  echo "${url//\{port\}/$((8080 + $1))}"
+}
 
 healthy() {
   curl --silent --show-error --fail --max-time 2 --output /dev/null "$(url_of "$1")" 2>/dev/null

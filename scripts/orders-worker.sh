@@ -5,10 +5,12 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-Usage: scripts/orders-worker.sh status|scale N
+Usage: scripts/orders-worker.sh status|scale N [--exact]
 
-  status    the orders-worker instances running on this host, and how many
-  scale N   run exactly N instances: start orders-worker@1 … orders-worker@N, stop any above N
+  status            the orders-worker instances running on this host, and how many
+  scale N           run at least N instances: start orders-worker@1 … orders-worker@N; stops nothing
+                    (scaling out during a backlog must never take a consumer away)
+  scale N --exact   run exactly N: also stop the instances above N
 
 Environment:
   ORDERS_WORKER_MAX   the most instances scale accepts (default 12: the queue's consumer limit)
@@ -21,7 +23,7 @@ USAGE
 case "${1:-}" in
   -h | --help | help) usage; exit 0 ;;
   status) [ $# -eq 1 ] || { usage >&2; exit 2; } ;;
-  scale) [ $# -eq 2 ] || { usage >&2; exit 2; } ;;
+  scale) [ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$3" = --exact ]; } || { usage >&2; exit 2; } ;;
   *) usage >&2; exit 2 ;;
 esac
 action="$1"
@@ -50,9 +52,13 @@ case "$action" in
     [[ "$wanted" =~ ^[0-9]+$ ]] && [ "$wanted" -ge 1 ] && [ "$wanted" -le "$most" ] ||
       { echo "scale takes a number of instances from 1 to $most, not '$wanted'" >&2; exit 2; }
     for n in $(seq 1 "$wanted"); do "${systemctl[@]}" start "orders-worker@$n.service"; done
-    for n in $(running); do
-      if [ "$n" -gt "$wanted" ]; then "${systemctl[@]}" stop "orders-worker@$n.service"; fi
-    done
-    echo "orders-worker: scaled to $wanted instances"
+    if [ "${3:-}" = --exact ]; then
+      for n in $(running); do
+        if [ "$n" -gt "$wanted" ]; then "${systemctl[@]}" stop "orders-worker@$n.service"; fi
+      done
+      echo "orders-worker: scaled to exactly $wanted instances"
+    else
+      echo "orders-worker: at least $wanted instances running"
+    fi
     ;;
 esac

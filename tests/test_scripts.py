@@ -212,6 +212,9 @@ def test_orders_api_rolling_restart_waits_for_each_instance_and_stops_at_an_unhe
         three = _run(["scripts/orders-api.sh", "rolling-restart"], env)
         assert three.returncode == 3 and "orders-api@3.service did not answer" in three.stderr
         assert log.read_text().splitlines() == [f"restart orders-api@{n}.service" for n in (1, 2, 3)]
+        default = _run(["scripts/orders-api.sh", "rolling-restart"],
+                       {"SYSTEMCTL": systemctl, "ORDERS_API_HEALTH_TIMEOUT": "1"})
+        assert default.returncode == 3 and "did not answer http://127.0.0.1:8081/healthz" in default.stderr
         status = _run(["scripts/orders-api.sh", "status"], env).stdout.splitlines()
         assert [line.split("\t")[2] for line in status] == ["healthy", "healthy", "not answering"]
     finally:
@@ -222,8 +225,13 @@ def test_orders_worker_scale(tmp_path: Path, recording_systemctl: tuple[str, Pat
     systemctl, log = recording_systemctl
     env = {"SYSTEMCTL": systemctl}
     scaled = _run(["scripts/orders-worker.sh", "scale", "3"], env)
-    assert scaled.returncode == 0 and "scaled to 3 instances" in scaled.stdout
-    assert log.read_text().splitlines()[:3] == [f"start orders-worker@{n}.service" for n in (1, 2, 3)]
+    assert scaled.returncode == 0 and "at least 3 instances running" in scaled.stdout
+    assert log.read_text().splitlines() == [f"start orders-worker@{n}.service" for n in (1, 2, 3)]
+    log.unlink()
+    exact = _run(["scripts/orders-worker.sh", "scale", "2", "--exact"], env)
+    assert exact.returncode == 0 and "scaled to exactly 2 instances" in exact.stdout
+    assert log.read_text().splitlines()[:2] == ["start orders-worker@1.service", "start orders-worker@2.service"]
+    assert _run(["scripts/orders-worker.sh", "scale", "2", "--all"], env).returncode == 2
     refused = _run(["scripts/orders-worker.sh", "scale", "40"], env)
     assert refused.returncode == 2 and "from 1 to 12" in refused.stderr
     assert _run(["scripts/orders-worker.sh", "scale"], env).returncode == 2

@@ -66,7 +66,7 @@ PG_ROW_COUNTS_SQL="select coalesce(json_object_agg(table_name, rows order by tab
 # A pg_dump and the row counts of exactly the data it holds. A read-only repeatable-read transaction
 # exports its snapshot; pg_dump dumps that snapshot (--snapshot) and the counts are taken inside the
 # same transaction, so the manifest describes the dump even while orders are being written.
-# Prints the counts as JSON.
+# Prints the counts as JSON. BACKUP_COUNT_TIMEOUT (seconds, default 3600) bounds the wait for the counts.
 pg_dump_with_counts() {
   local url="$1" file="$2" snapshot="" counts=""
   coproc SNAPSHOT_SESSION { exec psql "$url" -X -q -At -v ON_ERROR_STOP=1; }
@@ -81,7 +81,7 @@ pg_dump_with_counts() {
     die "pg_dump of $(redact_url "$url") failed"
   fi
   printf '%s\n' "$PG_ROW_COUNTS_SQL" >&"$to_psql"
-  if ! read -r -t 600 counts <&"$from_psql" || [ -z "$counts" ]; then
+  if ! read -r -t "${BACKUP_COUNT_TIMEOUT:-3600}" counts <&"$from_psql" || [ -z "$counts" ]; then
     kill "$session" 2>/dev/null
     die "could not count the rows of $(redact_url "$url")"
   fi
