@@ -28,25 +28,27 @@ register("OB045", Severity.ERROR, "Script not in the repository",
 _MOVES = re.compile(r"(?:^|[;&|(\n])\s*(?:cd|pushd)(?:\s|$)")
 
 
-def _missing(root: Path, command: str) -> Iterator[str]:
+def _missing(root: Path, command: str, known: dict[str, bool]) -> Iterator[str]:
     moved = _MOVES.search(command)
-    base = root.resolve()
     for script in scripts_in(command[: moved.start()] if moved else command):
-        target = (root / script).resolve()
-        # A file of the repository: not one a `..` or a link leads to outside it, whose existence is not
-        # this check's business (nor anyone's who reads its output).
-        if not (target.is_relative_to(base) and target.is_file()):
+        if script not in known:  # many steps run the same few scripts
+            target = (root / script).resolve()
+            # A file of the repository: not one a `..` or a link leads to outside it, whose existence is
+            # not this check's business (nor anyone's who reads its output).
+            known[script] = target.is_relative_to(root.resolve()) and target.is_file()
+        if not known[script]:
             yield script
 
 
 def check_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB045: every script a runbook step or a backup policy runs is in the repository."""
     root = handbook.root
+    known: dict[str, bool] = {}
     for runbook in handbook.loaded.get("runbook", []):
         for step in runbook.all_steps():  # type: ignore[attr-defined]
             if not step.run:
                 continue
-            for script in _missing(root, step.run):
+            for script in _missing(root, step.run, known):
                 where = (*runbook._prefix(), step.section, step.index, "run")
                 line, column = runbook.document.position_of_text(where, step.run, script)
                 yield make("OB045", runbook.path, line, column,
@@ -55,7 +57,7 @@ def check_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
         command = backup.data.get("script")
         if not isinstance(command, str):
             continue
-        for script in _missing(root, command):
+        for script in _missing(root, command, known):
             where = (*backup._prefix(), "script")
             line, column = backup.document.position_of_text(where, command, script)
             yield make("OB045", backup.path, line, column,
