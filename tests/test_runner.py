@@ -309,3 +309,12 @@ def test_missing_scripts_after_a_cd_and_outside_the_repository(make_handbook: Ca
     found = [(d.line, d.message.split(" runs ")[1].split(",")[0]) for d in analyse(root).diagnostics
              if d.code == "OB045"]
     assert found == [(4, "scripts/gone.sh"), (5, "scripts/../../../../../../etc/passwd")]
+
+
+def test_a_script_an_earlier_step_writes_is_not_required(make_handbook: Callable[..., Path]) -> None:
+    runbook = ("title: T\nsetup:\n  - name: Write a fake\n    run: printf '#!/bin/sh\\necho ok\\n' > tools/fake.sh; "
+               "chmod +x tools/fake.sh\nsteps:\n  - {name: Use it, run: tools/fake.sh}\n"
+               "  - {name: Never written, run: tools/other.sh}\n")
+    root = make_handbook({"runbooks/t.yaml": runbook}, shellcheck=False)
+    found = [d.message for d in analyse(root).diagnostics if d.code == "OB045"]
+    assert found == ["step 'Never written' runs tools/other.sh, which is not in the repository"]

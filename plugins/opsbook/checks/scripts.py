@@ -2,7 +2,8 @@
 
 The same reading of a shell command as for workflows (`kinds.workflows.scripts_in`): a command word
 that is a relative path, or the script an interpreter runs. Runbook steps run from the handbook root
-(the runner's working folder), so paths are relative to it.
+(the runner's working folder), so paths are relative to it. A script that an earlier step of the same
+runbook names (a setup step that writes or fetches it) is not required in the repository.
 """
 
 from __future__ import annotations
@@ -45,14 +46,18 @@ def check_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
     root = handbook.root
     known: dict[str, bool] = {}
     for runbook in handbook.loaded.get("runbook", []):
+        earlier: list[str] = []  # the commands of the steps before, in the order the runner runs them
         for step in runbook.all_steps():  # type: ignore[attr-defined]
             if not step.run:
                 continue
             for script in _missing(root, step.run, known):
+                if any(script in command for command in earlier):
+                    continue  # an earlier step names it: it writes, copies or fetches it (or ran it, reported there)
                 where = (*runbook._prefix(), step.section, step.index, "run")
                 line, column = runbook.document.position_of_text(where, step.run, script)
                 yield make("OB045", runbook.path, line, column,
                            f"step '{step.name}' runs {script}, which is not in the repository")
+            earlier.append(step.run)
     for backup in handbook.loaded.get("backup", []):
         command = backup.data.get("script")
         if not isinstance(command, str):
