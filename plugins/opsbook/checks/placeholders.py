@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity, make, register
 from ..model import Handbook
+from ..render.markdown import lines_outside_fences
 
 register("OB070", Severity.WARNING, "Placeholder text",
          "A source or a hand-written page still holds placeholder text: TODO, TBD, FIXME or lorem ipsum. A "
@@ -43,18 +44,8 @@ def _matches(line: str) -> Iterator[re.Match[str]]:
 
 def _prose_lines(text: str) -> Iterator[tuple[int, str]]:
     """Lines of Markdown outside fenced code, with inline code blanked (columns kept)."""
-    fence: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        opening = re.match(r"\s*(`{3,}|~{3,})(.*)$", line)
-        if opening:
-            run, rest = opening.groups()
-            if fence is None:
-                fence = run
-            elif run[0] == fence[0] and len(run) >= len(fence) and not rest.strip():
-                fence = None
-            continue
-        if fence is None:
-            yield number, re.sub(r"(`+)(.+?)\1", lambda m: " " * len(m.group(0)), line)
+    for number, line in lines_outside_fences(text):
+        yield number, re.sub(r"(`+)(.+?)\1", lambda m: " " * len(m.group(0)), line)
 
 
 def check_placeholders(handbook: Handbook) -> Iterator[Diagnostic]:

@@ -9,6 +9,7 @@ and every other CommonMark engine show those as the characters themselves.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from markupsafe import Markup
 
@@ -74,3 +75,22 @@ def inline_code(text: object) -> Markup:
     ticks = "`" * (longest + 1)
     pad = " " if body.startswith("`") or body.endswith("`") or longest else ""
     return Markup(f"{ticks}{pad}{body}{pad}{ticks}")
+
+
+_FENCE = re.compile(r"\s*(`{3,}|~{3,})(.*)$")
+
+
+def lines_outside_fences(markdown: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of every line of Markdown outside fenced code blocks, fence lines left out."""
+    fence: str | None = None
+    for number, line in enumerate(markdown.splitlines(), start=1):
+        opening = _FENCE.match(line)
+        if opening:
+            run, rest = opening.groups()
+            if fence is None:
+                fence = run
+            elif run[0] == fence[0] and len(run) >= len(fence) and not rest.strip():
+                fence = None  # a closing fence: the same character, at least as long, nothing after it
+            continue
+        if fence is None:
+            yield number, line

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, Severity, make, register
+from .markdown import lines_outside_fences
 
 if TYPE_CHECKING:
     from ..model import Handbook
@@ -61,21 +62,10 @@ def _load_all() -> None:
 
 def directives(markdown: str) -> Iterator[tuple[int, int, str]]:
     """(line, column, name) of every section directive, outside fenced code blocks."""
-    fence: str | None = None
-    for number, line in enumerate(markdown.splitlines(), start=1):
-        stripped = line.lstrip()
-        opening = re.match(r"(`{3,}|~{3,})(.*)$", stripped)
-        if opening:
-            run, rest = opening.groups()
-            if fence is None:
-                fence = run
-            elif run[0] == fence[0] and len(run) >= len(fence) and not rest.strip():
-                fence = None  # a closing fence: the same character, at least as long, nothing after it
-            continue
-        if fence is None:
-            found = DIRECTIVE.match(line)
-            if found:
-                yield number, line.index("<!--") + 1, found.group(1)
+    for number, line in lines_outside_fences(markdown):
+        found = DIRECTIVE.match(line)
+        if found:
+            yield number, line.index("<!--") + 1, found.group(1)
 
 
 def expand_sections(handbook: Handbook, renderer: Renderer, page_uri: str, markdown: str,
