@@ -68,7 +68,7 @@ def _no_retrieval(uri: str) -> Any:
     raise ValueError(f"opsbook does not fetch {uri}")  # a schema's `$ref` to elsewhere is never fetched
 
 
-def quick_validator(schema: dict[str, Any]) -> Callable[..., bool]:
+def quick_validator(schema: dict[str, Any]) -> Callable[[Any], bool]:
     """A yes/no validator compiled by jsonschema-rs, formats not asserted (as `jsonschema` does by default).
 
     It answers False, never raises, for what it cannot judge (a schema it cannot compile, a value it
@@ -79,10 +79,9 @@ def quick_validator(schema: dict[str, Any]) -> Callable[..., bool]:
     except Exception:  # noqa: BLE001 - whatever it refuses, the full validator handles alone
         return lambda data: False
 
-    def valid(data: Any, source: str | None = None) -> bool:
-        """`source`, the text the data was read from, when given, spares the walk over the data."""
+    def valid(data: Any) -> bool:
         try:
-            return bool(compiled.is_valid(data)) and (_plain_source(source) or _plain(data))
+            return bool(compiled.is_valid(data)) and _plain(data)
         except Exception:  # noqa: BLE001 - a value it cannot convert: let the full validator decide
             return False
 
@@ -92,52 +91,22 @@ def quick_validator(schema: dict[str, Any]) -> Callable[..., bool]:
 # Rust's regular expressions and Python's agree on ASCII text, except that Python's `\s` also matches
 # the separators \x1c-\x1f. Beyond ASCII they differ (`\s`, `\w`, `\b` on U+0085, U+FEFF, marks…),
 # so a "yes" is trusted only for data whose every text is plain ASCII; other data goes to `jsonschema`.
-_NOT_PLAIN = re.compile(r"[^\x00-\x1b\x20-\x7f]")
-
-
-_ODD_OR_ESCAPE = re.compile(r"[\x1c-\x1f\\]")
-
-
-def _plain_source(source: str | None) -> bool:
-    """Whether a source text can only hold plain data: ASCII, no separators, and no backslash (an escape
-    such as `\\u00e9` or `\\x85` in a quoted value writes any character in ASCII)."""
-    return source is not None and source.isascii() and _ODD_OR_ESCAPE.search(source) is None
-
-
 _ESCAPED_SEPARATOR = re.compile(r"\\u001[c-f]")
 
 
 def _plain(data: Any) -> bool:
-    """Whether every key and text value in the data is ASCII without the \\x1c-\\x1f separators.
-
-    Serialised by the C JSON encoder (which writes those separators as `\\u001c`…), then tested; data
-    it cannot encode is walked instead."""
+    """Whether every key and text value in the data is ASCII without the \\x1c-\\x1f separators: tested
+    on the data as the C JSON encoder writes it (separators as `\\u001c`…). Data it cannot encode is
+    not plain: the full validator decides."""
     try:
         encoded = json.dumps(data, ensure_ascii=False, check_circular=False)
     except (TypeError, ValueError, RecursionError):
-        return _plain_walk(data)
+        return False
     return encoded.isascii() and _ESCAPED_SEPARATOR.search(encoded) is None
 
 
-def _plain_walk(data: Any) -> bool:
-    pending = [data]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            if _NOT_PLAIN.search(value):
-                return False
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(key, str) and _NOT_PLAIN.search(key):
-                    return False
-                pending.append(item)
-        elif isinstance(value, list):
-            pending.extend(value)
-    return True
-
-
 @cache
-def _quick(name: str) -> Callable[..., bool]:
+def _quick(name: str) -> Callable[[Any], bool]:
     return quick_validator(load_schema(name))
 
 
@@ -199,7 +168,7 @@ def validate_data(name: str, data: Any, document: Document,
     `hook` may turn an error into a diagnostic of its own (return it), drop it (return True), or
     leave it to the generic messages (return None).
     """
-    if _quick(name)(data, document.text):
+    if _quick(name)(data):
         return []
     found: list[Diagnostic] = []
     for error in sorted(_full(name).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):

@@ -80,7 +80,7 @@ def workflow_schema() -> dict[str, Any]:
 
 
 @cache
-def _quick_workflow_validator() -> Callable[..., bool]:
+def _quick_workflow_validator() -> Callable[[Any], bool]:
     return quick_validator(workflow_schema())
 
 
@@ -100,7 +100,7 @@ def check_schema(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB401: every workflow is valid against the SchemaStore GitHub workflow schema."""
     quick = _quick_workflow_validator()
     for workflow in _workflows(handbook):
-        if quick(workflow.data, workflow.document.text):
+        if quick(workflow.data):
             continue
         errors = sorted(_full_workflow_validator().iter_errors(workflow.data), key=lambda e: list(map(str, e.path)))
         for error in errors:
