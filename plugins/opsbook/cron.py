@@ -118,7 +118,7 @@ class Schedule:
         # The gaps repeat with the cycle: searched from the same day of the base cycle, then moved back
         # by whole cycles (so that no date near the end of the calendar overflows).
         turns, offset = divmod(((start or _CYCLE_START) - _CYCLE_START).days, _CYCLE_DAYS)
-        worst, first, last, _ = _gaps(self, _CYCLE_START + _dt.timedelta(days=offset))
+        worst, first, last = _worst_gap(self, offset)
         try:
             shift = _dt.timedelta(days=turns * _CYCLE_DAYS)
             return worst, first and first + shift, last and last + shift
@@ -160,10 +160,9 @@ class Schedule:
                 low = middle + 1
         return low
 
-    def shortest_gap(self, start: _dt.date | None = None) -> int:
-        """The shortest time between two consecutive runs, in minutes (-1 for a schedule that never
-        runs): what a count of backups is sure to span, at least, once per gap."""
-        return _gaps(self, _CYCLE_START)[3]  # the same from any start
+    def shortest_gap(self) -> int:
+        """The shortest time between two consecutive runs, in minutes (-1 for a schedule that never runs)."""
+        return self.kept_for(1)
 
 
 _ALL_DAYS, _ALL_MONTHS = frozenset(range(1, 32)), frozenset(range(1, 13))
@@ -181,37 +180,33 @@ def _apart(schedule: Schedule, steps: int) -> int:
 @lru_cache(maxsize=16)
 def _run_days(schedule: Schedule) -> tuple[list[int], int]:
     """The run days of one period of the schedule (days from the cycle's start), and the period: a week
-    when the schedule depends on the weekday alone, else the 400-year cycle."""
+    when the schedule allows every day of every month (it then depends on the weekday alone, and a week
+    gives the same answers and the same earliest dates as the cycle), else the 400-year cycle."""
     weekly = schedule.days == _ALL_DAYS and schedule.months == _ALL_MONTHS
     period = 7 if weekly else _CYCLE_DAYS
     return [offset for offset in range(period) if schedule.runs_on(_CYCLE_START + _dt.timedelta(days=offset))], period
 
 
 @lru_cache(maxsize=1024)
-def _gaps(schedule: Schedule, first_day: _dt.date) -> tuple[int, _dt.date | None, _dt.date | None, int]:
-    """The worst gap and the run days of its first occurrence from `first_day`, and the shortest gap."""
+def _worst_gap(schedule: Schedule, offset: int) -> tuple[int, _dt.date | None, _dt.date | None]:
+    """The worst gap, and the run days of its first occurrence from `offset` days into the cycle."""
+    days, period = _run_days(schedule)
     times = schedule.times
-    # A schedule that allows every day of every month depends on the weekday alone: it repeats every
-    # week, and a week gives the same answer (and the same earliest dates) as the 400-year cycle.
-    weekly = schedule.days == _ALL_DAYS and schedule.months == _ALL_MONTHS
-    period = 7 if weekly else _CYCLE_DAYS
-    run_days = [offset for offset in range(period) if schedule.runs_on(first_day + _dt.timedelta(days=offset))]
-    if not run_days or not times:
-        return (-1, None, None, -1)
-    steps = [b - a for a, b in zip(times, times[1:])]
-    within = max(steps, default=0)
-    widest, narrowest, after = 0, period, run_days[0]
+    if not days or not times:
+        return (-1, None, None)
+    # The run days of one period, counted from `offset` (the gaps repeat with the period).
+    turn = offset % period
+    run_days = [day - turn for day in days if day >= turn] + [day + period - turn for day in days if day < turn]
+    within = max((b - a for a, b in zip(times, times[1:])), default=0)
+    widest, after = 0, run_days[0]
     for previous, current in zip(run_days, [*run_days[1:], run_days[0] + period]):
-        narrowest = min(narrowest, current - previous)
         if current - previous > widest:  # the first of equal gaps: the earliest dates
             widest, after = current - previous, previous
-    span = times[-1] - times[0]
-    shortest = min([*steps, narrowest * 1440 - span])
-    across = widest * 1440 - span
+    across = widest * 1440 - (times[-1] - times[0])
     if within >= across:
-        return (within, None, None, shortest)
-    start = first_day + _dt.timedelta(days=after % _CYCLE_DAYS)
-    return (across, start, start + _dt.timedelta(days=widest), shortest)
+        return (within, None, None)
+    start = _CYCLE_START + _dt.timedelta(days=offset + after)
+    return (across, start, start + _dt.timedelta(days=widest))
 
 
 def parse_cron(expression: str) -> Schedule:

@@ -104,7 +104,7 @@ def check_backups(handbook: Handbook) -> Iterator[Diagnostic]:
         if spanned is not None and spanned < minimum and (age is None or spanned <= age):
             line, column = backup.position("retention")
             beside = f", before retention.age {retention.get('age')} prunes them" if age is not None else ""
-            needed = parsed.count_to_keep(int(minimum // 60) + (1 if minimum % 60 else 0))
+            needed = parsed.count_to_keep(math.ceil(minimum / 60))
             yield make("OB602", backup.path, line, column,
                        f"backups are kept for as little as {hours(spanned // 60)}: the newest {count} are kept"
                        f"{beside}; less than min_backup_retention, {handbook.config.min_backup_retention}",
