@@ -217,8 +217,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         found = self.teams.get(team_id)
         if found is None:
             return None
-        title, team_uri = found
-        return f"[{md_inline(title)}]({Renderer.href(from_uri, team_uri)})" if team_uri else md_inline(title)
+        return Renderer.page_link(from_uri, *found)
 
     def _expand(self, markdown: str, uri: str, config: MkDocsConfig) -> str:
         assert self.core is not None

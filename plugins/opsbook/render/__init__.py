@@ -93,10 +93,14 @@ class Renderer:
 
     def link(self, from_uri: str, record: Record, text: str | None = None) -> Markup:
         """A link to a record's page; plain text for kinds without pages (drills, recording rules)."""
-        label = md_inline(text if text is not None else record.title)
-        if not self.has_pages(record.kind):
-            return label
-        return Markup(f"[{label}]({self.href(from_uri, self.uri_of(record))})")
+        return self.page_link(from_uri, text if text is not None else record.title,
+                              self.uri_of(record) if self.has_pages(record.kind) else None)
+
+    @classmethod
+    def page_link(cls, from_uri: str, text: str, to_uri: str | None) -> Markup:
+        """A Markdown link to a page of the site, its text escaped; the text alone when there is no page."""
+        label = md_inline(text)
+        return Markup(f"[{label}]({cls.href(from_uri, to_uri)})") if to_uri is not None else label
 
     def link_id(self, from_uri: str, kind: str, record_id: str, text: str | None = None) -> Markup:
         """A link to a record by id, or the id as plain text when it names nothing."""
