@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))
 
 from opsbook import analyse  # noqa: E402
 from opsbook.config import Config  # noqa: E402
-from opsbook.runner import RunOptions, run_runbook  # noqa: E402
+from opsbook.kinds.runbooks.runner import RunOptions, run_runbook  # noqa: E402
 
 COMMANDS = ["true", "echo hello", "printf '%s\\n' \"$GREETING\"", "test -d ."]
 

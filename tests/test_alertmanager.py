@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from opsbook.alertmanager import MatcherError, build_tree, parse_matcher, parse_matchers
+from opsbook.kinds.alerting.routing import MatcherError, build_tree, parse_matcher, parse_matchers
 from opsbook.loader import load_yaml_file
 
 CORPUS = Path(__file__).parent.parent.parent / "shared" / "corpus" / "alertmanager"

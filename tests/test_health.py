@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from opsbook import analyse
 from opsbook.cli import main
-from opsbook.health import compute_health
+from opsbook.health.figures import compute_health
 
 REPO = Path(__file__).parent.parent
 
@@ -170,7 +170,7 @@ SUITE = ["ARCHITECTURE", "DEVELOPER_HANDBOOK", "OPERATIONS_GUIDE", "API_DOCUMENT
 @pytest.mark.parametrize("name", SUITE)
 def test_the_documentation_suite_page(name: str) -> None:
     """Each page of the suite: owned, reviewed, real prose, and at least one generated section that expands."""
-    from opsbook.render import Renderer
+    from opsbook.registry import make_renderer
     from opsbook.render.sections import directives, expand_sections
 
     file = REPO / "docs" / f"{name}.md"
@@ -180,7 +180,7 @@ def test_the_documentation_suite_page(name: str) -> None:
     assert len(" ".join(prose).split()) > 250, "too little prose"
     assert list(directives(text)), "no generated section"
     analysis = analyse(REPO)
-    expanded, problems = expand_sections(analysis.handbook, Renderer(analysis.handbook, analysis.diagnostics),
+    expanded, problems = expand_sections(analysis.handbook, make_renderer(analysis.handbook, analysis.diagnostics),
                                          f"{name}.md", text, f"docs/{name}.md")
     assert problems == [] and "<!-- opsbook:" not in expanded.split("```")[0]
     assert len(expanded) > len(text)

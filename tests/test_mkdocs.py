@@ -16,6 +16,7 @@ import pytest
 
 from opsbook.config import Config
 from opsbook.mkdocs_plugin import OpsbookConfig
+from opsbook.registry import KINDS
 
 MKDOCS = [sys.executable, "-m", "mkdocs"]
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "NO_COLOR": "1"}
@@ -128,7 +129,7 @@ def test_an_unquoted_today_in_mkdocs_yml_is_accepted() -> None:
     config.load_dict({"today": datetime.date(2026, 11, 26)})
     errors, warnings = config.validate()
     assert errors == [] and warnings == []
-    core, problems = Config.from_mapping({"today": datetime.date(2026, 11, 26)}, Path("."))
+    core, problems = Config.from_mapping({"today": datetime.date(2026, 11, 26)}, Path("."), KINDS)
     assert problems == [] and core.today == "2026-11-26"
 
 

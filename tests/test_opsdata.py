@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from opsbook import analyse
-from opsbook.health import compute_health
-from opsbook.kinds.runbook import Runbook
-from opsbook.runner import RunOptions, run_runbook
+from opsbook.health.figures import compute_health
+from opsbook.kinds.runbooks.records import Runbook
+from opsbook.kinds.runbooks.runner import RunOptions, run_runbook
 
 REPO = Path(__file__).parent.parent
 PG_URL = os.environ.get("OPSBOOK_TEST_PG_URL")
@@ -130,7 +130,7 @@ def test_resolved_before_started(make_handbook: Callable[..., Path]) -> None:
 
 
 def test_semicolons_in_comments_and_strings_do_not_split_statements() -> None:
-    from opsbook.kinds.opsdata import analyse_sql
+    from opsbook.kinds.operations.records import analyse_sql
 
     changes = analyse_sql("-- note; with a semicolon\nUPDATE t SET a = 'x;y';\nCREATE INDEX i ON orders (a);\n")
     assert [(c.line, c.summary.split()[0]) for c in changes] == [(2, "UPDATE"), (3, "CREATE")]

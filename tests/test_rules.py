@@ -13,7 +13,7 @@ import pytest
 
 from opsbook import analyse
 from opsbook.config import Config
-from opsbook.kinds.alerts import AlertRule, RecordingRule, rule_records
+from opsbook.kinds.alerting.rules import AlertRule, RecordingRule, rule_records
 from opsbook.loader import load_yaml_file
 
 CORPUS = Path(__file__).parent.parent.parent / "shared" / "corpus" / "rules"

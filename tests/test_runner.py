@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from opsbook import analyse
 from opsbook.cli import main
-from opsbook.kinds.runbook import Runbook
-from opsbook.results import write_junit, write_results
-from opsbook.runner import MASK, RunOptions, run_runbook
+from opsbook.kinds.runbooks.records import Runbook
+from opsbook.kinds.runbooks.results import write_junit, write_results
+from opsbook.kinds.runbooks.runner import MASK, RunOptions, run_runbook
 
 SECRET = "s3cr3t-Value-8d1f"
 CALLER_TOKEN = "tok-9a8b7c6d5e"

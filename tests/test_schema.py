@@ -8,10 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from opsbook.kinds import KINDS
-from opsbook.kinds.runbook import SEVERITIES, Runbook, Step
+from opsbook.registry import KINDS
+from opsbook.kinds.runbooks.records import SEVERITIES, Runbook, Step
 from opsbook.loader import load_yaml_file
-from opsbook.schema import load_schema, quick_validator, schema_names
+from opsbook.schema_validation import load_schema, quick_validator, schema_names
 
 REPO = Path(__file__).parent.parent
 # Cases that load as YAML: the others never reach a validator.

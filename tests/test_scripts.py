@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from opsbook import analyse
-from opsbook.checks.shellcheck import shellcheck_binary
+from opsbook.kinds.runbooks.shellcheck import shellcheck_binary
 from opsbook.cli import main
-from opsbook.kinds.runbook import Runbook
-from opsbook.runner import RunOptions, run_runbook
+from opsbook.kinds.runbooks.records import Runbook
+from opsbook.kinds.runbooks.runner import RunOptions, run_runbook
 
 REPO = Path(__file__).parent.parent
 SCRIPTS = sorted((REPO / "scripts").glob("*.sh"))

@@ -16,10 +16,10 @@ import jsonschema
 import pytest
 
 from opsbook import analyse
-from opsbook.checks.workflows import workflow_schema
-from opsbook.kinds import KINDS
+from opsbook.kinds.cicd.checks import workflow_schema
+from opsbook.registry import KINDS
 from opsbook.loader import load_yaml_file
-from opsbook.schema import load_schema, quick_validator, schema_names, validate_data
+from opsbook.schema_validation import load_schema, quick_validator, schema_names, validate_data
 
 REPO = Path(__file__).parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "workflows"

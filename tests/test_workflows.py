@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from opsbook import analyse
-from opsbook.kinds.workflows import Workflow, scripts_in
+from opsbook.kinds.cicd.workflows import Workflow, scripts_in
 
 REPO = Path(__file__).parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "workflows"

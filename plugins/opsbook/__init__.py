@@ -12,15 +12,19 @@ Example:
 
 from __future__ import annotations
 
-from .config import Config, load_config
-from .diagnostics import CODES, Diagnostic, Severity
+from .config import Config
+from .diagnostics import Code, Diagnostic, Severity
 from .model import Handbook, Kind, Record, Ref, load_handbook
-from .pipeline import Analysis, analyse
-from .render import Page, render_pages
+from .pipeline import Analysis, analyse, load_config, render_pages
+from .registry import CODES, FAMILIES, KINDS
+from .render import Page
 
 __all__ = [
     "CODES",
+    "FAMILIES",
+    "KINDS",
     "Analysis",
+    "Code",
     "Config",
     "Diagnostic",
     "Handbook",

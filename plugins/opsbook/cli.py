@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -16,9 +18,21 @@ import click
 from . import __version__
 from .config import find_root
 from .diagnostics import Severity
-from .pipeline import analyse
-from .report import FORMATS, format_diagnostics
-from .schema import schema_names, schema_text
+from .durations import parse_duration
+from .health.exposition import exposition
+from .health.figures import compute_health
+from .kinds.alerting.alertmanager import AlertmanagerConfig
+from .kinds.alerting.routing import build_tree
+from .kinds.runbooks.records import Runbook
+from .kinds.runbooks.results import write_junit, write_results
+from .kinds.runbooks.runner import RunOptions, run_runbook
+from .loader import load_yaml_file
+from .model import load_handbook
+from .pipeline import analyse, load_config
+from .registry import KINDS, make_renderer
+from .render.sections import expand_sections
+from .reporters import FORMATS, format_diagnostics
+from .schema_validation import schema_names, schema_text
 
 __all__ = ["main"]
 
@@ -45,7 +59,6 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 def check(directory: str | None, fmt: str | None, strict: bool) -> None:
     """Validate the handbook in DIRECTORY (default: the current folder) without building the site.
-
     Exit status: 0 when clean, 1 when any error (or warning, with --strict), 2 on a usage error.
     """
     root = _root(directory)
@@ -67,7 +80,6 @@ def check(directory: str | None, fmt: str | None, strict: bool) -> None:
               help="Also write the hand-written pages of the docs folder, their sections embedded (default).")
 def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: bool) -> None:
     """Write the generated pages as plain Markdown files that any site engine can read.
-
     Nothing is written when the handbook has errors; the folder is replaced only once every page
     is written, so a failed build never leaves half a tree where the last good one was.
     """
@@ -127,9 +139,6 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
 
     Prints a line per step as it runs, then a summary; exit status 1 when any step fails.
     """
-    from .kinds.runbook import Runbook
-    from .results import write_junit, write_results
-    from .runner import RunOptions, run_runbook
 
     root = _root(directory)
     analysis = analyse(root)
@@ -153,7 +162,6 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
         if unknown:
             raise click.UsageError(f"no runbook with id {', '.join(unknown)}")
         runbooks = [rb for rb in runbooks if rb.id in runbook_ids]
-    from .durations import parse_duration
 
     options = RunOptions(root=root, ci=not no_ci, inputs=given,
                          allow_env=[*analysis.config.allow_env, *allow_env],
@@ -192,9 +200,6 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
               help="Write to this file (atomically, for a node_exporter textfile collector) instead of stdout.")
 def metrics(directory: str | None, out: str | None) -> None:
     """Print the handbook-health figures in the Prometheus text format."""
-    from .health import compute_health
-    from .metrics_export import exposition
-
     root = _root(directory)
     analysis = analyse(root)
     text = exposition(compute_health(analysis.handbook, analysis.diagnostics))
@@ -213,11 +218,9 @@ def metrics(directory: str | None, out: str | None) -> None:
 @click.option("--generated/--no-generated", default=True, help="Also lint the generated pages (default).")
 def lint(directory: str | None, generated: bool) -> None:
     """Lint the prose with Vale (`.vale.ini`): the docs folder and the generated pages.
-
     Vale is a separate program; when it is not installed, the lint is skipped and says so. Placeholder
     text (TODO, TBD, FIXME, lorem) is reported by `opsbook check` (OB070), Vale or not.
     """
-    import subprocess
 
     root = _root(directory)
     vale = shutil.which("vale")
@@ -245,13 +248,10 @@ BUILD_MARKER = ".opsbook-build"
 
 def _copy_docs(analysis: Any, staging: Path) -> int:
     """Copy the docs folder into the output, Markdown pages with their generated sections embedded."""
-    from .render import Renderer
-    from .render.sections import expand_sections
-
     docs = analysis.config.root / analysis.config.docs_dir
     if not docs.is_dir():
         return 0
-    renderer = Renderer(analysis.handbook, analysis.diagnostics)
+    renderer = make_renderer(analysis.handbook, analysis.diagnostics)
     count = 0
     for file in sorted(docs.rglob("*")):
         if not file.is_file() or file.is_symlink():
@@ -273,7 +273,6 @@ def _check_output_folder(root: Path, target: Path) -> None:
     """Refuse an output folder whose replacement would lose anything that `opsbook build` did not write."""
     if target == root or target in root.parents:
         raise click.UsageError("--out must not be the handbook root or one of its parents")
-    from .config import load_config
 
     config, _ = load_config(root)
     docs = (root / config.docs_dir).resolve()
@@ -307,12 +306,9 @@ def schema(kind: str | None) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show the route path that leads to each receiver.")
 def route(labels: tuple[str, ...], config_file: str | None, directory: str | None, verbose: bool) -> None:
     """Print the receivers an alert with LABELS (NAME=VALUE ...) reaches, in notification order.
-
     The answer is the one `amtool config routes test` gives: receivers comma-separated, in the order
     of the routing tree, repeats kept.
     """
-    from .alertmanager import build_tree
-    from .loader import load_yaml_file
 
     label_set: dict[str, str] = {}
     for item in labels:
@@ -322,12 +318,9 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
         label_set[name] = value.strip('"') if len(value) >= 2 and value[0] == value[-1] == '"' else value
     if config_file is None:
         root = _root(directory)
-        from .kinds.routing import AlertmanagerConfig
-        from .model import load_handbook
-        from .config import load_config
-
+    
         config, _ = load_config(root)
-        handbook = load_handbook(config)
+        handbook = load_handbook(config, KINDS)
         configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
         if not configs:
             raise click.UsageError("the handbook has no Alertmanager configuration; name one with --config")
@@ -384,7 +377,6 @@ def new_runbook(runbook_id: str, directory: str | None, title: str | None) -> No
     if not _ID.match(runbook_id):
         raise click.UsageError(f"{runbook_id!r} is not an id: lower-case words joined by hyphens, like db-restore")
     root = _root(directory)
-    from .config import load_config
 
     config, _ = load_config(root)
     folder = root / config.sources.get("runbook", ["runbooks"])[0]
@@ -405,6 +397,4 @@ def new_runbook(runbook_id: str, directory: str | None, title: str | None) -> No
 
 def _yaml_text(value: str) -> str:
     """A YAML scalar that reads back as exactly `value`."""
-    import json
-
     return json.dumps(value, ensure_ascii=False)

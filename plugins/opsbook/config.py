@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, Severity, make, register
+from .diagnostics import Diagnostic, Severity, make, Code
 from .durations import parse_duration
 from .loader import Document, Limits, load_yaml_file
 
-__all__ = ["Config", "find_root", "load_config"]
+__all__ = ["Config", "find_root", "read_config"]
 
-register("OB090", Severity.ERROR, "Invalid opsbook configuration",
+OB090 = Code("OB090", Severity.ERROR, "Invalid opsbook configuration",
          "An option in the `opsbook` entry of `mkdocs.yml` (or in `opsbook.yml`) is unknown or has the wrong "
          "type. The message names the option and what it expects.",
          failing="plugins:\n  - opsbook:\n      runbook_dirs: runbooks   # unknown option\n",
@@ -110,28 +111,30 @@ class Config:
         return [f.name for f in fields(cls) if f.name not in ("root", "repo_url", "edit_uri", "docs_dir")]
 
     @classmethod
-    def from_mapping(cls, options: dict[str, Any] | None, root: Path, *, path: str = "mkdocs.yml",
-                     document: Document | None = None,
+    def from_mapping(cls, options: dict[str, Any] | None, root: Path, kinds: Mapping[str, Any], *,
+                     path: str = "mkdocs.yml", document: Document | None = None,
                      where: tuple[str | int, ...] = ()) -> tuple[Config, list[Diagnostic]]:
         """Validate user options; unknown or ill-typed options are diagnostics, defaults fill the rest.
 
-        An unset `today` is taken from the environment variable `OPSBOOK_TODAY` when it is set."""
-        config, problems = cls._from_mapping(options, root, path=path, document=document, where=where)
+        `kinds` are the kinds there are, by name (each with its default `folders`), to validate
+        `sources` and `require_freshness`. An unset `today` is taken from the environment variable
+        `OPSBOOK_TODAY` when it is set."""
+        config, problems = cls._from_mapping(options, root, kinds, path=path, document=document, where=where)
         pinned = os.environ.get(TODAY_VARIABLE)
         if config.today is None and pinned and _pinned_today() is None:
-            problems.append(make("OB090", path, 1, 1, f"the environment variable {TODAY_VARIABLE} must be a "
+            problems.append(make(OB090, path, 1, 1, f"the environment variable {TODAY_VARIABLE} must be a "
                                                       f"date written YYYY-MM-DD, not {pinned[:40]!r}"))
         return config, problems
 
     @classmethod
-    def _from_mapping(cls, options: dict[str, Any] | None, root: Path, *, path: str,
+    def _from_mapping(cls, options: dict[str, Any] | None, root: Path, kinds: Mapping[str, Any], *, path: str,
                       document: Document | None, where: tuple[str | int, ...]) -> tuple[Config, list[Diagnostic]]:
         config = cls(root=root)
         problems: list[Diagnostic] = []
 
         def report(key_path: tuple[str | int, ...], message: str) -> None:
             line, column = document.position((*where, *key_path), key=True) if document else (1, 1)
-            problems.append(make("OB090", path, line, column, message))
+            problems.append(make(OB090, path, line, column, message))
 
         if options is None:
             return config, problems
@@ -155,15 +158,13 @@ class Config:
                 report((key,), f"option '{key}' has the wrong type ({type(value).__name__})")
                 continue
             if key == "sources":
-                from .kinds import KINDS  # the registry of kinds imports the model, which imports this
-
                 clean: dict[str, list[str]] = {}
                 for kind, folders in value.items():
-                    readable = sorted(name for name, k in KINDS.items() if k.folders)
-                    if kind not in KINDS:
+                    readable = sorted(name for name, k in kinds.items() if k.folders)
+                    if kind not in kinds:
                         report((key, kind), f"sources names an unknown kind '{kind}' (kinds: {', '.join(readable)})")
                         continue
-                    if not KINDS[kind].folders:
+                    if not kinds[kind].folders:
                         report((key, kind), f"{kind} records are read from the files of another kind; "
                                             f"sources takes: {', '.join(readable)}")
                         continue
@@ -180,12 +181,10 @@ class Config:
                 report((key,), f"{key} must be 'error' or 'warning'")
                 continue
             if key == "require_freshness":
-                from .kinds import KINDS
-
-                unknown = [name for name in value if name != "pages" and name not in KINDS]
+                unknown = [name for name in value if name != "pages" and name not in kinds]
                 if unknown:
                     report((key,), f"require_freshness names {', '.join(map(str, unknown))}: kinds "
-                                   f"({', '.join(sorted(KINDS))}) or pages")
+                                   f"({', '.join(sorted(kinds))}) or pages")
                     continue
             if key in ("default_timeout", "min_backup_retention", "drill_window") and not parse_duration(value):
                 report((key,), f"{key} must be a duration such as 5m or 30d")
@@ -217,8 +216,9 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
-    """Read the configuration of the handbook at `root` from `mkdocs.yml` or `opsbook.yml`."""
+def read_config(root: Path, kinds: Mapping[str, Any]) -> tuple[Config, list[Diagnostic]]:
+    """Read the configuration of the handbook at `root` from `mkdocs.yml` or `opsbook.yml`, for the
+    given kinds (`opsbook.registry.KINDS`)."""
     for name in CONFIG_FILES:
         file = root / name
         if not file.is_file():
@@ -229,9 +229,9 @@ def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
         document = documents[0]
         data = document.data if isinstance(document.data, dict) else {}
         if name.startswith("opsbook"):
-            return Config.from_mapping(data, root, path=name, document=document)
+            return Config.from_mapping(data, root, kinds, path=name, document=document)
         options, where = _plugin_entry(data)
-        config, problems = Config.from_mapping(options, root, path=name, document=document, where=where)
+        config, problems = Config.from_mapping(options, root, kinds, path=name, document=document, where=where)
         if isinstance(data.get("repo_url"), str):
             config.repo_url = data["repo_url"]
         if isinstance(data.get("edit_uri"), str):

@@ -1,9 +1,14 @@
-"""The one problem type every loader and check yields, and the catalogue of its codes."""
+"""The one problem type every loader and check yields, and the type of its codes.
+
+Each code is a module-level `Code` value declared beside the check that yields it; the registry
+assembles the catalogue (`opsbook.registry.CODES`) from the modules that declare them."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 
 
 class Severity(enum.IntEnum):
@@ -62,7 +67,16 @@ class Diagnostic:
 
 @dataclass(frozen=True)
 class Code:
-    """A diagnostic code's documentation: what it means, and a failing and a passing example."""
+    """A diagnostic code, declared once next to the check that yields it, with its documentation.
+
+    Attributes:
+        code: The stable code, such as `OB021`.
+        severity: The severity its diagnostics have unless a check says otherwise.
+        title: A few words naming the problem.
+        explanation: What the problem is and what to do about it (the code's reference page).
+        failing: A source excerpt that yields this code (executed by the test suite).
+        passing: The same excerpt corrected, which does not yield it.
+    """
 
     code: str
     severity: Severity
@@ -71,24 +85,32 @@ class Code:
     failing: str = ""
     passing: str = ""
 
-
-CODES: dict[str, Code] = {}
-
-
-def register(code: str, severity: Severity, title: str, explanation: str, failing: str = "", passing: str = "") -> Code:
-    """Declare a diagnostic code; each check module declares the codes it yields."""
-    entry = Code(code, severity, title, explanation.strip(), failing.strip("\n"), passing.strip("\n"))
-    if code in CODES and CODES[code] != entry:  # the same declaration again is a module imported twice
-        raise ValueError(f"diagnostic code {code} declared twice, differently")
-    CODES[code] = entry
-    return entry
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "explanation", self.explanation.strip())
+        object.__setattr__(self, "failing", self.failing.strip("\n"))
+        object.__setattr__(self, "passing", self.passing.strip("\n"))
 
 
-def make(code: str, path: str, line: int, column: int, message: str, hint: str | None = None,
+def catalogue(codes: Iterable[Code]) -> dict[str, Code]:
+    """Codes by name, in code order; a code declared twice, differently, is a programming error."""
+    found: dict[str, Code] = {}
+    for entry in codes:
+        if entry.code in found and found[entry.code] is not entry:
+            raise ValueError(f"diagnostic code {entry.code} declared twice")
+        found[entry.code] = entry
+    return dict(sorted(found.items()))
+
+
+def codes_in(*modules: ModuleType) -> tuple[Code, ...]:
+    """The codes the given modules declare or import to yield (their module-level `Code` values), in order."""
+    return tuple(value for module in modules for value in vars(module).values() if isinstance(value, Code))
+
+
+def make(code: Code, path: str, line: int, column: int, message: str, hint: str | None = None,
          severity: Severity | None = None) -> Diagnostic:
-    """Build a diagnostic for a declared code, with that code's default severity unless told."""
-    return Diagnostic(path, line, column, severity if severity is not None else CODES[code].severity,
-                      code, message, hint)
+    """Build a diagnostic of a declared code, with that code's default severity unless told."""
+    return Diagnostic(path, line, column, severity if severity is not None else code.severity,
+                      code.code, message, hint)
 
 
 def sort_key(diagnostic: Diagnostic) -> tuple[str, int, int, str]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, Severity, make, register
+from .diagnostics import Diagnostic, Severity, make, Code
 
 try:  # libyaml's parser is ten times faster; the pure-Python one gives the same nodes.
     from yaml import CSafeLoader as _Loader
@@ -33,28 +33,28 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 __all__ = ["Document", "Limits", "load_yaml_file", "load_yaml_text"]
 
-register("OB001", Severity.ERROR, "YAML syntax error",
+OB001 = Code("OB001", Severity.ERROR, "YAML syntax error",
          "The file is not valid YAML, so nothing in it could be read. The message is the parser's; the "
          "position is where the parser gave up, which is often just after the real mistake. Tabs are not "
          "allowed for indentation in YAML.",
          failing="steps:\n\t- name: Restart\n", passing="steps:\n  - name: Restart\n")
-register("OB002", Severity.ERROR, "File is not valid UTF-8 text",
+OB002 = Code("OB002", Severity.ERROR, "File is not valid UTF-8 text",
          "Sources must be UTF-8 text. The position is that of the first byte that is not valid UTF-8; "
          "binary files do not belong in a source folder.")
-register("OB003", Severity.ERROR, "File too large",
+OB003 = Code("OB003", Severity.ERROR, "File too large",
          "The file is larger than the configured `max_file_size` (5 MiB by default) and was not read. "
          "Split it, or raise the limit in the plugin's configuration if the file is legitimate.")
-register("OB004", Severity.ERROR, "Duplicate key",
+OB004 = Code("OB004", Severity.ERROR, "Duplicate key",
          "A mapping names the same key twice. YAML parsers disagree on which value wins, so opsbook "
          "refuses to guess: the first value is kept and the repeat is reported.",
          failing="title: Restart the API\ntitle: Restart the worker\n", passing="title: Restart the API\n")
-register("OB005", Severity.ERROR, "Document exceeds a safety limit",
+OB005 = Code("OB005", Severity.ERROR, "Document exceeds a safety limit",
          "The document nests deeper than `max_depth`, expands through aliases to more values than "
          "`max_nodes`, or has an alias that refers to itself. Such documents are refused unread: a small "
          "file of aliases can expand to billions of values (\"billion laughs\").",
          failing='a: &a ["x", "x"]\nb: &b [*a, *a]\nc: &c [*b, *b]\n# ... and so on for 30 levels\n')
 
-register("OB007", Severity.ERROR, "Unsupported YAML",
+OB007 = Code("OB007", Severity.ERROR, "Unsupported YAML",
          "The file uses a YAML feature that no source format of opsbook needs, such as a list or a "
          "mapping used as a mapping key (`? [a, b]`). Write keys as plain text.",
          failing="? [a, b]\n: 1\n", passing="a-b: 1\n")
@@ -209,7 +209,7 @@ class _Builder:
 
     def refuse(self, node: yaml.Node, message: str) -> _Refused:
         mark = node.start_mark
-        return _Refused(make("OB005", self.path, mark.line + 1, mark.column + 1, message))
+        return _Refused(make(OB005, self.path, mark.line + 1, mark.column + 1, message))
 
     def build(self, node: yaml.Node, depth: int = 0) -> Any:
         self.count += 1
@@ -238,8 +238,7 @@ class _Builder:
                 if key in result:
                     if id(key_node) in own and key in first_at:  # merged keys only fill gaps
                         mark, first = key_node.start_mark, first_at[key].start_mark
-                        self.diagnostics.append(make(
-                            "OB004", self.path, mark.line + 1, mark.column + 1,
+                        self.diagnostics.append(make(OB004, self.path, mark.line + 1, mark.column + 1,
                             f"duplicate key '{key}' (first written at line {first.line + 1}); "
                             "the first value is kept"))
                     continue
@@ -254,7 +253,7 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             return str(node.value)
         mark = node.start_mark
-        raise _Refused(make("OB007", self.path, mark.line + 1, mark.column + 1,
+        raise _Refused(make(OB007, self.path, mark.line + 1, mark.column + 1,
                             "a mapping key must be plain text, not a list or a mapping"))
 
     @staticmethod
@@ -286,7 +285,7 @@ def _syntax_diagnostic(path: str, error: yaml.YAMLError, text: str) -> Diagnosti
     lines = text.splitlines()
     near = lines[max(0, line - 2): line]
     hint = _TAB_HINT if any(re.match(r"[ ]*\t", candidate) for candidate in near) else None
-    return make("OB001", path, line, column, message, hint)
+    return make(OB001, path, line, column, message, hint)
 
 
 def decode(path: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
@@ -297,7 +296,7 @@ def decode(path: str, raw: bytes) -> tuple[str | None, Diagnostic | None]:
         before = raw[: error.start]
         line = before.count(b"\n") + 1
         column = len(before) - (before.rfind(b"\n") + 1) + 1
-        return None, make("OB002", path, line, column,
+        return None, make(OB002, path, line, column,
                           f"byte 0x{raw[error.start]:02x} is not valid UTF-8 (offset {error.start})")
     return text, None
 
@@ -354,7 +353,7 @@ def load_yaml_text(path: str, text: str, limits: Limits | None = None) -> tuple[
     except yaml.YAMLError as error:
         return [], [*builder.diagnostics, _syntax_diagnostic(path, error, text)]
     except RecursionError:
-        return [], [make("OB005", path, 1, 1, "the document nests too deeply to be read")]
+        return [], [make(OB005, path, 1, 1, "the document nests too deeply to be read")]
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -386,14 +385,14 @@ def load_yaml_file(file: Path, relpath: str, limits: Limits | None = None) -> tu
     try:
         size = file.stat().st_size
         if size > limits.max_file_size:
-            return [], [make("OB003", relpath, 1, 1,
+            return [], [make(OB003, relpath, 1, 1,
                              f"the file is {size:,} bytes, over the limit of {limits.max_file_size:,}")]
         with file.open("rb") as handle:
             raw = handle.read(limits.max_file_size + 1)
     except OSError as error:
-        return [], [make("OB003", relpath, 1, 1, f"the file could not be read: {error.strerror or error}")]
+        return [], [make(OB003, relpath, 1, 1, f"the file could not be read: {error.strerror or error}")]
     if len(raw) > limits.max_file_size:  # it grew while we looked, or it is not a regular file
-        return [], [make("OB003", relpath, 1, 1, f"the file is over the limit of {limits.max_file_size:,} bytes")]
+        return [], [make(OB003, relpath, 1, 1, f"the file is over the limit of {limits.max_file_size:,} bytes")]
     text, problem = decode(relpath, raw)
     if problem is not None or text is None:
         return [], [problem] if problem else []

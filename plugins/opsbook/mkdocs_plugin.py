@@ -20,16 +20,18 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page as MkDocsPage
 from mkdocs.utils import meta as front_matter
+from pymdownx.superfences import fence_code_format
 
-from .config import Config, load_config
+from .checks.freshness import freshness_of
+from .config import Config
 from .diagnostics import Severity
-from .kinds import KINDS
+from .registry import KINDS, make_renderer
 from .model import forget_parsed
-from .pipeline import Analysis, analyse
+from .pipeline import Analysis, analyse, load_config
 from .render import Renderer
 from .render.markdown import md_inline
 from .render.sections import expand_sections
-from .report import format_diagnostics
+from .reporters import format_diagnostics
 
 __all__ = ["OpsbookConfig", "OpsbookPlugin"]
 
@@ -87,7 +89,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         root = Path(config.config_file_path or ".").resolve().parent
         options = {name: self.config[name] for name in Config.options() if self.config.get(name) is not None}
-        self.core, problems = Config.from_mapping(options, root)
+        self.core, problems = Config.from_mapping(options, root, KINDS)
         if problems:
             raise PluginError("opsbook configuration: " + "; ".join(p.message for p in problems))
         self.core.repo_url = config.repo_url
@@ -233,7 +235,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             if self.analysis is None:
                 assert self.core is not None
                 self.analysis = analyse(self.core.root, self.core)
-            self.renderer = Renderer(self.analysis.handbook, self.analysis.diagnostics)
+            self.renderer = make_renderer(self.analysis.handbook, self.analysis.diagnostics)
         return self.renderer
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
@@ -274,8 +276,6 @@ def _find_mermaid(root: Path, option: str | None) -> Path | None:
 
 def _enable_mermaid_fences(config: MkDocsConfig) -> None:
     """Render ```mermaid blocks as diagrams: the fence pymdownx.superfences needs for it, added if missing."""
-    from pymdownx.superfences import fence_code_format
-
     fence = {"name": "mermaid", "class": "mermaid", "format": fence_code_format}
     if "pymdownx.superfences" not in config.markdown_extensions:
         config.markdown_extensions.append("pymdownx.superfences")
@@ -288,8 +288,6 @@ def _enable_mermaid_fences(config: MkDocsConfig) -> None:
 def _with_freshness(markdown: str, meta: dict[str, Any], uri: str, today: datetime.date,
                     team_link: Callable[[str, str], str | None]) -> str:
     """Under the page's title, who owns the page and how long ago it was reviewed (from its metadata)."""
-    from .checks.freshness import freshness_of
-
     if "owner" not in meta and "last_reviewed" not in meta:
         return markdown
     found = freshness_of({key: str(value) if key == "last_reviewed" else value for key, value in meta.items()})

@@ -1,8 +1,9 @@
 """The Handbook graph: records by kind and id, references resolved, back-references computed once.
 
-A kind (runbook, alert, team, ...) is declared once in its own module under `opsbook.kinds`, as a
-`Kind`: its record type, its folders, its schema, which of its fields point at which kinds (`Ref`),
-its checks and its pages. Everything here works for any kind from those declarations alone.
+A kind (runbook, alert, team, ...) is declared once, in its family's package under `opsbook.kinds`, as
+a `Kind`: data saying how its records are read and linked (record type, folders, schema, which of its
+fields point at which kinds). Everything here works for any kind from those declarations alone; the
+kinds are handed in by the caller (`opsbook.registry.KINDS`), never imported.
 """
 
 from __future__ import annotations
@@ -14,22 +15,20 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .config import Config
-from .diagnostics import Diagnostic, Severity, make, register
+from .diagnostics import Diagnostic, Severity, make, Code
 from .loader import Document, load_yaml_file
-
-if TYPE_CHECKING:
-    from .render import Page, Renderer
 
 __all__ = ["Handbook", "Kind", "Record", "Ref", "Reference", "load_handbook"]
 
-register("OB006", Severity.ERROR, "Source file outside the repository",
+OB006 = Code("OB006", Severity.ERROR, "Source file outside the repository",
          "A source folder holds a symbolic link that points outside the handbook root. opsbook does not "
          "follow it: a pull request must not be able to make the build read files elsewhere on the machine.")
 
 Check = Callable[["Handbook"], Iterable[Diagnostic]]
+"""A check: a generator of the diagnostics it finds in a handbook."""
 
 
 @dataclass(frozen=True)
@@ -135,24 +134,40 @@ class Reference:
         return text + (f".{self.ref.item_key}" if self.ref.item_key and self.index is not None else "")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Kind:
-    """Everything opsbook needs to know about one kind of source."""
+    """How the records of one kind are read and linked: a declaration, with no checks or pages.
+
+    Attributes:
+        name: The kind's name in configuration and diagnostics (`runbook`, `alert`).
+        page_folder: The folder of its pages in the site, unless the `pages` option moves it.
+        record_type: The `Record` subclass its records are.
+        folders: Where its sources are by default (folders or single files); empty for a kind whose
+            records come from another kind's files (a receiver, from the Alertmanager configuration).
+        schema: The published JSON Schema its records are validated against, if any.
+        refs: The fields that name records of other kinds.
+        patterns: The file names read in its folders.
+        records_from: Turns one document into records (of any kind) and diagnostics; one record per
+            document when unset.
+        schema_error: Turns a schema error into a diagnostic of the kind's own (True: drop it).
+        unique_ids: Whether two records with one id are an error.
+        reader: Reads a source file that is not YAML (migrations are SQL).
+    """
 
     name: str
-    plural: str
+    page_folder: str
     record_type: type[Record]
     folders: tuple[str, ...]
     schema: str | None = None
     refs: tuple[Ref, ...] = ()
-    checks: tuple[Check, ...] = ()
-    pages: Callable[[Handbook, Renderer], Iterable[Page]] | None = None
     patterns: tuple[str, ...] = ("*.yaml", "*.yml")
     records_from: Callable[[Document], Iterable[Record | Diagnostic]] | None = None
     schema_error: Callable[[Any, Record | None], Diagnostic | None | bool] | None = None
     unique_ids: bool = True
-    #: How to read a source file, for kinds that are not YAML (migrations are SQL); YAML by default.
     reader: Callable[[Path, str, Any], tuple[list[Document], list[Diagnostic]]] | None = None
+
+
+R = TypeVar("R", bound=Record)
 
 
 @dataclass
@@ -195,6 +210,14 @@ class Handbook:
     def all(self, kind: str) -> list[Record]:
         """Records of a kind, each id once, in id order."""
         return [self.records[kind][key] for key in sorted(self.records.get(kind, {}))]
+
+    def records_of(self, record_type: type[R]) -> list[R]:
+        """Records of the kind whose record type is `record_type`, each id once, in id order."""
+        return [record for record in self.all(record_type.kind) if isinstance(record, record_type)]
+
+    def loaded_of(self, record_type: type[R]) -> list[R]:
+        """Every loaded record of that kind, duplicates included, in load order."""
+        return [record for record in self.loaded.get(record_type.kind, []) if isinstance(record, record_type)]
 
     def referrers(self, record: Record, kind: str | None = None) -> list[Reference]:
         """References that point at `record`, optionally only those from records of `kind`."""
@@ -291,26 +314,21 @@ def _inside(root: Path, file: Path, linked_only: bool = True) -> bool:
     return True
 
 
-def load_handbook(config: Config, kinds: dict[str, Kind] | None = None) -> Handbook:
+def load_handbook(config: Config, kinds: dict[str, Kind]) -> Handbook:
     """Load every source of every kind under the configured folders, and resolve the references."""
-    from .kinds import KINDS
-
-    kinds = kinds if kinds is not None else KINDS
     handbook = Handbook(config=config, kinds=kinds)
     handbook.loaded = {name: [] for name in kinds}
     root = config.root
     for kind in kinds.values():
         for folder in config.sources.get(kind.name, list(kind.folders)):
             if (root / folder).exists() and not _inside(root, root / folder, linked_only=False):
-                handbook.load_diagnostics.append(make(
-                    "OB006", folder, 1, 1, f"source folder '{folder}' leads outside the repository; it was not read"))
+                handbook.load_diagnostics.append(make(OB006, folder, 1, 1, f"source folder '{folder}' leads outside the repository; it was not read"))
                 continue
             if (root / folder).exists():
                 handbook.present.add(kind.name)
             for file, relpath in _source_files(root, folder, kind.patterns):
                 if not _inside(root, file):
-                    handbook.load_diagnostics.append(make(
-                        "OB006", relpath, 1, 1, f"'{relpath}' links outside the repository; it was not read"))
+                    handbook.load_diagnostics.append(make(OB006, relpath, 1, 1, f"'{relpath}' links outside the repository; it was not read"))
                     continue
                 documents, problems = _parsed(file, relpath, kind, config)
                 handbook.load_diagnostics.extend(problems)

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import run_checks
-from .config import Config, load_config
+from .config import Config, read_config
 from .diagnostics import Diagnostic, Severity
-from .kinds import KINDS
+from .health import health_pages
 from .model import Handbook, load_handbook
-from .render import Page, render_pages
+from .registry import CHECKS, FAMILIES, KINDS, make_renderer
+from .render import Page
+from .render.code_pages import check_pages
+from .render.schema_pages import schema_pages
 
-__all__ = ["Analysis", "analyse"]
+__all__ = ["Analysis", "analyse", "load_config", "render_pages"]
 
 
 @dataclass
@@ -33,6 +36,11 @@ class Analysis:
         return render_pages(self.handbook, self.diagnostics)
 
 
+def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
+    """The configuration of the handbook at `root` (from `mkdocs.yml`, else `opsbook.yml`), and its problems."""
+    return read_config(root, KINDS)
+
+
 def analyse(root: Path, config: Config | None = None) -> Analysis:
     """Load and check the handbook at `root` (configuration from `mkdocs.yml` unless given)."""
     problems: list[Diagnostic] = []
@@ -44,7 +52,23 @@ def analyse(root: Path, config: Config | None = None) -> Analysis:
         if config is None:
             config, problems = load_config(root)
         handbook = load_handbook(config, KINDS)
-        return Analysis(config, handbook, run_checks(handbook, problems))
+        return Analysis(config, handbook, run_checks(handbook, CHECKS, problems))
     finally:
         if enabled:
             gc.enable()
+
+
+def render_pages(handbook: Handbook, diagnostics: list[Diagnostic] | None = None) -> list[Page]:
+    """Every generated page: each family's pages of each kind, then the diagnostic code and schema
+    references and the health dashboard."""
+    renderer = make_renderer(handbook, diagnostics or ())
+    pages: list[Page] = []
+    for family in FAMILIES:
+        for kind in family.kinds:
+            maker = family.pages.get(kind.name)
+            if maker is not None:
+                pages.extend(maker(handbook, renderer))
+    pages.extend(check_pages(renderer))
+    pages.extend(schema_pages(renderer))
+    pages.extend(health_pages(handbook, renderer))
+    return pages

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from .config import find_root, load_config
+from .config import find_root
 from .diagnostics import Diagnostic, Severity
 from .durations import parse_duration
-from .kinds.runbook import Runbook
-from .pipeline import Analysis, analyse
-from .results import write_results
-from .runner import RunbookResult, RunOptions, StepResult, run_runbook
+from .kinds.runbooks.records import Runbook
+from .pipeline import Analysis, analyse, load_config
+from .kinds.runbooks.results import write_results
+from .kinds.runbooks.runner import RunbookResult, RunOptions, StepResult, run_runbook
 
 _ANALYSIS = pytest.StashKey[Analysis]()
 _PROPERTY = "opsbook_runbook_result"

@@ -19,23 +19,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..diagnostics import Diagnostic, Severity, make, register
+from ..diagnostics import Diagnostic, Severity, make, Code
 from ..durations import parse_date, parse_duration, shift_date
 from ..loader import Document, load_yaml_text
 from ..model import Handbook
+from ..schema_validation import load_schema
+from .references import OB021
 
 __all__ = ["Freshness", "check_freshness", "freshness_of", "page_front_matter"]
 
-register("OB040", Severity.WARNING, "Review overdue",
+OB040 = Code("OB040", Severity.WARNING, "Review overdue",
          "A record's or a page's `last_reviewed` date plus its `review_every` interval lies before today: "
          "nobody has confirmed lately that it is still right. Review it and update the date.",
          failing="last_reviewed: 2024-01-10\nreview_every: 90d\n",
          passing="last_reviewed: 2026-10-01\nreview_every: 90d\n")
-register("OB041", Severity.ERROR, "Invalid date or duration",
+OB041 = Code("OB041", Severity.ERROR, "Invalid date or duration",
          "A date must be a real calendar date written `YYYY-MM-DD`; a duration is a number and a unit, "
          "largest unit first: `30s`, `15m`, `1h30m`, `90d`, `12w`, `1y`; a timeout may not be zero.",
          failing="last_reviewed: 2026-02-30\n", passing="last_reviewed: 2026-02-28\n")
-register("OB044", Severity.WARNING, "No owner or review date",
+OB044 = Code("OB044", Severity.WARNING, "No owner or review date",
          "The record or page has no `owner`, or no `last_reviewed` date, though the configuration's "
          "`require_freshness` asks it of its kind (`pages` for hand-written pages). A handbook nobody owns "
          "and nobody reviews goes stale unnoticed.",
@@ -85,11 +87,11 @@ def _check(path: str, data: dict[str, Any], position: Any, today: _dt.date, requ
     reviewed, every = data.get("last_reviewed"), data.get("review_every")
     if isinstance(reviewed, str) and _DATE_FORM.match(reviewed) and parse_date(reviewed) is None:
         line, column = position("last_reviewed")
-        yield make("OB041", path, line, column, f"last_reviewed {reviewed!r} is not a calendar date")
+        yield make(OB041, path, line, column, f"last_reviewed {reviewed!r} is not a calendar date")
         return
     if isinstance(every, str) and _DURATION_FORM.match(every) and parse_duration(every) is None:
         line, column = position("review_every")
-        yield make("OB041", path, line, column, f"review_every {every!r} is not a duration: each unit once, "
+        yield make(OB041, path, line, column, f"review_every {every!r} is not a duration: each unit once, "
                                                 "largest first")
         return
     found = freshness_of(data)
@@ -98,10 +100,10 @@ def _check(path: str, data: dict[str, Any], position: Any, today: _dt.date, requ
     if required and lacking:
         missing = " and ".join(lacking)
         line, column = position()
-        yield make("OB044", path, line, column, f"no {missing}", hint="owner: TEAM-ID, last_reviewed: YYYY-MM-DD")
+        yield make(OB044, path, line, column, f"no {missing}", hint="owner: TEAM-ID, last_reviewed: YYYY-MM-DD")
     if found.due is not None and found.due < today:
         line, column = position("last_reviewed")
-        yield make("OB040", path, line, column,
+        yield make(OB040, path, line, column,
                    f"review overdue: last reviewed {reviewed}, due every {every or DEFAULT_INTERVAL}, so by "
                    f"{found.due.isoformat()} ({(today - found.due).days} days ago)",
                    hint="review it and set last_reviewed to today's date")
@@ -109,8 +111,6 @@ def _check(path: str, data: dict[str, Any], position: Any, today: _dt.date, requ
 
 def _has_owner_field(handbook: Handbook, kind: str) -> bool:
     """Whether records of a kind can name an owner (a team is its own owner)."""
-    from ..schema import load_schema
-
     schema = handbook.kinds[kind].schema if kind in handbook.kinds else None
     return bool(schema) and "owner" in load_schema(schema).get("properties", {})
 
@@ -132,6 +132,6 @@ def check_freshness(handbook: Handbook) -> Iterator[Diagnostic]:
         if document is not None and isinstance(data.get("owner"), str) and "team" in handbook.present \
                 and handbook.get("team", data["owner"]) is None:
             line, column = document.position(("owner",))
-            yield make("OB021", relpath, line, column, f"owner names team '{data['owner']}', which does not exist")
+            yield make(OB021, relpath, line, column, f"owner names team '{data['owner']}', which does not exist")
         yield from _check(relpath, data, position, today, "pages" in required, handbook)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity, make, register
+from ..diagnostics import Diagnostic, Severity, make, Code
 from ..model import Handbook
 
-register("OB020", Severity.ERROR, "Duplicate id",
+OB020 = Code("OB020", Severity.ERROR, "Duplicate id",
          "Two records of the same kind have the same id (from their `id:` field, or from their file names). "
          "Links and references would be ambiguous; the first file in path order keeps the id.",
          failing="# runbooks/api-restart.yaml\nid: api-restart\n# runbooks/restart-api.yaml\nid: api-restart\n")
-register("OB022", Severity.ERROR, "File name is not a valid id",
+OB022 = Code("OB022", Severity.ERROR, "File name is not a valid id",
          "A record without an `id:` field takes its file name as id, and ids are lower-case words joined by "
          "hyphens (`[a-z0-9]+(-[a-z0-9]+)*`), so that they are the same in every URL and on every system. "
          "Rename the file, or give the record an `id:`.",
@@ -29,14 +29,14 @@ def check_identity(handbook: Handbook) -> Iterator[Diagnostic]:
         first: dict[str, object] = {}
         for record in records:
             if record.id_from_file and not ID.match(record.id):
-                yield make("OB022", record.path, 1, 1,
+                yield make(OB022, record.path, 1, 1,
                            f"the file name gives the id {record.id!r}, which is not lower-case words joined by "
                            "hyphens", hint="rename the file or add an id: field")
             if record.id in first:
                 original = first[record.id]
                 where = ("id",) if not record.id_from_file else ()
                 line, column = record.position(*where)
-                yield make("OB020", record.path, line, column,
+                yield make(OB020, record.path, line, column,
                            f"{kind_name} id '{record.id}' is already used by {original}")
             else:
                 first[record.id] = record.path

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity, make, register
+from ..diagnostics import Diagnostic, Severity, make, Code
 from ..model import Handbook
 from ..render.markdown import lines_outside_fences
 
-register("OB070", Severity.WARNING, "Placeholder text",
+OB070 = Code("OB070", Severity.WARNING, "Placeholder text",
          "A source or a hand-written page still holds placeholder text: TODO, TBD, FIXME or lorem ipsum. A "
          "reader in an incident cannot act on a placeholder. Finish the sentence, or file the work elsewhere. "
          "Code blocks and inline code are not searched.",
@@ -62,9 +62,9 @@ def check_placeholders(handbook: Handbook) -> Iterator[Diagnostic]:
             if line.lstrip().startswith("#"):
                 continue  # YAML comments are notes for maintainers
             for found in _matches(line):
-                yield make("OB070", document.path, number, found.start() + 1,
+                yield make(OB070, document.path, number, found.start() + 1,
                            f"placeholder text {found.group(0)!r}")
     for relpath, text in handbook.docs_pages():
         for number, line in _prose_lines(text):
             for found in _matches(line):
-                yield make("OB070", relpath, number, found.start() + 1, f"placeholder text {found.group(0)!r}")
+                yield make(OB070, relpath, number, found.start() + 1, f"placeholder text {found.group(0)!r}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity, make, register
+from ..diagnostics import Diagnostic, Severity, make, Code
 from ..model import Handbook
 
-register("OB021", Severity.ERROR, "Unknown reference",
+OB021 = Code("OB021", Severity.ERROR, "Unknown reference",
          "A field names a record that does not exist: a related runbook, an owning team, a service. The "
          "position is that of the exact item. References to a kind are checked once the handbook has a "
          "source folder for that kind (so `owner:` is checked once `teams/` exists).",
@@ -26,6 +26,6 @@ def check_references(handbook: Handbook) -> Iterator[Diagnostic]:
         line, column = reference.source.position(*reference.field_path)
         known = list(handbook.records.get(kind, {}))
         close = difflib.get_close_matches(reference.target_id, known, n=1)
-        yield make("OB021", reference.source.path, line, column,
+        yield make(OB021, reference.source.path, line, column,
                    f"{reference.field_name} names {kind} '{reference.target_id}', which does not exist",
                    hint=f"did you mean '{close[0]}'?" if close else None)

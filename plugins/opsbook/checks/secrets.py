@@ -7,10 +7,10 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Severity, make, register
+from ..diagnostics import Diagnostic, Severity, make, Code
 from ..model import Handbook
 
-register("OB411", Severity.ERROR, "Secret value committed to a source file",
+OB411 = Code("OB411", Severity.ERROR, "Secret value committed to a source file",
          "Something that looks like a credential is written in a source file: a cloud access key, a private "
          "key, a token, a webhook URL, a password in a URL or in a `password:` field. Remove it, rotate it, "
          "and reference it from a secret store instead. The message shows only its first characters.",
@@ -89,7 +89,7 @@ def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
                 continue
             line, column = where(found.start())
             reported.add(line)
-            yield make("OB411", path, line, column, f"this looks like {what} ({value[:2]}…) written in the file")
+            yield make(OB411, path, line, column, f"this looks like {what} ({value[:2]}…) written in the file")
     seen: set[int] = set()
     for hint in _field_hints(text):
         line, _ = where(hint)
@@ -102,7 +102,7 @@ def _scan_text(path: str, text: str) -> Iterator[Diagnostic]:
         if field and not field.group(1).lower().endswith(("_file", "_path", "_name", "_env")):
             value = field.group(2)
             if not _PLACEHOLDER.match(value) and not value.startswith("${{") and len(set(value)) > 3:
-                yield make("OB411", path, line, content.index(value) + 1,
+                yield make(OB411, path, line, content.index(value) + 1,
                            f"{field.group(1)} holds a literal value ({value[:2]}…); reference a secret instead")
 
 

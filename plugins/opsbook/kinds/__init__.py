@@ -1,28 +1,45 @@
-"""The registry of kinds: each kind is one module here that declares a `KIND`."""
+"""Kind families: each package here holds related kinds with their checks, pages, sections and templates.
+
+A family declares what it contributes in one value, a `Family`, named `FAMILY` in its package's
+`__init__.py`. Nothing here lists the families: `opsbook.registry` does, and it is the only module
+that does. A family may import the families below it (see the import-linter contract in
+`pyproject.toml`); nothing below the families imports one.
+"""
 
 from __future__ import annotations
 
-from ..model import Kind
-from . import alerting, alerts, architecture, environments, metrics, opsdata, route_tests, routing, runbook, team, workflows
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-__all__ = ["KINDS", "register_kind"]
+from ..diagnostics import Code
+from ..model import Check, Handbook, Kind
+from ..render import Page, Renderer
+from ..render.sections import Section
 
-KINDS: dict[str, Kind] = {}
+__all__ = ["Family", "PageMaker"]
 
-
-def register_kind(kind: Kind) -> Kind:
-    """Add a kind to the registry; the loader, checks, renderer and adapters pick it up from there."""
-    if kind.name in KINDS:
-        raise ValueError(f"kind {kind.name!r} registered twice")
-    KINDS[kind.name] = kind
-    return kind
+PageMaker = Callable[[Handbook, Renderer], Iterable[Page]]
+"""Makes the pages of one kind: a page per record (where the kind has them) and its index."""
 
 
-for _kind in (runbook.KIND, team.KIND, alerts.ALERT_KIND, alerts.GROUP_KIND, alerts.RECORDING_KIND,
-              routing.ALERTMANAGER_KIND, routing.RECEIVER_KIND, route_tests.KIND, metrics.KIND,
-              workflows.KIND, environments.KIND, architecture.COMPONENT_KIND, architecture.BACKUP_KIND,
-              architecture.DRILL_KIND, opsdata.MIGRATION_KIND, opsdata.LOG_KIND, opsdata.INCIDENT_KIND):
-    register_kind(_kind)
+@dataclass(frozen=True)
+class Family:
+    """What a family of kinds contributes to opsbook.
 
-# Alerting checks span several kinds (alerts, runbooks, routing, teams); they run with the alert kind.
-alerts.ALERT_KIND.checks = alerting.ALERTING_CHECKS
+    Attributes:
+        name: The family's name (its package's).
+        kinds: The kinds it declares.
+        checks: Its checks, including those that span its kinds; each a generator of diagnostics.
+        pages: The page maker of each of its kinds that has pages, by kind name.
+        sections: The generated sections it offers to hand-written pages.
+        templates: The package whose `templates/` folder holds its Jinja2 templates.
+        codes: The diagnostic codes its checks and loaders yield.
+    """
+
+    name: str
+    kinds: tuple[Kind, ...]
+    templates: str
+    checks: tuple[Check, ...] = ()
+    pages: dict[str, PageMaker] = field(default_factory=dict)
+    sections: tuple[Section, ...] = ()
+    codes: tuple[Code, ...] = ()

@@ -1,6 +1,7 @@
 """Rendering: the Handbook turned into Markdown pages (path → text), engine-neutral.
 
-Templates are Jinja2 files shipped in `opsbook/render/templates`. Every value a template prints is
+Templates are Jinja2 files shipped in the `templates/` folder of each package that makes pages (this
+one, each kind family, `opsbook.health`); the renderer is handed the list. Every value a template prints is
 escaped for Markdown and HTML unless it is `Markup` made by one of the helpers here (`link`, `code`,
 `block`): the escaping is the default, so a template that forgets a filter is still safe.
 """
@@ -8,18 +9,21 @@ escaped for Markdown and HTML unless it is `Markup` made by one of the helpers h
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Code, Diagnostic
 from ..model import Handbook, Record
 from .markdown import code_block, inline_code, md_block, md_inline
 
-__all__ = ["Page", "Renderer", "render_pages"]
+if TYPE_CHECKING:
+    from .sections import Section
+
+__all__ = ["Page", "Renderer"]
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,27 @@ def _finalize(value: Any) -> Any:
 class Renderer:
     """Renders templates for one handbook, and knows where each record's page is."""
 
-    def __init__(self, handbook: Handbook, diagnostics: Iterable[Diagnostic] = ()) -> None:
+    def __init__(self, handbook: Handbook, diagnostics: Iterable[Diagnostic] = (), *,
+                 templates: Iterable[str] = (), paged_kinds: Collection[str] = (),
+                 sections: Mapping[str, Section] | None = None, codes: Mapping[str, Code] | None = None) -> None:
+        """A renderer for one handbook.
+
+        Args:
+            handbook: The model the pages show.
+            diagnostics: The diagnostics of its analysis (shown on the code pages and the dashboard).
+            templates: Packages whose `templates/` folders hold the templates, besides this one's.
+            paged_kinds: The kinds whose records have pages of their own (links to others are text).
+            sections: The sections hand-written pages may embed, by name.
+            codes: The catalogue of diagnostic codes, by code.
+        """
         self.handbook = handbook
         self.diagnostics = list(diagnostics)
+        self.paged_kinds = frozenset(paged_kinds)
+        self.sections: Mapping[str, Section] = sections if sections is not None else {}
+        self.codes: Mapping[str, Code] = codes if codes is not None else {}
+        loaders = [jinja2.PackageLoader(package, "templates") for package in ("opsbook.render", *templates)]
         self.env = jinja2.Environment(
-            loader=jinja2.PackageLoader("opsbook.render", "templates"),
+            loader=jinja2.ChoiceLoader(loaders),
             autoescape=False,  # Markdown, not HTML: _finalize escapes for both
             finalize=_finalize,
             undefined=jinja2.StrictUndefined,
@@ -72,13 +92,12 @@ class Renderer:
         self.env.globals.update(Markup=Markup, inline_code=inline_code)
 
     def page_dir(self, kind: str) -> str:
-        plural = self.handbook.kinds[kind].plural if kind in self.handbook.kinds else kind
-        return self.handbook.config.page_dir(kind, plural)
+        folder = self.handbook.kinds[kind].page_folder if kind in self.handbook.kinds else kind
+        return self.handbook.config.page_dir(kind, folder)
 
     def has_pages(self, kind: str) -> bool:
         """Whether records of a kind get pages of their own (links to the others are plain text)."""
-        owner = self.handbook.kinds.get(kind)
-        return owner is not None and owner.pages is not None
+        return kind in self.paged_kinds
 
     def uri_of(self, record: Record) -> str:
         return f"{self.page_dir(record.kind)}/{record.slug}.md"
@@ -118,20 +137,3 @@ class Renderer:
             "href": lambda to: self.href(uri, to),
         }
         return self.env.get_template(template).render(**helpers, **context)
-
-
-def render_pages(handbook: Handbook, diagnostics: Iterable[Diagnostic] = ()) -> list[Page]:
-    """Every generated page: each kind's pages, then the diagnostic code and schema references."""
-    from .checks import check_pages
-    from .health import health_pages
-    from .schemas import schema_pages
-
-    renderer = Renderer(handbook, diagnostics)
-    pages: list[Page] = []
-    for kind in handbook.kinds.values():
-        if kind.pages is not None:
-            pages.extend(kind.pages(handbook, renderer))
-    pages.extend(check_pages(renderer))
-    pages.extend(schema_pages(renderer))
-    pages.extend(health_pages(handbook, renderer))
-    return pages

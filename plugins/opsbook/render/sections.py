@@ -12,23 +12,23 @@ to the page; an unknown name is an error (OB060) for `opsbook check` and fails t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..diagnostics import Diagnostic, Severity, make, register
+from ..diagnostics import Code, Diagnostic, Severity, make
 from .markdown import lines_outside_fences
 
 if TYPE_CHECKING:
     from ..model import Handbook
     from . import Renderer
 
-__all__ = ["SECTIONS", "Section", "expand_sections", "section", "check_sections"]
+__all__ = ["Section", "DIRECTIVE", "OB060", "directives", "expand_sections", "section", "unknown_section"]
 
-register("OB060", Severity.ERROR, "Unknown generated section",
-         "A hand-written page embeds a generated section (`<!-- opsbook: NAME -->`) by a name opsbook does not "
-         "know. The message lists the names there are; the guide's page on embedding describes each.",
-         failing="<!-- opsbook: alert -->\n", passing="<!-- opsbook: alerts -->\n")
+OB060 = Code("OB060", Severity.ERROR, "Unknown generated section",
+             "A hand-written page embeds a generated section (`<!-- opsbook: NAME -->`) by a name opsbook does "
+             "not know. The message lists the names there are; the guide's page on embedding describes each.",
+             failing="<!-- opsbook: alert -->\n", passing="<!-- opsbook: alerts -->\n")
 
 DIRECTIVE = re.compile(r"^[ ]{0,3}<!--\s*opsbook:\s*([A-Za-z0-9_-]+)\s*-->[ \t]*$", re.M)
 
@@ -37,27 +37,25 @@ SectionRenderer = Callable[["Handbook", "Renderer", str], str]
 
 @dataclass(frozen=True)
 class Section:
+    """A generated section a hand-written page may embed: `render(handbook, renderer, page_uri)` gives
+    its Markdown, links relative to the page. Calling the section renders it."""
+
     name: str
     description: str
     render: SectionRenderer
 
+    def __call__(self, handbook: Handbook, renderer: Renderer, uri: str) -> str:
+        return self.render(handbook, renderer, uri)
 
-SECTIONS: dict[str, Section] = {}
 
+def section(name: str, description: str) -> Callable[[SectionRenderer], Section]:
+    """Make a function `(handbook, renderer, page_uri) -> Markdown` a `Section` (registers nothing:
+    a family lists its sections in its `Family` value)."""
 
-def section(name: str, description: str) -> Callable[[SectionRenderer], SectionRenderer]:
-    """Declare a function `(handbook, renderer, page_uri) -> Markdown` as an embeddable section."""
-
-    def declare(function: SectionRenderer) -> SectionRenderer:
-        SECTIONS[name] = Section(name, description, function)
-        return function
+    def declare(function: SectionRenderer) -> Section:
+        return Section(name, description, function)
 
     return declare
-
-
-def _load_all() -> None:
-    # The page modules declare their sections when imported.
-    from . import alerts, architecture, health, metrics, opsdata, runbooks, teams, workflows  # noqa: F401
 
 
 def directives(markdown: str) -> Iterator[tuple[int, int, str]]:
@@ -70,14 +68,15 @@ def directives(markdown: str) -> Iterator[tuple[int, int, str]]:
 
 def expand_sections(handbook: Handbook, renderer: Renderer, page_uri: str, markdown: str,
                     path: str) -> tuple[str, list[Diagnostic]]:
-    """The page with every directive replaced by its section; unknown names are diagnostics."""
-    _load_all()
+    """The page with every directive replaced by its section (from `renderer.sections`); unknown
+    names are diagnostics."""
+    sections = renderer.sections
     lines = markdown.splitlines(keepends=True)
     problems: list[Diagnostic] = []
     for number, column, name in sorted(directives(markdown), reverse=True):
-        known = SECTIONS.get(name)
+        known = sections.get(name)
         if known is None:
-            problems.append(_unknown(path, number, column, name))
+            problems.append(unknown_section(path, number, column, name, sections))
             continue
         body = known.render(handbook, renderer, page_uri)
         body = re.sub(r"\A# [^\n]*\n+", "", body)  # the section's own title: the page has one
@@ -85,15 +84,8 @@ def expand_sections(handbook: Handbook, renderer: Renderer, page_uri: str, markd
     return "".join(lines), sorted(problems, key=lambda d: (d.line, d.column))
 
 
-def _unknown(path: str, line: int, column: int, name: str) -> Diagnostic:
-    return make("OB060", path, line, column, f"no generated section is called '{name}' "
-                                             f"(sections: {', '.join(sorted(SECTIONS))})")
-
-
-def check_sections(handbook: Handbook) -> Iterator[Diagnostic]:
-    """OB060: every section a hand-written page embeds exists."""
-    _load_all()
-    for relpath, text in handbook.docs_pages():
-        for number, column, name in directives(text):
-            if name not in SECTIONS:
-                yield _unknown(relpath, number, column, name)
+def unknown_section(path: str, line: int, column: int, name: str, sections: Mapping[str, Section] | Iterable[str]
+                    ) -> Diagnostic:
+    """OB060 for a directive naming no section."""
+    return make(OB060, path, line, column, f"no generated section is called '{name}' "
+                                           f"(sections: {', '.join(sorted(sections))})")

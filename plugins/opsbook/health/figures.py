@@ -1,0 +1,101 @@
+"""Handbook health: the figures the dashboard draws and `opsbook metrics` exports, computed once from
+the same model and the same checks, so that the two can never disagree."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostic
+from ..kinds.alerting.links import runbooks_for_alert
+from ..kinds.alerting.rules import AlertRule
+from ..kinds.runbooks.records import Runbook
+from ..model import Handbook
+from ..kinds.runbooks.verification import coverage
+
+__all__ = ["Health", "compute_health"]
+
+
+@dataclass
+class Health:
+    """The handbook's health figures."""
+
+    alerts: int = 0
+    alerts_with_runbook: int = 0
+    paging_alerts: int = 0
+    paging_alerts_with_runbook: int = 0
+    runnable_steps: int = 0
+    verified_steps: int = 0
+    runbooks: int = 0
+    runbooks_overdue: int = 0
+    records_overdue: int = 0
+    dr_runbooks: int = 0
+    drills_overdue: int = 0
+    diagnostics_by_code: dict[str, int] = field(default_factory=dict)
+    diagnostics_by_severity: dict[str, int] = field(default_factory=dict)
+    records_by_kind: dict[str, int] = field(default_factory=dict)
+    resolve_hours_by_service: dict[str, float] = field(default_factory=dict)
+    severity_of: dict[str, str] = field(default_factory=dict)
+
+
+def compute_health(handbook: Handbook, diagnostics: list[Diagnostic]) -> Health:
+    """Every figure of the dashboard, from the model and the diagnostics of one analysis."""
+    health = Health()
+    names = sorted({a.id for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)})
+    paging = set(handbook.config.paging_severities)
+    for name in names:
+        variants = [a for a in handbook.variants("alert", name) if isinstance(a, AlertRule)]
+        has_runbook = bool(runbooks_for_alert(handbook, name))
+        health.alerts += 1
+        health.alerts_with_runbook += has_runbook
+        if any(a.severity in paging for a in variants):
+            health.paging_alerts += 1
+            health.paging_alerts_with_runbook += has_runbook
+    health.verified_steps, health.runnable_steps = coverage(handbook)
+    health.runbooks = len([r for r in handbook.all("runbook") if isinstance(r, Runbook)])
+    overdue = [d for d in diagnostics if d.code == "OB040"]
+    runbook_files = {r.path for r in handbook.all("runbook")}
+    health.runbooks_overdue = len({d.path for d in overdue if d.path in runbook_files})
+    health.records_overdue = len({d.path for d in overdue})
+    health.dr_runbooks, health.drills_overdue = _drills(handbook, diagnostics)
+    health.diagnostics_by_code = dict(sorted(Counter(d.code for d in diagnostics).items()))
+    health.severity_of = {d.code: str(d.severity) for d in diagnostics}
+    health.diagnostics_by_severity = dict(sorted(Counter(str(d.severity) for d in diagnostics).items()))
+    health.records_by_kind = {kind: len(records) for kind, records in sorted(handbook.records.items()) if records}
+    health.resolve_hours_by_service = _resolve_hours(handbook)
+    return health
+
+
+def _drills(handbook: Handbook, diagnostics: list[Diagnostic]) -> tuple[int, int]:
+    """DR runbooks (restore and verify runbooks of backup policies), and how many are overdue (OB603)."""
+    dr = set()
+    for backup in handbook.all("backup"):
+        for key in ("restore_runbook", "verify_runbook"):
+            if isinstance(backup.data.get(key), str):
+                dr.add(backup.data[key])
+    flagged = [d.message for d in diagnostics if d.code == "OB603"]
+    return len(dr), sum(any(f"runbook {runbook_id} " in message for message in flagged) for runbook_id in dr)
+
+
+def _resolve_hours(handbook: Handbook) -> dict[str, float]:
+    """Mean hours from start to resolution of incidents, by service (when the handbook keeps incidents)."""
+    totals: dict[str, list[float]] = {}
+    for incident in handbook.all("incident"):
+        started, resolved = incident.data.get("started"), incident.data.get("resolved")
+        try:
+            begin = _dt.datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+            end = _dt.datetime.fromisoformat(str(resolved).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        hours = (end - begin).total_seconds() / 3600
+        if hours < 0:
+            continue
+        for service in incident.data.get("services") or []:
+            totals.setdefault(str(service), []).append(hours)
+    return {service: round(sum(values) / len(values), 2) for service, values in sorted(totals.items())}
+
+
+def share(part: int, whole: int) -> float:
+    return part / whole if whole else 1.0
+

@@ -1,0 +1,126 @@
+"""The Alertmanager configuration, read as it is: its routing tree and its receivers.
+
+One configuration file (`ops/alertmanager.yml` by default) becomes an `alertmanager` record holding
+the routing tree, and one `receiver` record per receiver, so that teams, alerts and pages can name
+receivers like any other record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .routing import RoutingTree, build_tree, integrations_of
+from ...diagnostics import Diagnostic, Severity, make, Code
+from ...loader import Document
+from ...model import Kind, Record
+
+
+__all__ = ["AlertmanagerConfig", "Receiver", "ALERTMANAGER_KIND", "RECEIVER_KIND"]
+
+OB320 = Code("OB320", Severity.ERROR, "Invalid Alertmanager configuration",
+         "The Alertmanager configuration has a problem Alertmanager would refuse, or that makes routing "
+         "ambiguous: an unknown top-level field, a route naming an undefined receiver, a receiver defined "
+         "twice, a matcher Alertmanager cannot parse, or matchers on the root route.",
+         failing='route:\n  receiver: default\n  routes:\n    - matchers: [severity="critical]\n'
+                 "      receiver: pager\nreceivers: [{name: default}]\n",
+         passing='route:\n  receiver: default\n  routes:\n    - matchers: [severity="critical"]\n'
+                 "      receiver: pager\nreceivers: [{name: default}, {name: pager}]\n")
+
+_TOP_LEVEL = {"global", "route", "receivers", "inhibit_rules", "templates", "time_intervals",
+              "mute_time_intervals", "tracing"}
+
+
+@dataclass
+class AlertmanagerConfig(Record):
+    """An Alertmanager configuration and its routing tree."""
+
+    kind: ClassVar[str] = "alertmanager"
+
+    tree: RoutingTree | None = field(default=None, repr=False)
+
+    @property
+    def title(self) -> str:
+        return f"Alertmanager routing ({self.path})"
+
+    @property
+    def time_intervals(self) -> list[str]:
+        names = []
+        for key in ("time_intervals", "mute_time_intervals"):
+            for item in self.data.get(key) or []:
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    names.append(item["name"])
+        return names
+
+    @property
+    def inhibit_rules(self) -> list[dict[str, Any]]:
+        value = self.data.get("inhibit_rules")
+        return [rule for rule in value if isinstance(rule, dict)] if isinstance(value, list) else []
+
+
+@dataclass
+class Receiver(Record):
+    """A receiver of an Alertmanager configuration."""
+
+    kind: ClassVar[str] = "receiver"
+
+    index: int = 0
+
+    def _prefix(self) -> tuple[str | int, ...]:
+        return ("receivers", self.index)
+
+    @property
+    def title(self) -> str:
+        return self.id
+
+    @property
+    def integrations(self) -> list[str]:
+        return integrations_of(self.data)
+
+    @property
+    def is_null(self) -> bool:
+        """A receiver with no integration: alerts routed to it notify nobody."""
+        return not self.integrations
+
+
+def alertmanager_records(document: Document) -> Iterator[Record | Diagnostic]:
+    data = document.data
+    if data is None:
+        return
+
+    def problem(where: tuple[str | int, ...], message: str, key: bool = False) -> Diagnostic:
+        line, column = document.position(where, key=key)
+        return make(OB320, document.path, line, column, message)
+
+    if not isinstance(data, dict):
+        yield problem((), "an Alertmanager configuration must be a mapping")
+        return
+    for key in data:
+        if key not in _TOP_LEVEL:
+            yield problem((key,), f"unknown field '{key}' at the top of the Alertmanager configuration", key=True)
+    tree, problems = build_tree(data)
+    for found in problems:
+        yield problem(found.path, found.message)
+    stem = Path(document.path).name.rsplit(".", 1)[0]
+    yield AlertmanagerConfig(stem if document.index == 0 else f"{stem}-{document.index + 1}", data, document,
+                             tree=tree)
+    seen: set[str] = set()
+    declared = data.get("receivers")
+    for index, receiver in enumerate(declared if isinstance(declared, list) else []):
+        if isinstance(receiver, dict) and isinstance(receiver.get("name"), str) and receiver["name"] not in seen:
+            seen.add(receiver["name"])
+            yield Receiver(receiver["name"], receiver, document, index=index)
+
+
+ALERTMANAGER_KIND = Kind(
+    name="alertmanager",
+    page_folder="alerts/routing",
+    record_type=AlertmanagerConfig,
+    folders=("ops/alertmanager.yml", "ops/alertmanager.yaml", "alertmanager.yml", "alertmanager.yaml"),
+    records_from=alertmanager_records,
+)
+
+
+RECEIVER_KIND = Kind(name="receiver", page_folder="alerts/receivers", record_type=Receiver, folders=(),)

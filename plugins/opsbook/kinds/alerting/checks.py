@@ -1,0 +1,167 @@
+"""The alerting family's checks, which hold alerts, runbooks, routing, teams and metrics together in both
+directions (OB310 to OB317)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ...diagnostics import Code, Diagnostic, Severity, make
+from ...model import Handbook
+from .alertmanager import Receiver
+from .links import routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
+from .rules import AlertRule, RecordingRule
+
+__all__ = ["check_duplicates", "check_metrics", "check_route_tests", "check_routing", "check_runbook_links"]
+
+OB310 = Code("OB310", Severity.ERROR, "Paging alert without a runbook",
+         "An alert with a paging severity (`paging_severities`, by default `critical` and `page`) has no "
+         "runbook: neither a `runbook_url` or `runbook` annotation or label, nor a runbook that lists it in "
+         "`alerts:`. Whoever is woken up by it must find out alone what to do.",
+         failing="- alert: OrdersDatabaseDown\n  expr: pg_up == 0\n  labels: {severity: critical}\n",
+         passing="- alert: OrdersDatabaseDown\n  expr: pg_up == 0\n  labels: {severity: critical}\n"
+                 "  annotations: {runbook_url: 'runbooks/orders-db-restore/'}\n")
+OB311 = Code("OB311", Severity.ERROR, "Runbook link resolves to no runbook",
+         "An alert's `runbook_url` points into this handbook's runbooks (a relative `runbooks/<id>/`, or a URL "
+         "under the site's `site_url`), or its `runbook` label or annotation holds an id, and no runbook has "
+         "that id. A link to another site is not checked.",
+         failing="annotations: {runbook_url: 'runbooks/orders-db-restor/'}\n",
+         passing="annotations: {runbook_url: 'runbooks/orders-db-restore/'}\n")
+OB312 = Code("OB312", Severity.WARNING, "Alert and runbook disagree",
+         "An alert links a runbook (its `runbook_url`, or a `runbook` label or annotation) that does not list "
+         "the alert in its `alerts:`. The two directions should tell the same story, so that the alert page "
+         "and the runbook page agree. (A runbook may list an alert that links another runbook: an alert can "
+         "have a first runbook and others for when the first does not apply.)",
+         failing="# ops/alerts/orders.yml\nannotations: {runbook_url: runbooks/orders-db-failover/}\n"
+                 "# runbooks/orders-db-failover.yaml\nalerts: []\n",
+         passing="# runbooks/orders-db-failover.yaml\nalerts: [OrdersDatabaseDown]\n")
+OB313 = Code("OB313", Severity.WARNING, "Alert routed only to the default or a null receiver",
+         "Routed with its own labels, the alert reaches no route but the root (so only the default receiver), "
+         "or only receivers without any notification integration. Nobody will hear of it; route it, or lower "
+         "its severity if that is intended.")
+OB314 = Code("OB314", Severity.WARNING, "Receiver that no team claims",
+         "A receiver of the Alertmanager configuration is in no team's `receivers:`, so the handbook cannot "
+         "say who is paged through it. Checked once the handbook has teams; a receiver without any "
+         "integration (a null receiver) notifies nobody and needs no team.")
+OB315 = Code("OB315", Severity.WARNING, "Alert name defined twice with different definitions",
+         "Two alerting rules share a name but differ in expression, labels or `for`. That is sometimes "
+         "intended (a warning and a critical threshold), but the runbook and the routing then serve both.")
+OB316 = Code("OB316", Severity.ERROR, "Routing test failed",
+         "A routing test's labels, routed through the Alertmanager configuration, reach receivers other than "
+         "the ones the test expects (in order).",
+         failing="tests:\n  - labels: {severity: critical}\n    receivers: [pager]   # but routed to default\n")
+OB317 = Code("OB317", Severity.WARNING, "Alert reads a metric the catalog does not declare",
+         "The handbook has a metrics catalog, and an alert's expression reads a metric that is neither in it "
+         "nor produced by a recording rule: a typo, or a metric that was renamed.")
+
+
+def _alerts(handbook: Handbook) -> list[AlertRule]:
+    return [alert for alert in handbook.loaded.get("alert", []) if isinstance(alert, AlertRule)]
+
+
+def check_runbook_links(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB310, OB311 and OB312: every paging alert has a runbook, every link resolves, both directions agree.
+
+    Failing (a critical alert with no runbook):
+
+        - alert: OrdersDatabaseDown
+          expr: pg_up == 0
+          labels: {severity: critical}
+
+    Passing:
+
+        - alert: OrdersDatabaseDown
+          expr: pg_up == 0
+          labels: {severity: critical}
+          annotations: {runbook_url: runbooks/orders-db-restore/}
+    """
+    paging = set(handbook.config.paging_severities)
+    have_runbooks = "runbook" in handbook.present
+    for alert in _alerts(handbook):
+        link = runbook_link(handbook, alert)
+        if link is not None and link.runbook_id and have_runbooks:
+            runbook = handbook.get("runbook", link.runbook_id)
+            if runbook is None:
+                line, column = alert.position(*link.where)
+                yield make(OB311, alert.path, line, column,
+                           f"alert {alert.id} links runbook '{link.runbook_id}', which does not exist")
+            elif alert.id not in (runbook.data.get("alerts") if isinstance(runbook.data.get("alerts"), list) else []):
+                line, column = alert.position(*link.where)
+                yield make(OB312, alert.path, line, column,
+                           f"alert {alert.id} links runbook '{runbook.id}', which does not list it in alerts:",
+                           hint=f"add {alert.id} to alerts: in {runbook.path}")
+        if alert.severity in paging and link is None and not runbooks_for_alert(handbook, alert.id):
+            line, column = alert.position("alert")
+            yield make(OB310, alert.path, line, column,
+                       f"alert {alert.id} pages ({alert.severity}) but has no runbook",
+                       hint="add annotations.runbook_url, or list the alert in a runbook's alerts:")
+
+
+def check_routing(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB313 and OB314: alerts reach a real receiver; every receiver belongs to a team."""
+    receivers = {r.id: r for r in handbook.all("receiver") if isinstance(r, Receiver)}
+    for alert in _alerts(handbook):
+        routing = routing_of(handbook, alert.routing_labels())
+        if routing is None:
+            break
+        nulls = [name for name in routing.receivers if name in receivers and receivers[name].is_null]
+        if routing.only_default or len(nulls) == len(routing.receivers):
+            line, column = alert.position("alert")
+            why = ("reaches only the root route" if routing.only_default
+                   else "reaches only receivers without integrations")
+            yield make(OB313, alert.path, line, column,
+                       f"alert {alert.id} {why} ({', '.join(routing.receivers)})")
+    if "team" not in handbook.present:
+        return
+    for receiver in receivers.values():
+        if receiver.is_null or teams_for_receiver(handbook, receiver.id):
+            continue
+        line, column = receiver.position("name")
+        yield make(OB314, receiver.path, line, column, f"no team claims receiver '{receiver.id}'",
+                   hint="add it to the receivers: of the team it notifies")
+
+
+def check_duplicates(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB315: alert names defined more than once with different definitions."""
+    by_name: dict[str, list[AlertRule]] = {}
+    for alert in _alerts(handbook):
+        by_name.setdefault(alert.id, []).append(alert)
+    for name, alerts in by_name.items():
+        first = alerts[0]
+        for alert in alerts[1:]:
+            if alert.definition() != first.definition():
+                line, column = alert.position("alert")
+                first_line, _ = first.position("alert")
+                yield make(OB315, alert.path, line, column,
+                           f"alert {name} is also defined at {first.path}:{first_line}, differently")
+
+
+def check_route_tests(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB316: every declared routing test reaches exactly the receivers it expects, in order."""
+    for test in handbook.all("route_test"):
+        labels = test.labels  # type: ignore[attr-defined]
+        expected = test.receivers  # type: ignore[attr-defined]
+        routing = routing_of(handbook, labels)
+        line, column = test.position()
+        if routing is None:
+            yield make(OB316, test.path, line, column, "routing tests need an Alertmanager configuration")
+            return
+        if routing.receivers != expected:
+            yield make(OB316, test.path, line, column,
+                       f"{test.title}: routed to {','.join(routing.receivers) or 'nothing'}, "
+                       f"expected {','.join(expected) or 'nothing'}")
+
+
+def check_metrics(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB317: alerts read only metrics the catalog declares or recording rules produce."""
+    if not handbook.records.get("metric"):
+        return
+    known = set(handbook.records["metric"]) | {r.id for r in handbook.loaded.get("recording_rule", [])
+                                                if isinstance(r, RecordingRule)}
+    for alert in _alerts(handbook):
+        missing = [name for name in alert.metrics if name not in known]
+        if missing:
+            line, column = alert.position("expr")
+            yield make(OB317, alert.path, line, column,
+                       f"alert {alert.id} reads {', '.join(missing)}, not in the metrics catalog")
+
+

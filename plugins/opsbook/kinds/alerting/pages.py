@@ -1,0 +1,161 @@
+"""Pages of alerting: the alert catalog, a page per alert and per rule group, and the routing page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .links import Routing, primary_alertmanager, routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
+from .rules import AlertRule, RecordingRule, RuleGroup
+from .alertmanager import AlertmanagerConfig, Receiver
+from ...model import Handbook, Record
+from markupsafe import Markup
+
+from ...render import Page, Renderer
+from ...render.sections import section
+from ...render.markdown import inline_code
+
+_SEVERITY_ORDER = ("page", "critical", "high", "warning", "medium", "low", "info", "none")
+
+
+@dataclass
+class AlertView:
+    """One definition of an alert, with everything its page and the catalog show."""
+
+    alert: AlertRule
+    group: Record | None
+    routing: Routing | None
+    teams: list[Record]
+
+
+def routing_for(handbook: Handbook, alert: AlertRule) -> Routing | None:
+    cache = handbook.derived("alerting.routing", lambda hb: {})
+    key = id(alert)
+    if key not in cache:
+        cache[key] = routing_of(handbook, alert.routing_labels())
+    return cache[key]
+
+
+def alert_view(handbook: Handbook, alert: AlertRule) -> AlertView:
+    routing = routing_for(handbook, alert)
+    teams: list[Record] = []
+    for receiver in routing.receivers if routing else []:
+        for team in teams_for_receiver(handbook, receiver):
+            if team not in teams:
+                teams.append(team)
+    return AlertView(alert, handbook.get("rule_group", alert.group_id), routing, teams)
+
+
+def _views(handbook: Handbook) -> list[AlertView]:
+    """Every alert definition with its routing and teams, computed once for all the alerting pages."""
+    return handbook.derived("alerting.views", lambda hb: [alert_view(hb, a) for a in hb.loaded.get("alert", [])
+                                                          if isinstance(a, AlertRule)])
+
+
+def _severity_key(view: AlertView) -> tuple[int, str]:
+    severity = view.alert.severity or "none"
+    rank = _SEVERITY_ORDER.index(severity) if severity in _SEVERITY_ORDER else len(_SEVERITY_ORDER)
+    return (rank, view.alert.id.lower())
+
+
+def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    views = _views(handbook)
+    by_name: dict[str, list[AlertView]] = {}
+    for view in views:
+        by_name.setdefault(view.alert.id, []).append(view)
+    for name, variants in by_name.items():
+        first = variants[0].alert
+        uri = renderer.uri_of(first)
+        incidents = [r.source for r in handbook.referrers(first, "incident")]
+        text = renderer.render("alert.md.j2", uri, name=name, variants=variants, incidents=incidents,
+                               runbooks=runbooks_for_alert(handbook, name),
+                               runbook_ref=runbook_link(handbook, first))
+        yield Page(uri, text, source=first.path, title=name)
+    groups = [g for g in handbook.all("rule_group") if isinstance(g, RuleGroup)]
+    if not alerts and not groups:
+        return
+    uri = renderer.index_uri("alert")
+    yield Page(uri, alerts_index(handbook, renderer, uri), title="Alerts", in_nav=True)
+
+
+@section("alerts", "The alert catalog: every alert with its severity, team paged, runbook and receivers.")
+def alerts_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    views = _views(handbook)
+    groups = [g for g in handbook.all("rule_group") if isinstance(g, RuleGroup)]
+    catalog = sorted(views, key=_severity_key)
+    recording_count = len(handbook.loaded.get("recording_rule", []))
+    return renderer.render("alerts_index.md.j2", uri, catalog=catalog, groups=groups,
+                           names=len({v.alert.id for v in views}), recording_count=recording_count,
+                           runbooks_for=lambda n: runbooks_for_alert(handbook, n),
+                           routing_uri=renderer.index_uri("alertmanager"),
+                           has_routing=bool(handbook.all("alertmanager")))
+
+
+
+def routing_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    config = primary_alertmanager(handbook)
+    if config is None:
+        return
+    uri = renderer.index_uri("alertmanager")
+    yield Page(uri, routing_index(handbook, renderer, uri), source=config.path, title="Alert routing", in_nav=True)
+
+
+@section("alert-routing", "The Alertmanager routing tree, receivers, inhibition rules and routing tests.")
+def routing_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
+    config = primary_alertmanager(handbook)
+    if config is None:
+        return "No Alertmanager configuration.\n"
+    receivers = [r for r in handbook.all("receiver") if isinstance(r, Receiver)]
+    tests = []
+    for test in handbook.all("route_test"):
+        routing = routing_of(handbook, test.labels)  # type: ignore[attr-defined]
+        got = routing.receivers if routing else []
+        tests.append((test, got, got == test.receivers))  # type: ignore[attr-defined]
+    return renderer.render("routing.md.j2", uri, config=config, others=[c for c in configs if c is not config],
+                           matchers_text=_inhibit_matchers,
+                           routes=list(config.tree.root.walk()) if config.tree else [], receivers=receivers,
+                           teams_for=lambda name: teams_for_receiver(handbook, name), tests=tests)
+
+
+def group_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    views = _views(handbook)
+    for group in handbook.all("rule_group"):
+        assert isinstance(group, RuleGroup)
+        uri = renderer.uri_of(group)
+        members = [v for v in views if v.alert.group_id == group.id]
+        recording = [r for r in handbook.loaded.get("recording_rule", [])
+                     if isinstance(r, RecordingRule) and r.group_id == group.id]
+        text = renderer.render("rule_group.md.j2", uri, group=group, alerts=members, recording=recording)
+        yield Page(uri, text, source=group.path, title=f"Rule group {group.name}")
+
+
+def receiver_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    for receiver in handbook.all("receiver"):
+        assert isinstance(receiver, Receiver)
+        uri = renderer.uri_of(receiver)
+        reaching = []
+        for alert in alerts:
+            routing = routing_for(handbook, alert)
+            if routing and receiver.id in routing.receivers:
+                reaching.append(alert)
+        config = primary_alertmanager(handbook)
+        routes = [r for r in config.tree.root.walk() if r.receiver == receiver.id] if config and config.tree else []
+        text = renderer.render("receiver.md.j2", uri, receiver=receiver, alerts=reaching, routes=routes,
+                               teams=teams_for_receiver(handbook, receiver.id),
+                               routing_uri=renderer.index_uri("alertmanager"))
+        yield Page(uri, text, source=receiver.path, title=f"Receiver {receiver.id}")
+
+
+def _inhibit_matchers(rule: dict, side: str) -> Markup:
+    """An inhibition rule's source or target matchers, in every syntax, as code."""
+    parts: list[str] = []
+    for line in rule.get(f"{side}_matchers") or []:
+        parts.append(str(line))
+    for name, value in (rule.get(f"{side}_match") or {}).items():
+        parts.append(f'{name}="{value}"')
+    for name, value in (rule.get(f"{side}_match_re") or {}).items():
+        parts.append(f'{name}=~"{value}"')
+    return Markup(", ").join(inline_code(part) for part in parts) if parts else Markup("")

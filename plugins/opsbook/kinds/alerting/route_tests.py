@@ -1,0 +1,66 @@
+"""Routing tests: label sets and the receivers Alertmanager must notify, checked by `opsbook check`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from ...diagnostics import Diagnostic
+from ...loader import Document
+from ...model import Kind, Record
+from ...schema_validation import validated_items
+
+__all__ = ["KIND", "RouteTest"]
+
+
+@dataclass
+class RouteTest(Record):
+    """One routing test."""
+
+    kind: ClassVar[str] = "route_test"
+
+    index: int = 0
+
+    def _prefix(self) -> tuple[str | int, ...]:
+        return ("tests", self.index)
+
+    @property
+    def title(self) -> str:
+        name = self.data.get("name")
+        return name if isinstance(name, str) and name else f"test {self.index + 1} of {self.path}"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        value = self.data.get("labels")
+        return {str(k): _label_value(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    @property
+    def receivers(self) -> list[str]:
+        value = self.data.get("receivers")
+        return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def _label_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def route_test_records(document: Document) -> Iterator[Record | Diagnostic]:
+    problems, tests = validated_items(document, "route-tests", "tests")
+    yield from problems
+    stem = Path(document.path).name.rsplit(".", 1)[0]
+    for index, test in enumerate(tests):
+        yield RouteTest(f"{stem}-{index + 1}", test, document, index=index)
+
+
+KIND = Kind(
+    name="route_test",
+    page_folder="alerts/routing-tests",
+    record_type=RouteTest,
+    folders=("ops/routing-tests.yaml", "ops/routing-tests.yml", "routing-tests.yaml"),
+    schema="route-tests",
+    records_from=route_test_records,
+)

@@ -1,0 +1,105 @@
+"""The operations family's checks: migrations (OB810, OB811), log sources (OB820, OB821) and incidents
+(OB830, OB831)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from ...diagnostics import Code, Diagnostic, Severity, make
+from ...durations import parse_date, parse_duration
+from ...model import Handbook
+from .records import Incident, LogSource, Migration
+
+__all__ = ["check_incidents", "check_logs", "check_migrations"]
+
+OB810 = Code("OB810", Severity.WARNING, "Migration without a way back",
+         "A migration has no rollback file (`NNNN.name.rollback.sql` beside it), so `scripts/migrate.sh rollback` "
+         "cannot undo it: a bad deploy that carries it cannot simply be rolled back.")
+OB811 = Code("OB811", Severity.ERROR, "Migration drops personal data without a data-protection note",
+         "A migration drops a column or a table that a component lists among its `pii_fields`, and carries no "
+         "`-- data-protection: ...` comment saying why the data may go (an erasure, the end of its retention). "
+         "Personal data is deleted on purpose, and the reason is recorded.",
+         failing="ALTER TABLE customers DROP COLUMN email;\n",
+         passing="-- data-protection: emails are no longer collected (decision 2026-11)\n"
+                 "ALTER TABLE customers DROP COLUMN email;\n")
+OB820 = Code("OB820", Severity.WARNING, "Component without a log source",
+         "A service, datastore, queue or frontend has no log source in `logs/`: nobody knows where its logs go "
+         "or how long they stay. Checked once the handbook has log sources.")
+OB821 = Code("OB821", Severity.ERROR, "Logs keep personal data too long, or do not say whether they hold it",
+         "A log source that holds personal data keeps it longer than its component's `data.retention`, or the "
+         "log source of a component classified `pii` does not declare `contains_pii`.")
+OB830 = Code("OB830", Severity.ERROR, "Incident resolved before it started",
+         "An incident's `resolved` time is earlier than its `started` time, or one of them is not an ISO 8601 "
+         "time.", failing="started: 2026-10-03T14:02:00Z\nresolved: 2026-10-03T13:40:00Z\n")
+OB831 = Code("OB831", Severity.WARNING, "Open action item past due",
+         "An incident's action item is not done and its `due` date is before today.",
+         failing="action_items:\n  - {title: Add an alert, owner: team-data, due: 2026-01-10, done: false}\n")
+
+
+def check_migrations(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB810 and OB811: every migration has a way back, and drops personal data only on purpose."""
+    pii: set[str] = set()
+    for component in handbook.all("component"):
+        data = component.data.get("data") if isinstance(component.data.get("data"), dict) else {}
+        fields = data.get("pii_fields") if isinstance(data.get("pii_fields"), list) else []
+        pii.update(str(f).lower() for f in fields)
+    for migration in handbook.loaded_of(Migration):
+        if not (handbook.root / migration.rollback_path).is_file():
+            yield make(OB810, migration.path, 1, 1, f"migration {migration.id} has no {Path(migration.rollback_path).name}")
+        for change in migration.changes:
+            hit = [d for d in change.drops if d.lower() in pii or (d.endswith(".*") and
+                   any(f.startswith(d[:-1].lower()) for f in pii))]
+            if hit and not migration.protection_note:
+                yield make(OB811, migration.path, change.line, 1,
+                           f"drops {', '.join(hit)}, which holds personal data, without a '-- data-protection:' note")
+
+
+def check_incidents(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB830 and OB831: incident times in order, action items not past due."""
+    today = handbook.config.today_date
+    for incident in handbook.loaded_of(Incident):
+        started, resolved = incident.moment("started"), incident.moment("resolved")
+        if started is None or ("resolved" in incident.data and resolved is None):
+            key = "started" if started is None else "resolved"
+            line, column = incident.position(key)
+            yield make(OB830, incident.path, line, column, f"{key} is not an ISO 8601 time")
+        elif resolved is not None and resolved < started:
+            line, column = incident.position("resolved")
+            yield make(OB830, incident.path, line, column, f"resolved at {resolved:%Y-%m-%d %H:%M}, before it started")
+        items = incident.data.get("action_items")
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            due = parse_date(item.get("due")) if isinstance(item, dict) else None
+            if due is not None and not item.get("done") and due < today:
+                line, column = incident.position("action_items", index)
+                yield make(OB831, incident.path, line, column,
+                           f"action item {item.get('title')!r} was due on {due}, {(today - due).days} days ago")
+
+
+def check_logs(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB820 and OB821: every component has a log source (once there are any), and logs keep personal
+    data no longer than their component."""
+    if "log" not in handbook.present:
+        return
+    sources: dict[str, list[LogSource]] = {}
+    for source in handbook.all("log"):
+        if isinstance(source, LogSource) and isinstance(source.data.get("component"), str):
+            sources.setdefault(source.data["component"], []).append(source)
+    for component in handbook.all("component"):
+        sort = component.data.get("kind")
+        if sort != "external" and component.id not in sources:
+            line, column = component.position()
+            yield make(OB820, component.path, line, column, f"{component.id} has no log source in logs/")
+        data = component.data.get("data") if isinstance(component.data.get("data"), dict) else {}
+        limit = parse_duration(data.get("retention"))
+        for source in sources.get(component.id, []):
+            if data.get("classification") == "pii" and "contains_pii" not in source.data:
+                line, column = source.position()
+                yield make(OB821, source.path, line, column,
+                           f"{component.id} holds personal data: its log source must declare contains_pii")
+            kept = parse_duration(source.data.get("retention"))
+            if source.data.get("contains_pii") is True and limit and kept and kept > limit:
+                line, column = source.position("retention")
+                yield make(OB821, source.path, line, column,
+                           f"the logs keep personal data for {source.data['retention']}, longer than the "
+                           f"{data.get('retention')} of {component.id}")

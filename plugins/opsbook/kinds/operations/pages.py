@@ -1,0 +1,71 @@
+"""Pages of migrations, logging and incidents."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from markupsafe import Markup
+
+from .records import Incident, LogSource, Migration
+from ...model import Handbook
+from ...render import Page, Renderer
+from ...render.sections import section
+
+
+def safe_markdown(text: object) -> Markup:
+    """Markdown written in a source (a postmortem), kept as Markdown but unable to carry markup:
+    HTML is escaped, attribute lists and links other than http(s) or relative ones are neutralised."""
+    value = str(text or "")
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = value.replace("{", "&#123;").replace("}", "&#125;")
+    value = re.sub(r"\]\(\s*(?!https?://|/|\.|#|[\w-]+(?:/|\.md|\))).*?\)", "](#)", value)
+    lines = []
+    for line in value.splitlines():
+        lines.append(re.sub(r"^(\s*)(!!!|\?\?\?|===|:::)", r"\1&#33;&#33;&#33;", line))
+    return Markup("\n".join(lines))
+
+
+def migration_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    if not handbook.all("migration"):
+        return
+    uri = renderer.index_uri("migration")
+    yield Page(uri, "# Migrations\n\n" + migrations_section(handbook, renderer, uri), title="Migrations", in_nav=True)
+
+
+@section("migrations", "The database migrations: what each changes, whether it can be rolled back, whether "
+                       "it locks or rewrites a table.")
+def migrations_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    rows = []
+    for migration in handbook.all("migration"):
+        assert isinstance(migration, Migration)
+        rows.append((migration, migration.changes, (handbook.root / migration.rollback_path).is_file()))
+    return renderer.render("migrations.md.j2", uri, rows=rows)
+
+
+@section("logging", "The log sources: where each component's logs go, how long they stay, whether they hold "
+                    "personal data, and their saved queries.")
+def logging_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    sources = [s for s in handbook.all("log") if isinstance(s, LogSource)]
+    return renderer.render("logging.md.j2", uri, sources=sources)
+
+
+def incident_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    incidents = [i for i in handbook.all("incident") if isinstance(i, Incident)]
+    for incident in incidents:
+        uri = renderer.uri_of(incident)
+        text = renderer.render("incident.md.j2", uri, incident=incident, postmortem=safe_markdown(
+            incident.data.get("postmortem")), today=handbook.config.today_date)
+        yield Page(uri, text, source=incident.path, title=incident.title)
+    if incidents:
+        uri = renderer.index_uri("incident")
+        yield Page(uri, "# Incident log\n\n" + incidents_section(handbook, renderer, uri), title="Incident log",
+                   in_nav=True)
+
+
+@section("incidents", "The incident log: every incident, its severity, duration, services and runbooks used.")
+def incidents_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    incidents = sorted((i for i in handbook.all("incident") if isinstance(i, Incident)),
+                       key=lambda i: str(i.data.get("started", "")), reverse=True)
+    return renderer.render("incidents.md.j2", uri, incidents=incidents)
+

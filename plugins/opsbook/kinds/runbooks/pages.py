@@ -1,0 +1,131 @@
+"""Pages of the runbook kind: one page per runbook and the runbooks index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import groupby
+
+from markupsafe import Markup
+
+from ...durations import format_duration, parse_date
+from .records import SEVERITIES, Runbook, Step
+from ...model import Handbook
+from .verification import coverage, verification_of
+from ...render import Page, Renderer
+from ...render.sections import section
+from ...render.markdown import inline_code, md_inline
+
+_SECTION_TITLES = {
+    "setup": ("Setup (CI only)", "These steps build the sandbox the runbook runs in; they run only in CI."),
+    "steps": ("Steps", ""),
+    "verify": ("Verify", "These steps prove the service is healthy again."),
+    "cleanup": ("Cleanup", "These steps always run in CI at the end, even after a failure."),
+}
+
+
+@dataclass
+class _Section:
+    title: str
+    note: str
+    steps: list[Step]
+
+
+@dataclass
+class _Counts:
+    total: int
+    runnable: int
+    manual: int
+    skipped: int
+
+
+def count_steps(runbook: Runbook) -> _Counts:
+    steps = runbook.all_steps()
+    return _Counts(
+        total=len(steps),
+        runnable=sum(step.runnable for step in steps),
+        manual=sum(step.manual is not None for step in steps),
+        skipped=sum(step.run is not None and step.skip_reason is not None for step in steps),
+    )
+
+
+def expectations(step: Step) -> Markup:
+    """What a run step must produce, in words, each value verbatim in a code span."""
+    expect = step.expect
+    items = []
+    if "exit_code" in expect:
+        items.append(Markup("exit code ") + inline_code(expect["exit_code"]))
+    for stream in ("stdout", "stderr"):
+        if isinstance(expect.get(stream), str):
+            items.append(Markup(f"{stream} matches ") + inline_code(expect[stream]))
+    if step.timeout is not None:
+        items.append(Markup("timeout ") + md_inline(format_duration(step.timeout)))
+    return Markup(" · ").join(items)
+
+
+def _review(handbook: Handbook, runbook: Runbook) -> str:
+    if runbook.last_reviewed is None:
+        return "never"
+    due = runbook.review_due()
+    if due is None:
+        return runbook.last_reviewed
+    today = handbook.config.today_date
+    reviewed = parse_date(runbook.last_reviewed)
+    days = (today - reviewed).days if reviewed else None
+    when = "today" if days == 0 else f"{days} days ago"
+    state = f"overdue since {due.isoformat()}" if due < today else f"next review by {due.isoformat()}"
+    return f"{runbook.last_reviewed}, {when} ({state})"
+
+
+def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    runbooks = [rb for rb in handbook.all("runbook") if isinstance(rb, Runbook)]
+    for runbook in runbooks:
+        uri = renderer.uri_of(runbook)
+        sections = [_Section(*_SECTION_TITLES[name], runbook.section(name))
+                    for name in ("setup", "steps", "verify", "cleanup") if runbook.section(name)]
+        referrers = sorted(handbook.referrers(runbook), key=lambda r: (r.ref.label, r.source.id))
+        backrefs = [(label, list(group)) for label, group in groupby(referrers, key=lambda r: r.ref.label)]
+        alerts = [(name, sorted({getattr(v, "severity", None) or "" for v in handbook.variants("alert", name)} - {""}))
+                  for name in runbook.alerts]
+        service = handbook.get("component", runbook.service) if runbook.service else None
+        queries = [(r.source, q) for r in (handbook.referrers(service, "log") if service else [])
+                   for q in getattr(r.source, "queries", [])]
+        text = renderer.render("runbook.md.j2", uri, runbook=runbook, sections=sections, backrefs=backrefs,
+                               queries=queries,
+                               alerts=alerts, verification=verification_of(handbook, runbook),
+                               counts=count_steps(runbook), review=_review(handbook, runbook),
+                               expectations=expectations)
+        yield Page(uri, text, source=runbook.path, title=runbook.title)
+
+    uri = renderer.index_uri("runbook")
+    yield Page(uri, runbooks_index(handbook, renderer, uri), title="Runbooks", in_nav=True)
+
+
+@section("runbooks", "The runbooks, with their coverage in CI, by severity, service and owner.")
+def runbooks_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    runbooks = [rb for rb in handbook.all("runbook") if isinstance(rb, Runbook)]
+    ordered = sorted(runbooks, key=lambda rb: (rb.title.lower(), rb.id))
+
+    def grouped(key: str, order: list[str] | None = None) -> list[tuple[str, list[Runbook]]]:
+        groups: dict[str, list[Runbook]] = {}
+        for runbook in ordered:
+            groups.setdefault(getattr(runbook, key) or "not set", []).append(runbook)
+        names = sorted(groups, key=lambda n: (order.index(n) if order and n in order else len(order or []), n))
+        return [(name, groups[name]) for name in names]
+
+    groupings = [("By severity", grouped("severity", list(SEVERITIES))), ("By service", grouped("service")),
+                 ("By owner", grouped("owner"))]
+    counts = [count_steps(rb) for rb in runbooks]
+    verified, runnable = coverage(handbook)
+    return renderer.render("runbooks_index.md.j2", uri, runbooks=ordered, groupings=groupings,
+                           verification=lambda rb: verification_of(handbook, rb), verified=verified,
+                           runnable=runnable,
+                           total_steps=sum(c.total for c in counts), runnable_steps=sum(c.runnable for c in counts))
+
+
+
+@section("symptoms", "A symptom → runbook index: every symptom the runbooks list, with the runbook to follow.")
+def symptoms_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    rows = sorted(((symptom, runbook) for runbook in handbook.records_of(Runbook) for symptom in runbook.symptoms),
+                  key=lambda row: row[0].lower())
+    return renderer.render("symptoms.md.j2", uri, rows=rows)

@@ -1,0 +1,198 @@
+"""The runbook kind: what to do when something goes wrong, as steps people follow and CI executes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ...diagnostics import Code, Diagnostic, Severity, make
+from ...durations import parse_date, parse_duration, shift_date
+from ...model import Kind, Record, Ref
+
+if TYPE_CHECKING:
+    import jsonschema
+
+__all__ = ["KIND", "OB030", "OB031", "Runbook", "Step", "SEVERITIES", "SECTIONS"]
+
+#: Severities a runbook may declare, most urgent first (the schema's `severity` enum).
+SEVERITIES = ("critical", "high", "medium", "low")
+#: The step lists of a runbook, in the order the runner takes them.
+SECTIONS = ("setup", "steps", "verify", "cleanup")
+
+OB030 = Code("OB030", Severity.ERROR, "Step has both or neither of run and manual",
+         "Every step is either a shell command (`run`), executed in CI, or instructions for a person "
+         "(`manual`), never both and never neither.",
+         failing="steps:\n  - name: Restart the API\n", passing="steps:\n  - name: Restart the API\n"
+         "    run: systemctl restart api\n")
+OB031 = Code("OB031", Severity.ERROR, "CI skip without a reason",
+         "A step marked `ci.skip` is not verified in CI, and the handbook says why on its page. The reason "
+         "is the value of `skip`; it may not be empty or a bare `true`.",
+         failing="ci: {skip: true}\n", passing="ci: {skip: needs production credentials}\n")
+
+
+@dataclass
+class Step:
+    """One step of a runbook section, tolerant of invalid data (the schema check reports that)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("name", "run", "manual", "expect", "ci")
+
+    section: str
+    index: int
+    data: dict[str, Any]
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    @property
+    def name(self) -> str:
+        value = self.data.get("name")
+        return value if isinstance(value, str) and value else f"Step {self.number}"
+
+    @property
+    def run(self) -> str | None:
+        value = self.data.get("run")
+        return value if isinstance(value, str) else None
+
+    @property
+    def manual(self) -> str | None:
+        value = self.data.get("manual")
+        return value if isinstance(value, str) else None
+
+    @property
+    def expect(self) -> dict[str, Any]:
+        value = self.data.get("expect")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def skip_reason(self) -> str | None:
+        ci = self.data.get("ci")
+        reason = ci.get("skip") if isinstance(ci, dict) else None
+        return reason if isinstance(reason, str) and reason.strip() else None
+
+    @property
+    def runnable(self) -> bool:
+        """Whether CI executes the step: a command, not marked to skip."""
+        return self.run is not None and self.skip_reason is None
+
+    @property
+    def timeout(self) -> float | None:
+        return parse_duration(self.expect.get("timeout"))
+
+
+@dataclass
+class Runbook(Record):
+    """A runbook, as in the contract of DESIGN.md."""
+
+    kind: ClassVar[str] = "runbook"
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "id", "title", "summary", "owner", "service", "severity", "alerts", "symptoms", "related",
+        "last_reviewed", "review_every", "inputs", "setup", "steps", "verify", "cleanup")
+
+    def _text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        return value if isinstance(value, str) and value.strip() else None
+
+    def _strings(self, name: str) -> list[str]:
+        value = self.data.get(name)
+        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+    @property
+    def summary(self) -> str | None:
+        return self._text("summary")
+
+    @property
+    def owner(self) -> str | None:
+        return self._text("owner")
+
+    @property
+    def service(self) -> str | None:
+        return self._text("service")
+
+    @property
+    def severity(self) -> str | None:
+        value = self._text("severity")
+        return value if value in SEVERITIES else None
+
+    @property
+    def alerts(self) -> list[str]:
+        return self._strings("alerts")
+
+    @property
+    def symptoms(self) -> list[str]:
+        return self._strings("symptoms")
+
+    @property
+    def related(self) -> list[str]:
+        return self._strings("related")
+
+    @property
+    def inputs(self) -> dict[str, dict[str, Any]]:
+        value = self.data.get("inputs")
+        if not isinstance(value, dict):
+            return {}
+        return {name: spec if isinstance(spec, dict) else {} for name, spec in value.items()}
+
+    def section(self, name: str) -> list[Step]:
+        value = self.data.get(name)
+        if not isinstance(value, list):
+            return []
+        return [Step(name, index, item) for index, item in enumerate(value) if isinstance(item, dict)]
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.section("steps")
+
+    def all_steps(self) -> list[Step]:
+        return [step for name in SECTIONS for step in self.section(name)]
+
+    @property
+    def last_reviewed(self) -> str | None:
+        return self._text("last_reviewed")
+
+    @property
+    def review_every(self) -> str | None:
+        return self._text("review_every")
+
+    def review_due(self) -> Any:
+        """The date the next review is due, or None when either field is missing or invalid."""
+        reviewed, every = parse_date(self.last_reviewed), parse_duration(self.review_every)
+        if reviewed is None or every is None:
+            return None
+        return shift_date(reviewed, every)
+
+
+def _schema_error(error: jsonschema.ValidationError, record: Record | None) -> Diagnostic | bool | None:
+    """Turn the schema's step rules into their own codes, with messages that say what to do."""
+    if record is None:
+        return None
+    path = tuple(error.absolute_path)
+    if (error.validator == "oneOf" and len(path) == 2 and path[0] in SECTIONS and isinstance(error.instance, dict)):
+        has_run, has_manual = "run" in error.instance, "manual" in error.instance
+        if has_run == has_manual:
+            line, column = record.position(*path)
+            which = "both run and manual" if has_run else "neither run nor manual"
+            return make(OB030, record.path, line, column,
+                        f"{path[0]}[{path[1]}] has {which}; a step has exactly one of them")
+    if len(path) >= 2 and path[-2:] == ("ci", "skip"):
+        line, column = record.position(*path)
+        return make(OB031, record.path, line, column,
+                    f"{path[0]}[{path[1]}] is skipped in CI without a reason; write the reason as the value of skip",
+                    hint="ci: {skip: needs production credentials}")
+    return None
+
+
+KIND = Kind(
+    name="runbook",
+    page_folder="runbooks",
+    record_type=Runbook,
+    folders=("runbooks",),
+    schema="runbook",
+    refs=(
+        Ref("related", "runbook", many=True, label="Related runbooks"),
+        Ref("owner", "team", label="Runbooks owned"),
+        Ref("service", "component", label="Runbooks"),
+        Ref("alerts", "alert", many=True, label="Runbooks"),
+    ),
+    schema_error=_schema_error,
+)

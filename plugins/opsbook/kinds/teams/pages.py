@@ -1,0 +1,43 @@
+"""Pages of teams: one page per team with its on-call and everything it owns or is paged for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..alerting.rules import AlertRule
+from .records import Team
+from ...model import Handbook
+from ...render import Page, Renderer
+from ...render.sections import section
+from ..alerting.pages import routing_for
+
+
+def team_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
+    teams = [t for t in handbook.all("team") if isinstance(t, Team)]
+    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    for team in teams:
+        uri = renderer.uri_of(team)
+        paged = []
+        for alert in alerts:
+            routing = routing_for(handbook, alert)
+            if routing and set(routing.receivers) & set(team.receivers):
+                paged.append(alert)
+        owned: dict[str, list] = {}
+        for reference in handbook.referrers(team):
+            owned.setdefault(reference.source.kind, []).append(reference.source)
+        text = renderer.render("team.md.j2", uri, team=team, paged=paged, owned=owned)
+        yield Page(uri, text, source=team.path, title=team.title)
+    if teams:
+        uri = renderer.index_uri("team")
+        yield Page(uri, teams_index(handbook, renderer, uri), title="Teams", in_nav=True)
+
+
+@section("teams", "The teams, their channels and the receivers that page them.")
+def teams_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    teams = [t for t in handbook.all("team") if isinstance(t, Team)]
+    return renderer.render("teams_index.md.j2", uri, teams=teams)
+
+
+@section("oncall", "Every team's on-call rotation and escalation, and the receivers that page it.")
+def oncall_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
+    return renderer.render("oncall.md.j2", uri, teams=handbook.all("team"))
