@@ -318,7 +318,7 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
         label_set[name] = value.strip('"') if len(value) >= 2 and value[0] == value[-1] == '"' else value
     if config_file is None:
         root = _root(directory)
-    
+
         config, _ = load_config(root)
         handbook = load_handbook(config, KINDS)
         configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, Severity, make, Code
+from .diagnostics import Code, Diagnostic, Severity, make
 from .durations import parse_duration
 from .loader import Document, Limits, load_yaml_file
 

@@ -14,7 +14,9 @@ import datetime as _dt
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["CronError", "Schedule", "parse_cron"]
+from cron_descriptor import get_description
+
+__all__ = ["CronError", "Schedule", "cron_in_words", "parse_cron"]
 
 _MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
            "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
@@ -223,3 +225,11 @@ def parse_cron(expression: str) -> Schedule:
     weekdays, weekdays_restricted = _field(fields[4], 0, 7, _DAYS, "day-of-week")
     weekdays = frozenset(0 if day == 7 else day for day in weekdays)
     return Schedule(str(expression), minutes, hours, days, months, weekdays, days_restricted, weekdays_restricted)
+
+
+def cron_in_words(expression: str) -> str:
+    """`0 2 * * 1-5` as `At 02:00 AM, Monday through Friday` (the expression itself when it cannot be read)."""
+    try:
+        return str(get_description(expression))
+    except Exception:
+        return expression

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, Severity, make, Code
+from .diagnostics import Code, Diagnostic, Severity, make
 
 try:  # libyaml's parser is ten times faster; the pure-Python one gives the same nodes.
     from yaml import CSafeLoader as _Loader

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import html
-import re
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -25,9 +25,9 @@ from pymdownx.superfences import fence_code_format
 from .checks.freshness import freshness_of
 from .config import Config
 from .diagnostics import Severity
-from .registry import KINDS, make_renderer
 from .model import forget_parsed
 from .pipeline import Analysis, analyse, load_config
+from .registry import KINDS, make_renderer
 from .render import Renderer
 from .render.markdown import md_inline
 from .render.sections import expand_sections

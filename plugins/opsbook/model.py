@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from .config import Config
-from .diagnostics import Diagnostic, Severity, make, Code
+from .diagnostics import Code, Diagnostic, Severity, make
 from .loader import Document, load_yaml_file
 
 __all__ = ["Handbook", "Kind", "Record", "Ref", "Reference", "load_handbook"]
@@ -42,7 +42,8 @@ class Ref:
         many: Whether the field is a list.
         label: How the referring records are titled on the target's page ("Related runbooks").
         item_key: For a list of mappings, the key of each item that holds the id
-            (`depends_on: [{component: orders-db, ...}]` is `Ref("depends_on", "component", True, item_key="component")`).
+            (`depends_on: [{component: orders-db, ...}]` is
+            `Ref("depends_on", "component", True, item_key="component")`).
     """
 
     field: str
@@ -322,13 +323,15 @@ def load_handbook(config: Config, kinds: dict[str, Kind]) -> Handbook:
     for kind in kinds.values():
         for folder in config.sources.get(kind.name, list(kind.folders)):
             if (root / folder).exists() and not _inside(root, root / folder, linked_only=False):
-                handbook.load_diagnostics.append(make(OB006, folder, 1, 1, f"source folder '{folder}' leads outside the repository; it was not read"))
+                handbook.load_diagnostics.append(make(
+                    OB006, folder, 1, 1, f"source folder '{folder}' leads outside the repository; it was not read"))
                 continue
             if (root / folder).exists():
                 handbook.present.add(kind.name)
             for file, relpath in _source_files(root, folder, kind.patterns):
                 if not _inside(root, file):
-                    handbook.load_diagnostics.append(make(OB006, relpath, 1, 1, f"'{relpath}' links outside the repository; it was not read"))
+                    handbook.load_diagnostics.append(make(
+                        OB006, relpath, 1, 1, f"'{relpath}' links outside the repository; it was not read"))
                     continue
                 documents, problems = _parsed(file, relpath, kind, config)
                 handbook.load_diagnostics.extend(problems)

@@ -22,9 +22,9 @@ from .config import find_root
 from .diagnostics import Diagnostic, Severity
 from .durations import parse_duration
 from .kinds.runbooks.records import Runbook
-from .pipeline import Analysis, analyse, load_config
 from .kinds.runbooks.results import write_results
 from .kinds.runbooks.runner import RunbookResult, RunOptions, StepResult, run_runbook
+from .pipeline import Analysis, analyse, load_config
 
 _ANALYSIS = pytest.StashKey[Analysis]()
 _PROPERTY = "opsbook_runbook_result"

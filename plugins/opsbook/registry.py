@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from . import config, loader, model, schema_validation
 from .checks import GENERIC_CHECKS, GENERIC_CODES, sections_check
-from .diagnostics import Code, Diagnostic, catalogue, codes_in
+from .config import OB090
+from .diagnostics import Code, Diagnostic, catalogue
 from .health import health_section
 from .kinds import Family
 from .kinds.alerting import FAMILY as ALERTING
@@ -21,11 +21,13 @@ from .kinds.operations import FAMILY as OPERATIONS
 from .kinds.recovery import FAMILY as RECOVERY
 from .kinds.runbooks import FAMILY as RUNBOOKS
 from .kinds.teams import FAMILY as TEAMS
-from .model import Check, Handbook, Kind
+from .loader import OB001, OB002, OB003, OB004, OB005, OB007
+from .model import OB006, Check, Handbook, Kind
 from .render import Renderer
 from .render.code_pages import check_codes_section
 from .render.schema_pages import schema_reference_section
 from .render.sections import Section
+from .schema_validation import OB010, OB011
 
 __all__ = ["CHECKS", "CODES", "FAMILIES", "KINDS", "SECTIONS", "make_renderer"]
 
@@ -52,7 +54,8 @@ SECTIONS: dict[str, Section] = _by_name(
 CHECKS: tuple[Check, ...] = (*GENERIC_CHECKS, sections_check(SECTIONS),
                              *(check for family in FAMILIES for check in family.checks))
 #: The catalogue of diagnostic codes, complete at import: each code with its documentation.
-CODES: dict[str, Code] = catalogue((*codes_in(loader, model, config, schema_validation), *GENERIC_CODES,
+CORE_CODES: tuple[Code, ...] = (OB001, OB002, OB003, OB004, OB005, OB006, OB007, OB010, OB011, OB090)
+CODES: dict[str, Code] = catalogue((*CORE_CODES, *GENERIC_CODES,
                                     *(code for family in FAMILIES for code in family.codes)))
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import quote
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 from . import __version__
 from .diagnostics import Diagnostic, Severity

@@ -11,14 +11,14 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
-from .diagnostics import Diagnostic, Severity, make, Code
+from .diagnostics import Code, Diagnostic, Severity, make
 from .loader import Document
 from .model import Kind, Record
 
@@ -76,13 +76,13 @@ def quick_validator(schema: dict[str, Any]) -> Callable[[Any], bool]:
     """
     try:
         compiled = jsonschema_rs.validator_for(schema, validate_formats=False, retriever=_no_retrieval)
-    except Exception:  # noqa: BLE001 - whatever it refuses, the full validator handles alone
+    except Exception:
         return lambda data: False
 
     def valid(data: Any) -> bool:
         try:
             return bool(compiled.is_valid(data)) and _plain(data)
-        except Exception:  # noqa: BLE001 - a value it cannot convert: let the full validator decide
+        except Exception:
             return False
 
     return valid

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..diagnostics import Diagnostic, Severity, make, Code
+from ..diagnostics import Code, Diagnostic, Severity, make
 from ..durations import parse_date, parse_duration, shift_date
 from ..loader import Document, load_yaml_text
 from ..model import Handbook
@@ -128,7 +128,8 @@ def check_freshness(handbook: Handbook) -> Iterator[Diagnostic]:
         document, problems = page_front_matter(relpath, text)
         yield from problems
         data = document.data if document is not None else {}
-        position = (lambda *path, key=False: document.position(path, key=key)) if document else (lambda *a, **k: (1, 1))
+        position = ((lambda *path, key=False, document=document: document.position(path, key=key)) if document
+                    else (lambda *a, **k: (1, 1)))
         if document is not None and isinstance(data.get("owner"), str) and "team" in handbook.present \
                 and handbook.get("team", data["owner"]) is None:
             line, column = document.position(("owner",))

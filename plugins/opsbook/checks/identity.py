@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity, make, Code
+from ..diagnostics import Code, Diagnostic, Severity, make
 from ..model import Handbook
 
 OB020 = Code("OB020", Severity.ERROR, "Duplicate id",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity, make, Code
+from ..diagnostics import Code, Diagnostic, Severity, make
 from ..model import Handbook
 from ..render.markdown import lines_outside_fences
 

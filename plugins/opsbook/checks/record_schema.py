@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, make
-from ..schema_validation import OB010, validate_record
 from ..model import Handbook
+from ..schema_validation import OB010, validate_record
 
 
 def check_schemas(handbook: Handbook) -> Iterator[Diagnostic]:

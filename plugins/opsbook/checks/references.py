@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from ..diagnostics import Diagnostic, Severity, make, Code
+from ..diagnostics import Code, Diagnostic, Severity, make
 from ..model import Handbook
 
 OB021 = Code("OB021", Severity.ERROR, "Unknown reference",

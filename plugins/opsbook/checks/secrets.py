@@ -7,7 +7,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Severity, make, Code
+from ..diagnostics import Code, Diagnostic, Severity, make
 from ..model import Handbook
 
 OB411 = Code("OB411", Severity.ERROR, "Secret value committed to a source file",
@@ -28,7 +28,8 @@ _TOKENS = [
 ]
 _FIELD = re.compile(r"^\s*-?\s*[\"']?([A-Za-z0-9_-]*(?:password|passwd|secret|token|api_key|apikey|private_key|"
                     r"access_key|secret_key))[\"']?\s*:\s*[\"']?([^\s\"'#]{8,})", re.I)
-_PLACEHOLDER = re.compile(r"^(?:\$|<|\{|\[|&|\*|!|\*+$|x+$|changeme$|example|/|\.\.?/|~|none$|null$|true$|false$)", re.I)
+_PLACEHOLDER = re.compile(r"^(?:\$|<|\{|\[|&|\*|!|\*+$|x+$|changeme$|example|/|\.\.?/|~|none$|null$|true$|false$)",
+                          re.I)
 MAX_SCAN = 2 * 1024 * 1024
 
 

@@ -55,10 +55,10 @@ def health_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
         ("Runbooks reviewed on time", reviewed, figures.runbooks),
         ("DR runbooks drilled or verified", drilled, figures.dr_runbooks),
     ])
+    resolve_hours = {k: round(v) for k, v in figures.resolve_hours_by_service.items()}
     return renderer.render("health.md.j2", uri, figures=figures, coverage_chart=coverage_chart,
                            diagnostics_chart=count_chart("Diagnostics by code", figures.diagnostics_by_code),
-                           resolve_chart=count_chart("Mean hours to resolve, by service",
-                                                     {k: round(v) for k, v in figures.resolve_hours_by_service.items()}))
+                           resolve_chart=count_chart("Mean hours to resolve, by service", resolve_hours))
 
 
 def health_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:

@@ -21,12 +21,14 @@ def exposition(health: Health) -> str:
     gauge("opsbook_paging_alerts", "Alerts with a paging severity.", health.paging_alerts)
     gauge("opsbook_paging_alerts_with_runbook", "Paging alerts that have a runbook.", health.paging_alerts_with_runbook)
     gauge("opsbook_runnable_steps", "Runbook steps that CI runs.", health.runnable_steps)
-    gauge("opsbook_verified_steps", "Runnable steps that passed in CI, as the results file says.", health.verified_steps)
+    gauge("opsbook_verified_steps", "Runnable steps that passed in CI, as the results file says.",
+          health.verified_steps)
     gauge("opsbook_runbooks", "Runbooks.", health.runbooks)
     gauge("opsbook_runbooks_overdue", "Runbooks past their review date.", health.runbooks_overdue)
     gauge("opsbook_records_overdue", "Records and pages past their review date.", health.records_overdue)
     gauge("opsbook_dr_runbooks", "Runbooks that restore or verify backups.", health.dr_runbooks)
-    gauge("opsbook_drills_overdue", "DR runbooks neither drilled nor verified within the window.", health.drills_overdue)
+    gauge("opsbook_drills_overdue", "DR runbooks neither drilled nor verified within the window.",
+          health.drills_overdue)
     by_code = Gauge("opsbook_diagnostics", "Diagnostics of opsbook check, by code and severity.",
                     ["code", "severity"], registry=registry)
     for code, count in health.diagnostics_by_code.items():

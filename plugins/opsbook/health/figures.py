@@ -11,8 +11,8 @@ from ..diagnostics import Diagnostic
 from ..kinds.alerting.links import runbooks_for_alert
 from ..kinds.alerting.rules import AlertRule
 from ..kinds.runbooks.records import Runbook
-from ..model import Handbook
 from ..kinds.runbooks.verification import coverage
+from ..model import Handbook
 
 __all__ = ["Health", "compute_health"]
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .routing import RoutingTree, build_tree, integrations_of
-from ...diagnostics import Diagnostic, Severity, make, Code
+from ...diagnostics import Code, Diagnostic, Severity, make
 from ...loader import Document
 from ...model import Kind, Record
-
+from .routing import RoutingTree, build_tree, integrations_of
 
 __all__ = ["AlertmanagerConfig", "Receiver", "ALERTMANAGER_KIND", "RECEIVER_KIND"]
 

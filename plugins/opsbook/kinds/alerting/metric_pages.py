@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .rules import AlertRule, RecordingRule
 from ...model import Handbook
 from ...render import Page, Renderer
 from ...render.sections import section
+from .rules import AlertRule, RecordingRule
 
 
 def metric_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:

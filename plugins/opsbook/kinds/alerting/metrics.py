@@ -11,7 +11,6 @@ from ...loader import Document
 from ...model import Kind, Record, Ref
 from ...schema_validation import validated_items
 
-
 __all__ = ["KIND", "Metric"]
 
 

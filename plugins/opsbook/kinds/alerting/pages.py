@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .links import Routing, primary_alertmanager, routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
-from .rules import AlertRule, RecordingRule, RuleGroup
-from .alertmanager import AlertmanagerConfig, Receiver
-from ...model import Handbook, Record
 from markupsafe import Markup
 
+from ...model import Handbook, Record
 from ...render import Page, Renderer
-from ...render.sections import section
 from ...render.markdown import inline_code
+from ...render.sections import section
+from .alertmanager import AlertmanagerConfig, Receiver
+from .links import Routing, primary_alertmanager, routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
+from .rules import AlertRule, RecordingRule, RuleGroup
 
 _SEVERITY_ORDER = ("page", "critical", "high", "warning", "medium", "low", "info", "none")
 

@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ...diagnostics import Diagnostic, Severity, make, Code
+from ...diagnostics import Code, Diagnostic, Severity, make
 from ...durations import parse_duration
 from ...loader import Document
 from ...model import Kind, Record, safe_slug
 from .promql import parse_expr
-
 
 __all__ = ["AlertRule", "RecordingRule", "RuleGroup", "ALERT_KIND", "GROUP_KIND", "RECORDING_KIND",
            "rule_records"]

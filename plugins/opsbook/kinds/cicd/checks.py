@@ -11,11 +11,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...diagnostics import Diagnostic, Severity, make, Code
-from .environments import Environment
-from .workflows import Job, Workflow
+from ...diagnostics import Code, Diagnostic, Severity, make
 from ...model import Handbook
 from ...schema_validation import quick_validator, schema_error_diagnostics
+from .environments import Environment
+from .workflows import Job, Workflow
 
 if TYPE_CHECKING:
     import jsonschema
@@ -194,10 +194,12 @@ def check_environments(handbook: Handbook) -> Iterator[Diagnostic]:
                 continue
             if name not in environments:
                 raw = job.data.get("environment")
-                line, column = workflow.position("jobs", job.key, "environment", *(("name",) if isinstance(raw, dict) else ()))
+                folder = handbook.config.sources.get("environment", ["ops/environments"])[0]
+                line, column = workflow.position("jobs", job.key, "environment",
+                                                 *(("name",) if isinstance(raw, dict) else ()))
                 yield make(OB405, workflow.path, line, column,
                            f"job {job.key} deploys to environment '{name}', which the handbook does not declare",
-                           hint=f"add {handbook.config.sources.get('environment', ['ops/environments'])[0]}/{name}.yaml")
+                           hint=f"add {folder}/{name}.yaml")
                 continue
             deployers[name].add(workflow.path)
             declared = set(environments[name].secrets)
@@ -231,7 +233,8 @@ def check_environments(handbook: Handbook) -> Iterator[Diagnostic]:
         if deployed_by:
             line, column = environment.position("deployed_by")
             if not (handbook.root / deployed_by).is_file():
-                yield make(OB412, environment.path, line, column, f"deployed_by names {deployed_by}, which does not exist")
+                yield make(OB412, environment.path, line, column,
+                           f"deployed_by names {deployed_by}, which does not exist")
             elif Path(deployed_by).as_posix() not in deployers[name]:
                 yield make(OB412, environment.path, line, column,
                            f"{deployed_by} has no job that deploys to environment {name}")

@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from ...model import Kind, Record, Ref
 
-
 __all__ = ["KIND", "Environment"]
 
 

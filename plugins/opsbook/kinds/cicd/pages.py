@@ -5,27 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .environments import Environment
-from .workflows import Trigger, Workflow
+from ...cron import cron_in_words
 from ...model import Handbook
 from ...render import Page, Renderer
-from ...render.sections import section
 from ...render.mermaid import label
-
-try:
-    from cron_descriptor import get_description as _cron_words
-except ImportError:  # pragma: no cover - cron-descriptor is a dependency
-    _cron_words = None
-
-
-def cron_in_words(expression: str) -> str:
-    """`0 2 * * 1-5` as `At 02:00 AM, Monday through Friday` (the expression itself when it cannot be read)."""
-    if _cron_words is None:
-        return expression
-    try:
-        return str(_cron_words(expression))
-    except Exception:  # noqa: BLE001 - cron-descriptor raises several types for expressions it cannot read
-        return expression
+from ...render.sections import section
+from .environments import Environment
+from .workflows import Trigger, Workflow
 
 
 def describe_trigger(trigger: Trigger) -> str:

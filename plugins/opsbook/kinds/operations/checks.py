@@ -46,7 +46,8 @@ def check_migrations(handbook: Handbook) -> Iterator[Diagnostic]:
         pii.update(str(f).lower() for f in fields)
     for migration in handbook.loaded_of(Migration):
         if not (handbook.root / migration.rollback_path).is_file():
-            yield make(OB810, migration.path, 1, 1, f"migration {migration.id} has no {Path(migration.rollback_path).name}")
+            yield make(OB810, migration.path, 1, 1,
+                       f"migration {migration.id} has no {Path(migration.rollback_path).name}")
         for change in migration.changes:
             hit = [d for d in change.drops if d.lower() in pii or (d.endswith(".*") and
                    any(f.startswith(d[:-1].lower()) for f in pii))]

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 from markupsafe import Markup
 
-from .records import Incident, LogSource, Migration
 from ...model import Handbook
 from ...render import Page, Renderer
 from ...render.sections import section
+from .records import Incident, LogSource, Migration
 
 
 def safe_markdown(text: object) -> Markup:

@@ -18,7 +18,6 @@ from ...diagnostics import Diagnostic, make
 from ...loader import OB003, Document, Limits, decode
 from ...model import Kind, Record, Ref
 
-
 __all__ = ["Incident", "LogSource", "Migration", "INCIDENT_KIND", "LOG_KIND", "MIGRATION_KIND"]
 
 _STATEMENT = re.compile(r"[^;]+;?", re.S)

@@ -8,8 +8,16 @@ from ...diagnostics import codes_in
 from .. import Family
 from . import checks, records
 from .checks import check_backup_scripts, check_backups, check_personal_data, check_restores
-from .pages import (architecture_section, backups_section, component_pages, data_flow_section, dr_plan_section,
-                    personal_data_section, recovery_pages, rto_rpo_section)
+from .pages import (
+                    architecture_section,
+                    backups_section,
+                    component_pages,
+                    data_flow_section,
+                    dr_plan_section,
+                    personal_data_section,
+                    recovery_pages,
+                    rto_rpo_section,
+)
 
 __all__ = ["FAMILY"]
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 from ...commands import OB045, missing_scripts
 from ...cron import CronError, parse_cron
-from ...diagnostics import Diagnostic, Severity, make, Code
+from ...diagnostics import Code, Diagnostic, Severity, make
 from ...durations import parse_date, parse_duration, shift_date
-from .records import Backup, Component, Drill
-from ..runbooks.records import Runbook
 from ...model import Handbook
+from ..runbooks.records import Runbook
 from ..runbooks.verification import verification_of
+from .records import Backup, Component, Drill
 
 __all__ = ["check_backup_scripts", "check_backups", "check_personal_data", "check_restores", "hours", "last_drill",
            "last_verified"]

@@ -9,17 +9,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import hours, last_drill, last_verified
-from ...cron import CronError, parse_cron
+from ...cron import CronError, cron_in_words, parse_cron
 from ...durations import parse_duration, shift_date
-from ..alerting.rules import AlertRule
-from .records import COMPONENT_KINDS, Backup, Component
-from ..runbooks.records import Runbook
 from ...model import Handbook
 from ...render import Page, Renderer
 from ...render.mermaid import label
 from ...render.sections import section
-from ..cicd.pages import cron_in_words
+from ..alerting.rules import AlertRule
+from ..runbooks.records import Runbook
+from .checks import hours, last_drill, last_verified
+from .records import COMPONENT_KINDS, Backup, Component
 
 _SHAPES = {"datastore": ("[(", ")]"), "queue": ("[[", "]]"), "frontend": ("([", "])"), "external": ("{{", "}}"),
            "service": ("[", "]")}

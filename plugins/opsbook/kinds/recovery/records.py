@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 from ...durations import parse_date, parse_duration
 from ...model import Kind, Record, Ref
 
-
 __all__ = ["Backup", "Component", "Drill", "BACKUP_KIND", "COMPONENT_KIND", "DRILL_KIND", "COMPONENT_KINDS"]
 
 #: The sorts of component, in the order the overview lists them.

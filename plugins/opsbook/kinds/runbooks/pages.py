@@ -9,12 +9,12 @@ from itertools import groupby
 from markupsafe import Markup
 
 from ...durations import format_duration, parse_date
-from .records import SEVERITIES, Runbook, Step
 from ...model import Handbook
-from .verification import coverage, verification_of
 from ...render import Page, Renderer
-from ...render.sections import section
 from ...render.markdown import inline_code, md_inline
+from ...render.sections import section
+from .records import SEVERITIES, Runbook, Step
+from .verification import coverage, verification_of
 
 _SECTION_TITLES = {
     "setup": ("Setup (CI only)", "These steps build the sandbox the runbook runs in; they run only in CI."),

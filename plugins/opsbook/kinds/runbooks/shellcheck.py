@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ...diagnostics import Diagnostic, Severity, make, Code
+from ...diagnostics import Code, Diagnostic, Severity, make
 from ...model import Handbook
 
 OB042 = Code("OB042", Severity.WARNING, "shellcheck finding in a run step",

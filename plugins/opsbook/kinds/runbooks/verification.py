@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .records import Runbook, Step
 from ...model import Handbook
+from .records import Runbook, Step
 from .results import Results, load_results
 
 __all__ = ["Verification", "results_of", "verification_of", "coverage"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..alerting.rules import AlertRule
-from .records import Team
 from ...model import Handbook
 from ...render import Page, Renderer
 from ...render.sections import section
 from ..alerting.pages import routing_for
+from ..alerting.rules import AlertRule
+from .records import Team
 
 
 def team_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 from ...model import Kind, Record, Ref
 
-
 __all__ = ["KIND", "Team"]
 
 
