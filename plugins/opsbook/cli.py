@@ -332,11 +332,11 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
             click.echo(format_diagnostics(problems, file.parent, "text"), err=True)
             sys.exit(1)
         document = documents[0]
-    tree, problems = build_tree(document.data if isinstance(document.data, dict) else {})
-    for problem in problems:
+    tree, route_problems = build_tree(document.data if isinstance(document.data, dict) else {})
+    for problem in route_problems:
         line, column = document.position(problem.path)
         click.echo(f"{document.path}:{line}:{column}: error OB320 {problem.message}", err=True)
-    if tree is None or problems:  # Alertmanager would refuse this configuration: no answer to give
+    if tree is None or route_problems:  # Alertmanager would refuse this configuration: no answer to give
         sys.exit(1)
     routes = tree.routes_for(label_set)
     click.echo(",".join(r.receiver for r in routes))

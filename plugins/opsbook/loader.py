@@ -108,7 +108,7 @@ class Document:
             return (1, 1)
         best = node.start_mark
         for part in path:
-            found = None
+            found: tuple[yaml.Node | None, yaml.Node] | None = None
             if isinstance(node, yaml.MappingNode):
                 for key_node, value_node in _mapping_pairs(node):
                     if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
@@ -118,8 +118,8 @@ class Document:
                 found = (None, node.value[part])
             if found is None:
                 break
-            key_node, node = found
-            best = key_node.start_mark if (key and key_node is not None and part == path[-1]) else node.start_mark
+            found_key, node = found
+            best = found_key.start_mark if (key and found_key is not None and part == path[-1]) else node.start_mark
         return (best.line + 1, best.column + 1)
 
     def node_at(self, path: Sequence[str | int]) -> yaml.Node | None:
@@ -229,6 +229,7 @@ class _Builder:
             result: dict[str, Any] = {}
             first_at: dict[str, yaml.Node] = {}
             own = {id(key_node) for key_node, _ in node.value}
+            assert isinstance(node, yaml.MappingNode)
             for key_node, value_node in _mapping_pairs(node):
                 self.count += 1  # merged keys too: merges of merges can multiply them
                 if self.count > self.limits.max_nodes:

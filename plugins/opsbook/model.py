@@ -15,13 +15,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from .config import Config
 from .diagnostics import Code, Diagnostic, Severity, make
 from .loader import Document, load_yaml_file
 
-__all__ = ["Handbook", "Kind", "Record", "Ref", "Reference", "load_handbook"]
+__all__ = ["Handbook", "Kind", "MappingField", "MappingListField", "Record", "Ref", "Reference", "TextField",
+           "TextListField", "as_list", "as_mapping", "load_handbook"]
 
 OB006 = Code("OB006", Severity.ERROR, "Source file outside the repository",
          "A source folder holds a symbolic link that points outside the handbook root. opsbook does not "
@@ -95,6 +96,74 @@ class Record:
         """The record's file name in the site: its id when that is a safe file name, else a safe form
         of it with a short digest (a receiver named `../../x` must not write outside the site)."""
         return safe_slug(self.id)
+
+
+T = TypeVar("T")
+
+
+class _Field(Generic[T]):
+    """A record attribute read from one key of its data, tolerant of data of the wrong shape: such a
+    value reads as empty, and the schema check is what reports it. Written once for every kind."""
+
+    def __init__(self, key: str | None = None) -> None:
+        self.key = key or ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = self.key or name
+
+    @overload
+    def __get__(self, record: None, owner: type) -> _Field[T]: ...
+    @overload
+    def __get__(self, record: Record, owner: type) -> T: ...
+    def __get__(self, record: Record | None, owner: type) -> _Field[T] | T:
+        if record is None:
+            return self
+        return self.read(record.data.get(self.key))
+
+    def read(self, value: Any) -> T:
+        raise NotImplementedError
+
+
+class TextField(_Field["str | None"]):
+    """Text, or None; with `blank=False`, text that is only spaces is None too."""
+
+    def __init__(self, key: str | None = None, *, blank: bool = True) -> None:
+        super().__init__(key)
+        self.blank = blank
+
+    def read(self, value: Any) -> str | None:
+        return value if isinstance(value, str) and (self.blank or value.strip()) else None
+
+
+class TextListField(_Field[list[str]]):
+    """The text items of a list (other items left out); empty when the value is not a list."""
+
+    def read(self, value: Any) -> list[str]:
+        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def as_list(value: object) -> list[Any]:
+    """`value` when it is a list, else an empty one (for data read from a user's file)."""
+    return value if isinstance(value, list) else []
+
+
+def as_mapping(value: object) -> dict[str, Any]:
+    """`value` when it is a mapping, else an empty one (for data read from a user's file)."""
+    return value if isinstance(value, dict) else {}
+
+
+class MappingField(_Field[dict[str, Any]]):
+    """A mapping; empty when the value is not one."""
+
+    def read(self, value: Any) -> dict[str, Any]:
+        return as_mapping(value)
+
+
+class MappingListField(_Field[list[dict[str, Any]]]):
+    """The mapping items of a list (other items left out); empty when the value is not a list."""
+
+    def read(self, value: Any) -> list[dict[str, Any]]:
+        return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 #: Page names the kinds' own pages use beside their records'.

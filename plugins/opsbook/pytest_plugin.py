@@ -174,7 +174,7 @@ class _ResultsWriter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call":
-            self.results.extend(json.loads(value) for name, value in report.user_properties if name == _PROPERTY)
+            self.results.extend(json.loads(str(value)) for name, value in report.user_properties if name == _PROPERTY)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         write_results(self.target, self.results)

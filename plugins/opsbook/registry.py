@@ -9,6 +9,7 @@ and never imports this module. Adding a family is one line in `FAMILIES`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from .checks import GENERIC_CHECKS, GENERIC_CODES, sections_check
 from .config import OB090
@@ -35,8 +36,11 @@ __all__ = ["CHECKS", "CODES", "FAMILIES", "KINDS", "SECTIONS", "make_renderer"]
 FAMILIES: tuple[Family, ...] = (RUNBOOKS, TEAMS, ALERTING, CICD, RECOVERY, OPERATIONS)
 
 
-def _by_name(items: Iterable[Kind] | Iterable[Section], what: str) -> dict:  # type: ignore[type-arg]
-    found: dict = {}  # type: ignore[type-arg]
+Named = TypeVar("Named", Kind, Section)
+
+
+def _by_name(items: Iterable[Named], what: str) -> dict[str, Named]:
+    found: dict[str, Named] = {}
     for item in items:
         if item.name in found:
             raise ValueError(f"{what} {item.name!r} declared twice")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import jsonschema_rs
 
@@ -123,7 +123,7 @@ def _shown(value: Any) -> str:
 
 
 def _field_name(path: tuple[str | int, ...]) -> str:
-    parts = []
+    parts: list[str] = []
     for part in path:
         parts.append(f"[{part}]" if isinstance(part, int) else (("." if parts else "") + part))
     return "".join(parts) or "the document"
@@ -135,10 +135,11 @@ _TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a numbe
 
 def _message(error: jsonschema.ValidationError) -> str:
     where = _field_name(tuple(error.absolute_path))
-    validator, expected = error.validator, error.validator_value
+    validator, expected = error.validator, cast(Any, error.validator_value)
     if validator == "type":
         wanted = expected if isinstance(expected, list) else [expected]
-        return f"{where} must be {' or '.join(_TYPE_WORDS.get(t, t) for t in wanted)}, not {_shown(error.instance)}"
+        words = " or ".join(_TYPE_WORDS.get(t, str(t)) for t in wanted)
+        return f"{where} must be {words}, not {_shown(error.instance)}"
     if validator == "enum":
         return f"{where} must be one of {', '.join(map(str, expected))}, not {_shown(error.instance)}"
     if validator == "pattern":
@@ -157,7 +158,8 @@ def validate_record(kind: Kind, record: Record) -> list[Diagnostic]:
     """Diagnostics for one record against its kind's schema, each at the exact key or item."""
     if kind.schema is None:
         return []
-    hook = (lambda error: kind.schema_error(error, record)) if kind.schema_error is not None else None
+    schema_error = kind.schema_error
+    hook = (lambda error: schema_error(error, record)) if schema_error is not None else None
     return validate_data(kind.schema, record.data, record.document, hook)
 
 
@@ -188,8 +190,9 @@ def schema_error_diagnostics(error: jsonschema.ValidationError, document: Docume
     """Diagnostics for one validation error, each at the exact key or item at fault."""
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = list((error.schema.get("properties") or {}).keys())
-        patterns = [re.compile(p) for p in (error.schema.get("patternProperties") or {})]
+        schema = cast(dict[str, Any], error.schema)
+        known = list((schema.get("properties") or {}).keys())
+        patterns = [re.compile(p) for p in (schema.get("patternProperties") or {})]
         out = []
         for key in error.instance:
             if key in known or any(p.search(key) for p in patterns):

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ...diagnostics import Code, Diagnostic, Severity, make
 from ...loader import Document
-from ...model import Kind, Record
+from ...model import Kind, MappingListField, Record
 from .routing import RoutingTree, build_tree, integrations_of
 
 __all__ = ["AlertmanagerConfig", "Receiver", "ALERTMANAGER_KIND", "RECEIVER_KIND"]
@@ -53,10 +53,7 @@ class AlertmanagerConfig(Record):
                     names.append(item["name"])
         return names
 
-    @property
-    def inhibit_rules(self) -> list[dict[str, Any]]:
-        value = self.data.get("inhibit_rules")
-        return [rule for rule in value if isinstance(rule, dict)] if isinstance(value, list) else []
+    inhibit_rules = MappingListField()
 
 
 @dataclass

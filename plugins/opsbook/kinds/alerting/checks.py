@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...diagnostics import Code, Diagnostic, Severity, make
-from ...model import Handbook
+from ...model import Handbook, as_list
 from .alertmanager import Receiver
 from .links import routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
 from .rules import AlertRule, RecordingRule
@@ -84,7 +84,7 @@ def check_runbook_links(handbook: Handbook) -> Iterator[Diagnostic]:
                 line, column = alert.position(*link.where)
                 yield make(OB311, alert.path, line, column,
                            f"alert {alert.id} links runbook '{link.runbook_id}', which does not exist")
-            elif alert.id not in (runbook.data.get("alerts") if isinstance(runbook.data.get("alerts"), list) else []):
+            elif alert.id not in as_list(runbook.data.get("alerts")):
                 line, column = alert.position(*link.where)
                 yield make(OB312, alert.path, line, column,
                            f"alert {alert.id} links runbook '{runbook.id}', which does not list it in alerts:",

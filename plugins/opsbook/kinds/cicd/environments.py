@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ...model import Kind, Record, Ref
+from ...model import Kind, Record, Ref, TextField, TextListField
 
 __all__ = ["KIND", "Environment"]
 
@@ -23,25 +23,10 @@ class Environment(Record):
         name = self.data.get("name")
         return name if isinstance(name, str) and name.strip() else self.id
 
-    @property
-    def url(self) -> str | None:
-        value = self.data.get("url")
-        return value if isinstance(value, str) else None
-
-    @property
-    def approval(self) -> str | None:
-        value = self.data.get("approval")
-        return value if isinstance(value, str) else None
-
-    @property
-    def secrets(self) -> list[str]:
-        value = self.data.get("secrets")
-        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-    @property
-    def deployed_by(self) -> str | None:
-        value = self.data.get("deployed_by")
-        return value if isinstance(value, str) else None
+    url = TextField()
+    approval = TextField()
+    secrets = TextListField()
+    deployed_by = TextField()
 
 
 KIND = Kind(

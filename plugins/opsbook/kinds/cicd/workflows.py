@@ -160,7 +160,7 @@ class Job:
 
     def scripts(self) -> list[tuple[int, str, str | None]]:
         """(step index, script path, working directory) for every repository script the steps run."""
-        found = []
+        found: list[tuple[int, str, str | None]] = []
         for index, step in enumerate(self.steps):
             run = step.get("run")
             if isinstance(run, str):

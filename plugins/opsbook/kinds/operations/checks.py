@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...diagnostics import Code, Diagnostic, Severity, make
 from ...durations import parse_date, parse_duration
-from ...model import Handbook
+from ...model import Handbook, as_mapping
 from .records import Incident, LogSource, Migration
 
 __all__ = ["check_incidents", "check_logs", "check_migrations"]
@@ -41,9 +41,9 @@ def check_migrations(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB810 and OB811: every migration has a way back, and drops personal data only on purpose."""
     pii: set[str] = set()
     for component in handbook.all("component"):
-        data = component.data.get("data") if isinstance(component.data.get("data"), dict) else {}
-        fields = data.get("pii_fields") if isinstance(data.get("pii_fields"), list) else []
-        pii.update(str(f).lower() for f in fields)
+        data = as_mapping(component.data.get("data"))
+        fields = data.get("pii_fields")
+        pii.update(str(f).lower() for f in (fields if isinstance(fields, list) else []))
     for migration in handbook.loaded_of(Migration):
         if not (handbook.root / migration.rollback_path).is_file():
             yield make(OB810, migration.path, 1, 1,
@@ -91,7 +91,7 @@ def check_logs(handbook: Handbook) -> Iterator[Diagnostic]:
         if sort != "external" and component.id not in sources:
             line, column = component.position()
             yield make(OB820, component.path, line, column, f"{component.id} has no log source in logs/")
-        data = component.data.get("data") if isinstance(component.data.get("data"), dict) else {}
+        data = as_mapping(component.data.get("data"))
         limit = parse_duration(data.get("retention"))
         for source in sources.get(component.id, []):
             if data.get("classification") == "pii" and "contains_pii" not in source.data:

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ...diagnostics import Diagnostic, make
 from ...loader import OB003, Document, Limits, decode
-from ...model import Kind, Record, Ref
+from ...model import Kind, MappingListField, Record, Ref
 
 __all__ = ["Incident", "LogSource", "Migration", "INCIDENT_KIND", "LOG_KIND", "MIGRATION_KIND"]
 
@@ -125,10 +125,7 @@ class LogSource(Record):
 
     kind: ClassVar[str] = "log"
 
-    @property
-    def queries(self) -> list[dict[str, Any]]:
-        value = self.data.get("queries")
-        return [q for q in value if isinstance(q, dict)] if isinstance(value, list) else []
+    queries = MappingListField()
 
 
 @dataclass

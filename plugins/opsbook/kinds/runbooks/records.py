@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...diagnostics import Code, Diagnostic, Severity, make
 from ...durations import parse_date, parse_duration, shift_date
-from ...model import Kind, Record, Ref
+from ...model import Kind, Record, Ref, TextField, TextListField
 
 if TYPE_CHECKING:
     import jsonschema
@@ -89,42 +89,19 @@ class Runbook(Record):
         "id", "title", "summary", "owner", "service", "severity", "alerts", "symptoms", "related",
         "last_reviewed", "review_every", "inputs", "setup", "steps", "verify", "cleanup")
 
-    def _text(self, name: str) -> str | None:
-        value = self.data.get(name)
-        return value if isinstance(value, str) and value.strip() else None
-
-    def _strings(self, name: str) -> list[str]:
-        value = self.data.get(name)
-        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-    @property
-    def summary(self) -> str | None:
-        return self._text("summary")
-
-    @property
-    def owner(self) -> str | None:
-        return self._text("owner")
-
-    @property
-    def service(self) -> str | None:
-        return self._text("service")
+    summary = TextField(blank=False)
+    owner = TextField(blank=False)
+    service = TextField(blank=False)
+    alerts = TextListField()
+    symptoms = TextListField()
+    related = TextListField()
+    last_reviewed = TextField(blank=False)
+    review_every = TextField(blank=False)
 
     @property
     def severity(self) -> str | None:
-        value = self._text("severity")
+        value = self.data.get("severity")
         return value if value in SEVERITIES else None
-
-    @property
-    def alerts(self) -> list[str]:
-        return self._strings("alerts")
-
-    @property
-    def symptoms(self) -> list[str]:
-        return self._strings("symptoms")
-
-    @property
-    def related(self) -> list[str]:
-        return self._strings("related")
 
     @property
     def inputs(self) -> dict[str, dict[str, Any]]:
@@ -145,14 +122,6 @@ class Runbook(Record):
 
     def all_steps(self) -> list[Step]:
         return [step for name in SECTIONS for step in self.section(name)]
-
-    @property
-    def last_reviewed(self) -> str | None:
-        return self._text("last_reviewed")
-
-    @property
-    def review_every(self) -> str | None:
-        return self._text("review_every")
 
     def review_due(self) -> Any:
         """The date the next review is due, or None when either field is missing or invalid."""

@@ -331,7 +331,7 @@ def _run_step(runbook: Runbook, step: Step, env: Mapping[str, str], mask: _Maske
     exit_code, stdout, stderr, duration, timed_out = execute(step.run, env, options.root, timeout,
                                                              options.max_output)
     stdout, stderr = mask(stdout), mask(stderr)
-    expected = {"exit_code": step.expect.get("exit_code", 0), "timeout": timeout,
+    expected: dict[str, Any] = {"exit_code": step.expect.get("exit_code", 0), "timeout": timeout,
                 **{k: step.expect[k] for k in ("stdout", "stderr") if k in step.expect}}
     if timed_out:
         return _record(runbook, step, "timeout", mask, duration=duration, stdout=stdout, stderr=stderr,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ...model import Kind, Record, Ref
+from ...model import Kind, MappingField, Record, Ref, TextField, TextListField
 
 __all__ = ["KIND", "Team"]
 
@@ -23,20 +23,9 @@ class Team(Record):
         name = self.data.get("name")
         return name if isinstance(name, str) and name.strip() else self.id
 
-    @property
-    def channel(self) -> str | None:
-        value = self.data.get("channel")
-        return value if isinstance(value, str) else None
-
-    @property
-    def receivers(self) -> list[str]:
-        value = self.data.get("receivers")
-        return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-    @property
-    def oncall(self) -> dict[str, Any]:
-        value = self.data.get("oncall")
-        return value if isinstance(value, dict) else {}
+    channel = TextField()
+    receivers = TextListField()
+    oncall = MappingField()
 
 
 KIND = Kind(
