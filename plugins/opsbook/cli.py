@@ -156,7 +156,7 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
         if not sep or not name:
             raise click.UsageError(f"--input {item!r}: write NAME=VALUE")
         given[name] = value
-    runbooks = [rb for rb in analysis.handbook.all("runbook") if isinstance(rb, Runbook)]
+    runbooks = analysis.handbook.records_of(Runbook)
     if runbook_ids:
         unknown = sorted(set(runbook_ids) - {rb.id for rb in runbooks})
         if unknown:
@@ -321,7 +321,7 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
 
         config, _ = load_config(root)
         handbook = load_handbook(config, KINDS)
-        configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
+        configs = handbook.records_of(AlertmanagerConfig)
         if not configs:
             raise click.UsageError("the handbook has no Alertmanager configuration; name one with --config")
         document = configs[0].document

@@ -42,7 +42,7 @@ class Health:
 def compute_health(handbook: Handbook, diagnostics: list[Diagnostic]) -> Health:
     """Every figure of the dashboard, from the model and the diagnostics of one analysis."""
     health = Health()
-    names = sorted({a.id for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)})
+    names = sorted({a.id for a in handbook.loaded_of(AlertRule)})
     paging = set(handbook.config.paging_severities)
     for name in names:
         variants = [a for a in handbook.variants("alert", name) if isinstance(a, AlertRule)]
@@ -53,7 +53,7 @@ def compute_health(handbook: Handbook, diagnostics: list[Diagnostic]) -> Health:
             health.paging_alerts += 1
             health.paging_alerts_with_runbook += has_runbook
     health.verified_steps, health.runnable_steps = coverage(handbook)
-    health.runbooks = len([r for r in handbook.all("runbook") if isinstance(r, Runbook)])
+    health.runbooks = len(handbook.records_of(Runbook))
     overdue = [d for d in diagnostics if d.code == "OB040"]
     runbook_files = {r.path for r in handbook.all("runbook")}
     health.runbooks_overdue = len({d.path for d in overdue if d.path in runbook_files})

@@ -55,7 +55,7 @@ OB317 = Code("OB317", Severity.WARNING, "Alert reads a metric the catalog does n
 
 
 def _alerts(handbook: Handbook) -> list[AlertRule]:
-    return [alert for alert in handbook.loaded.get("alert", []) if isinstance(alert, AlertRule)]
+    return handbook.loaded_of(AlertRule)
 
 
 def check_runbook_links(handbook: Handbook) -> Iterator[Diagnostic]:
@@ -98,7 +98,7 @@ def check_runbook_links(handbook: Handbook) -> Iterator[Diagnostic]:
 
 def check_routing(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB313 and OB314: alerts reach a real receiver; every receiver belongs to a team."""
-    receivers = {r.id: r for r in handbook.all("receiver") if isinstance(r, Receiver)}
+    receivers = {r.id: r for r in handbook.records_of(Receiver)}
     for alert in _alerts(handbook):
         routing = routing_of(handbook, alert.routing_labels())
         if routing is None:
@@ -155,8 +155,7 @@ def check_metrics(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB317: alerts read only metrics the catalog declares or recording rules produce."""
     if not handbook.records.get("metric"):
         return
-    known = set(handbook.records["metric"]) | {r.id for r in handbook.loaded.get("recording_rule", [])
-                                                if isinstance(r, RecordingRule)}
+    known = set(handbook.records["metric"]) | {r.id for r in handbook.loaded_of(RecordingRule)}
     for alert in _alerts(handbook):
         missing = [name for name in alert.metrics if name not in known]
         if missing:

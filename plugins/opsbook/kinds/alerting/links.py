@@ -84,8 +84,7 @@ def _runbook_index(handbook: Handbook) -> dict[str, list[Record]]:
         for name in runbook.data.get("alerts") or []:
             if isinstance(name, str):
                 add(name, runbook)
-    for alert in handbook.loaded.get("alert", []):
-        assert isinstance(alert, AlertRule)
+    for alert in handbook.loaded_of(AlertRule):
         link = runbook_link(handbook, alert)
         if link is not None and link.runbook_id:
             add(alert.id, handbook.get("runbook", link.runbook_id))
@@ -109,7 +108,7 @@ class Routing:
 
 def primary_alertmanager(handbook: Handbook) -> AlertmanagerConfig | None:
     """The Alertmanager configuration that routes the handbook's alerts: the first by id, if several."""
-    configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
+    configs = handbook.records_of(AlertmanagerConfig)
     return configs[0] if configs else None
 
 

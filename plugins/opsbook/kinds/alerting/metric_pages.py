@@ -27,9 +27,8 @@ def _readers(handbook: Handbook) -> dict[str, list[tuple[AlertRule, str | None]]
     """For each metric, the alerts that read it: directly (None), or through a recording rule (its name),
     however many recording rules lie between."""
     recorded: dict[str, set[str]] = {}
-    for rule in handbook.loaded.get("recording_rule", []):
-        if isinstance(rule, RecordingRule):
-            recorded.setdefault(rule.id, set()).update(rule.metrics)
+    for rule in handbook.loaded_of(RecordingRule):
+        recorded.setdefault(rule.id, set()).update(rule.metrics)
 
     closure: dict[str, set[str]] = {}
 
@@ -48,9 +47,7 @@ def _readers(handbook: Handbook) -> dict[str, list[tuple[AlertRule, str | None]]
         return closure[name]
 
     readers: dict[str, list[tuple[AlertRule, str | None]]] = {}
-    for alert in handbook.loaded.get("alert", []):
-        if not isinstance(alert, AlertRule):
-            continue
+    for alert in handbook.loaded_of(AlertRule):
         reached: dict[str, str | None] = {}
         for name in alert.metrics:
             reached.setdefault(name, None)

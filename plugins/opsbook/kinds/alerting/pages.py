@@ -48,8 +48,7 @@ def alert_view(handbook: Handbook, alert: AlertRule) -> AlertView:
 
 def _views(handbook: Handbook) -> list[AlertView]:
     """Every alert definition with its routing and teams, computed once for all the alerting pages."""
-    return handbook.derived("alerting.views", lambda hb: [alert_view(hb, a) for a in hb.loaded.get("alert", [])
-                                                          if isinstance(a, AlertRule)])
+    return handbook.derived("alerting.views", lambda hb: [alert_view(hb, a) for a in hb.loaded_of(AlertRule)])
 
 
 def _severity_key(view: AlertView) -> tuple[int, str]:
@@ -59,7 +58,7 @@ def _severity_key(view: AlertView) -> tuple[int, str]:
 
 
 def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
-    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    alerts = handbook.loaded_of(AlertRule)
     views = _views(handbook)
     by_name: dict[str, list[AlertView]] = {}
     for view in views:
@@ -72,7 +71,7 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
                                runbooks=runbooks_for_alert(handbook, name),
                                runbook_ref=runbook_link(handbook, first))
         yield Page(uri, text, source=first.path, title=name)
-    groups = [g for g in handbook.all("rule_group") if isinstance(g, RuleGroup)]
+    groups = handbook.records_of(RuleGroup)
     if not alerts and not groups:
         return
     uri = renderer.index_uri("alert")
@@ -82,7 +81,7 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 @section("alerts", "The alert catalog: every alert with its severity, team paged, runbook and receivers.")
 def alerts_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
     views = _views(handbook)
-    groups = [g for g in handbook.all("rule_group") if isinstance(g, RuleGroup)]
+    groups = handbook.records_of(RuleGroup)
     catalog = sorted(views, key=_severity_key)
     recording_count = len(handbook.loaded.get("recording_rule", []))
     return renderer.render("alerts_index.md.j2", uri, catalog=catalog, groups=groups,
@@ -103,11 +102,11 @@ def routing_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 
 @section("alert-routing", "The Alertmanager routing tree, receivers, inhibition rules and routing tests.")
 def routing_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    configs = [c for c in handbook.all("alertmanager") if isinstance(c, AlertmanagerConfig)]
+    configs = handbook.records_of(AlertmanagerConfig)
     config = primary_alertmanager(handbook)
     if config is None:
         return "No Alertmanager configuration.\n"
-    receivers = [r for r in handbook.all("receiver") if isinstance(r, Receiver)]
+    receivers = handbook.records_of(Receiver)
     tests = []
     for test in handbook.all("route_test"):
         routing = routing_of(handbook, test.labels)  # type: ignore[attr-defined]
@@ -121,20 +120,17 @@ def routing_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
 
 def group_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     views = _views(handbook)
-    for group in handbook.all("rule_group"):
-        assert isinstance(group, RuleGroup)
+    for group in handbook.records_of(RuleGroup):
         uri = renderer.uri_of(group)
         members = [v for v in views if v.alert.group_id == group.id]
-        recording = [r for r in handbook.loaded.get("recording_rule", [])
-                     if isinstance(r, RecordingRule) and r.group_id == group.id]
+        recording = [r for r in handbook.loaded_of(RecordingRule) if r.group_id == group.id]
         text = renderer.render("rule_group.md.j2", uri, group=group, alerts=members, recording=recording)
         yield Page(uri, text, source=group.path, title=f"Rule group {group.name}")
 
 
 def receiver_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
-    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
-    for receiver in handbook.all("receiver"):
-        assert isinstance(receiver, Receiver)
+    alerts = handbook.loaded_of(AlertRule)
+    for receiver in handbook.records_of(Receiver):
         uri = renderer.uri_of(receiver)
         reaching = []
         for alert in alerts:

@@ -93,7 +93,7 @@ def _full_workflow_validator() -> jsonschema.protocols.Validator:
 
 
 def _workflows(handbook: Handbook) -> list[Workflow]:
-    return [w for w in handbook.loaded.get("workflow", []) if isinstance(w, Workflow)]
+    return handbook.loaded_of(Workflow)
 
 
 def check_schema(handbook: Handbook) -> Iterator[Diagnostic]:
@@ -165,7 +165,7 @@ def check_workflow_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
 
 
 def _environments(handbook: Handbook) -> dict[str, Environment]:
-    return {e.id: e for e in handbook.all("environment") if isinstance(e, Environment)}
+    return {e.id: e for e in handbook.records_of(Environment)}
 
 
 def _secret_position(workflow: Workflow, job: Job, name: str) -> tuple[int, int]:

@@ -63,8 +63,8 @@ def _scripts(handbook: Handbook, workflow: Workflow) -> list[tuple[str, bool]]:
 
 
 def workflow_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
-    workflows = [w for w in handbook.all("workflow") if isinstance(w, Workflow)]
-    environments = {e.id: e for e in handbook.all("environment") if isinstance(e, Environment)}
+    workflows = handbook.records_of(Workflow)
+    environments = {e.id: e for e in handbook.records_of(Environment)}
     for workflow in workflows:
         uri = renderer.uri_of(workflow)
         text = renderer.render("workflow.md.j2", uri, workflow=workflow, graph=job_graph(workflow),
@@ -78,15 +78,15 @@ def workflow_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 
 @section("workflows", "Every workflow: its triggers, jobs and the environments it deploys to; and the environments.")
 def cicd_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    workflows = [w for w in handbook.all("workflow") if isinstance(w, Workflow)]
-    environments = [e for e in handbook.all("environment") if isinstance(e, Environment)]
+    workflows = handbook.records_of(Workflow)
+    environments = handbook.records_of(Environment)
     return renderer.render("cicd_index.md.j2", uri, workflows=workflows, describe_trigger=describe_trigger,
                            environments=environments)
 
 
 @section("workflow-graphs", "The job graph of every workflow, as Mermaid diagrams.")
 def workflow_graphs(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    workflows = [w for w in handbook.all("workflow") if isinstance(w, Workflow)]
+    workflows = handbook.records_of(Workflow)
     return renderer.render("workflow_graphs.md.j2", uri, workflows=workflows, graph=job_graph)
 
 
@@ -100,7 +100,7 @@ def _blob_base(handbook: Handbook) -> str | None:
 
 
 def environment_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
-    environments = [e for e in handbook.all("environment") if isinstance(e, Environment)]
+    environments = handbook.records_of(Environment)
     if not environments:
         return
     deployers, workflow_of = _deployment(handbook, environments)
@@ -115,7 +115,7 @@ def environment_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 
 @section("environments", "The environments: URL, approval, secret names and the workflow that deploys each.")
 def environments_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    environments = [e for e in handbook.all("environment") if isinstance(e, Environment)]
+    environments = handbook.records_of(Environment)
     deployers, workflow_of = _deployment(handbook, environments)
     return renderer.render("environments_index.md.j2", uri, environments=environments, deployers=deployers,
                            workflow_of=workflow_of)
@@ -123,7 +123,7 @@ def environments_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
 
 def _deployment(handbook: Handbook, environments: list[Environment]) -> tuple[dict[str, list[Any]], Any]:
     """The jobs that deploy to each environment, and a lookup of workflows by file path."""
-    workflows = {w.path: w for w in handbook.all("workflow") if isinstance(w, Workflow)}
+    workflows = {w.path: w for w in handbook.records_of(Workflow)}
     deployers: dict[str, list[Any]] = {e.id: [] for e in environments}
     for workflow in workflows.values():
         for job in workflow.jobs:

@@ -83,8 +83,8 @@ def check_logs(handbook: Handbook) -> Iterator[Diagnostic]:
     if "log" not in handbook.present:
         return
     sources: dict[str, list[LogSource]] = {}
-    for source in handbook.all("log"):
-        if isinstance(source, LogSource) and isinstance(source.data.get("component"), str):
+    for source in handbook.records_of(LogSource):
+        if isinstance(source.data.get("component"), str):
             sources.setdefault(source.data["component"], []).append(source)
     for component in handbook.all("component"):
         sort = component.data.get("kind")

@@ -37,8 +37,7 @@ def migration_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
                        "it locks or rewrites a table.")
 def migrations_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
     rows = []
-    for migration in handbook.all("migration"):
-        assert isinstance(migration, Migration)
+    for migration in handbook.records_of(Migration):
         rows.append((migration, migration.changes, (handbook.root / migration.rollback_path).is_file()))
     return renderer.render("migrations.md.j2", uri, rows=rows)
 
@@ -46,12 +45,12 @@ def migrations_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
 @section("logging", "The log sources: where each component's logs go, how long they stay, whether they hold "
                     "personal data, and their saved queries.")
 def logging_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    sources = [s for s in handbook.all("log") if isinstance(s, LogSource)]
+    sources = handbook.records_of(LogSource)
     return renderer.render("logging.md.j2", uri, sources=sources)
 
 
 def incident_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
-    incidents = [i for i in handbook.all("incident") if isinstance(i, Incident)]
+    incidents = handbook.records_of(Incident)
     for incident in incidents:
         uri = renderer.uri_of(incident)
         text = renderer.render("incident.md.j2", uri, incident=incident, postmortem=safe_markdown(
@@ -65,7 +64,7 @@ def incident_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 
 @section("incidents", "The incident log: every incident, its severity, duration, services and runbooks used.")
 def incidents_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    incidents = sorted((i for i in handbook.all("incident") if isinstance(i, Incident)),
+    incidents = sorted(handbook.records_of(Incident),
                        key=lambda i: str(i.data.get("started", "")), reverse=True)
     return renderer.render("incidents.md.j2", uri, incidents=incidents)
 

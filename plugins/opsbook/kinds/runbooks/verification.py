@@ -73,9 +73,8 @@ def verification_of(handbook: Handbook, runbook: Runbook) -> Verification:
 def coverage(handbook: Handbook) -> tuple[int, int]:
     """Runnable steps verified in CI, and runnable steps, over the whole handbook."""
     verified = runnable = 0
-    for runbook in handbook.all("runbook"):
-        if isinstance(runbook, Runbook):
-            found = verification_of(handbook, runbook)
-            verified += found.verified
-            runnable += found.runnable
+    for runbook in handbook.records_of(Runbook):
+        found = verification_of(handbook, runbook)
+        verified += found.verified
+        runnable += found.runnable
     return verified, runnable

@@ -13,8 +13,8 @@ from .records import Team
 
 
 def team_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
-    teams = [t for t in handbook.all("team") if isinstance(t, Team)]
-    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)]
+    teams = handbook.records_of(Team)
+    alerts = handbook.loaded_of(AlertRule)
     for team in teams:
         uri = renderer.uri_of(team)
         paged = []
@@ -34,7 +34,7 @@ def team_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 
 @section("teams", "The teams, their channels and the receivers that page them.")
 def teams_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    teams = [t for t in handbook.all("team") if isinstance(t, Team)]
+    teams = handbook.records_of(Team)
     return renderer.render("teams_index.md.j2", uri, teams=teams)
 
 
