@@ -8,6 +8,7 @@
 - every module path, package folder and dotted `opsbook.…` name the page mentions exists;
 - the table of diagnostic codes names every code of the catalogue once, beside the module that declares it;
 - every family of the registry has its row;
+- a `KIND = Kind(...)` declaration the page quotes is the code's, as written;
 - the Python API pages (`::: opsbook.X` and `opsbook.…` names) name only things that exist.
 """
 
@@ -193,6 +194,14 @@ def test_every_family_has_a_row() -> None:
         assert set(_CODE_SPAN.findall(cells[1])) == {kind.name for kind in family.kinds}, cells[0]
         assert set(_CODE_SPAN.findall(cells[2])) == {section.name for section in family.sections}, cells[0]
         assert set(_CODE_SPAN.findall(cells[3])) == {check.__name__ for check in family.checks}, cells[0]
+
+
+def test_quoted_kind_declarations_are_the_code() -> None:
+    blocks = re.findall(r"^```python\n(KIND = Kind\(.*?^\))\n```", PAGE.read_text(encoding="utf-8"), re.M | re.S)
+    assert blocks, "internals.md quotes a kind's declaration"
+    sources = "\n".join(file.read_text(encoding="utf-8") for file in (PACKAGE / "kinds").rglob("*.py"))
+    for block in blocks:
+        assert block in sources, f"the quoted declaration is not in the code:\n{block}"
 
 
 @pytest.mark.parametrize("page", API_PAGES, ids=lambda p: p.name)
