@@ -21,8 +21,16 @@ OB045 = Code("OB045", Severity.ERROR, "Script not in the repository",
          "repository (`scripts/restart.sh`, `python tools/drain.py`), and no file is there. Whoever "
          "follows the runbook in an incident gets `No such file or directory`. Add the script, or correct "
          "the path. Paths are relative to the handbook root, where steps run.",
-         failing="run: scripts/orders-api.sh rolling-restart   # no scripts/orders-api.sh\n",
-         passing="run: scripts/orders-api.sh rolling-restart   # scripts/orders-api.sh is committed\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Restore the last backup\n"
+                 "    run: scripts/orders-db.sh restore   # no scripts/orders-db.sh\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Restore the last backup\n"
+                 "    run: scripts/orders-db.sh restore\n"
+                 "# scripts/orders-db.sh\n"
+                 "#!/bin/sh\n")
 
 
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)

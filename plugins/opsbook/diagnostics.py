@@ -76,6 +76,17 @@ class Code:
         explanation: What the problem is and what to do about it (the code's reference page).
         failing: A source excerpt that yields this code (executed by the test suite).
         passing: The same excerpt corrected, which does not yield it.
+
+    The examples are real inputs, run by `tests/test_codes.py`. Each is one or more files, each introduced
+    by a line naming its path from the handbook root: `# runbooks/orders-db-restore.yaml` (`-- ` before a
+    SQL migration, `<!-- docs/deploy.md -->` before a page; `, saved in latin-1` after the path writes the
+    file in that encoding rather than UTF-8). The files go into a small, clean handbook (`tests/codes/base`:
+    a team, a datastore with its backup, drill and runbooks, an alert, the Alertmanager configuration, an
+    environment and its deploy workflow). A YAML file that handbook has keeps the top-level keys the example
+    does not set, so `severity: urgent` under `# runbooks/orders-db-restore.yaml` changes one field of that
+    runbook; any other file is written as it is. The failing example must yield this code and nothing else,
+    the passing one nothing at all. A code that no short example can show (a missing program, a file of
+    over 5 MiB) has neither, and `tests/test_codes.py` names the test that asserts it instead.
     """
 
     code: str

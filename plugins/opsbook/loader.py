@@ -37,27 +37,65 @@ OB001 = Code("OB001", Severity.ERROR, "YAML syntax error",
          "The file is not valid YAML, so nothing in it could be read. The message is the parser's; the "
          "position is where the parser gave up, which is often just after the real mistake. Tabs are not "
          "allowed for indentation in YAML.",
-         failing="steps:\n\t- name: Restart\n", passing="steps:\n  - name: Restart\n")
+         failing="# runbooks/restart-api.yaml\n"
+                 "title: Restart the API\n"
+                 "steps:\n"
+                 "\t- name: Restart   # indented with a tab\n"
+                 "\t  run: systemctl restart api\n",
+         passing="# runbooks/restart-api.yaml\n"
+                 "title: Restart the API\n"
+                 "steps:\n"
+                 "  - name: Restart\n"
+                 "    run: systemctl restart api\n")
 OB002 = Code("OB002", Severity.ERROR, "File is not valid UTF-8 text",
          "Sources must be UTF-8 text. The position is that of the first byte that is not valid UTF-8; "
-         "binary files do not belong in a source folder.")
+         "binary files do not belong in a source folder.",
+         failing="# runbooks/restart-api.yaml, saved in latin-1\n"
+                 "title: Redémarrer l'API\n"
+                 "steps: [{name: Redémarrer, run: systemctl restart api}]\n",
+         passing="# runbooks/restart-api.yaml, saved in utf-8\n"
+                 "title: Redémarrer l'API\n"
+                 "steps: [{name: Redémarrer, run: systemctl restart api}]\n")
 OB003 = Code("OB003", Severity.ERROR, "File too large",
          "The file is larger than the configured `max_file_size` (5 MiB by default) and was not read. "
          "Split it, or raise the limit in the plugin's configuration if the file is legitimate.")
 OB004 = Code("OB004", Severity.ERROR, "Duplicate key",
          "A mapping names the same key twice. YAML parsers disagree on which value wins, so opsbook "
          "refuses to guess: the first value is kept and the repeat is reported.",
-         failing="title: Restart the API\ntitle: Restart the worker\n", passing="title: Restart the API\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "title: Restore the orders database\n"
+                 "title: Restore the orders replica\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "title: Restore the orders database\n")
 OB005 = Code("OB005", Severity.ERROR, "Document exceeds a safety limit",
          "The document nests deeper than `max_depth`, expands through aliases to more values than "
          "`max_nodes`, or has an alias that refers to itself. Such documents are refused unread: a small "
          "file of aliases can expand to billions of values (\"billion laughs\").",
-         failing='a: &a ["x", "x"]\nb: &b [*a, *a]\nc: &c [*b, *b]\n# ... and so on for 30 levels\n')
+         failing="# runbooks/restart-api.yaml\n"
+                 "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+                 "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                 "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                 "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                 "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+                 "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                 "g: [*f, *f, *f]   # 3 million values, over max_nodes\n",
+         passing="# runbooks/restart-api.yaml\n"
+                 "title: Restart the API\n"
+                 "x-step: &restart {name: Restart, run: systemctl restart api}\n"
+                 "steps: [*restart]\n")
 
 OB007 = Code("OB007", Severity.ERROR, "Unsupported YAML",
          "The file uses a YAML feature that no source format of opsbook needs, such as a list or a "
          "mapping used as a mapping key (`? [a, b]`). Write keys as plain text.",
-         failing="? [a, b]\n: 1\n", passing="a-b: 1\n")
+         failing="# runbooks/restart-api.yaml\n"
+                 "title: Restart the API\n"
+                 "steps: [{name: Restart, run: systemctl restart api}]\n"
+                 "? [owner, team]\n"
+                 ": team-data\n",
+         passing="# runbooks/restart-api.yaml\n"
+                 "title: Restart the API\n"
+                 "steps: [{name: Restart, run: systemctl restart api}]\n"
+                 "owner: team-data\n")
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,17 @@ OB010 = Code("OB010", Severity.ERROR, "Value does not match the schema",
          "A field has the wrong type, a value outside its allowed set, a required field is missing, or a "
          "value does not have the required form. The schema in `schemas/` is the contract; the message "
          "says which rule the value broke.",
-         failing="severity: urgent   # not one of critical, high, medium, low\n",
-         passing="severity: critical\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "severity: urgent   # not one of critical, high, medium, low\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "severity: critical\n")
 OB011 = Code("OB011", Severity.ERROR, "Unknown field",
          "A field that the kind's schema does not define. Unknown fields are errors so that a typo "
          "(`sumary:`) does not pass silently; the hint names the closest known field.",
-         failing="title: Restart the API\nsumary: When the API stops answering.\n",
-         passing="title: Restart the API\nsummary: When the API stops answering.\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "sumary: When the orders database is lost or corrupt.\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "summary: When the orders database is lost or corrupt.\n")
 
 _PACKAGE = "opsbook.schemas"
 _MAX_SHOWN = 80

@@ -11,12 +11,24 @@ from ..model import Handbook
 OB020 = Code("OB020", Severity.ERROR, "Duplicate id",
          "Two records of the same kind have the same id (from their `id:` field, or from their file names). "
          "Links and references would be ambiguous; the first file in path order keeps the id.",
-         failing="# runbooks/api-restart.yaml\nid: api-restart\n# runbooks/restart-api.yaml\nid: api-restart\n")
+         failing="# runbooks/restore-orders-db.yaml\n"
+                 "id: orders-db-restore   # the id of runbooks/orders-db-restore.yaml\n"
+                 "title: Restore the orders database\n"
+                 "steps: [{name: Restore, manual: Restore the newest backup.}]\n",
+         passing="# runbooks/restore-orders-db.yaml\n"
+                 "id: restore-orders-db\n"
+                 "title: Restore the orders database\n"
+                 "steps: [{name: Restore, manual: Restore the newest backup.}]\n")
 OB022 = Code("OB022", Severity.ERROR, "File name is not a valid id",
          "A record without an `id:` field takes its file name as id, and ids are lower-case words joined by "
          "hyphens (`[a-z0-9]+(-[a-z0-9]+)*`), so that they are the same in every URL and on every system. "
          "Rename the file, or give the record an `id:`.",
-         failing="# runbooks/Restart API.yaml\n", passing="# runbooks/restart-api.yaml\n")
+         failing="# runbooks/Restart API.yaml\n"
+                 "title: Restart the API\n"
+                 "steps: [{name: Restart, run: systemctl restart api}]\n",
+         passing="# runbooks/restart-api.yaml\n"
+                 "title: Restart the API\n"
+                 "steps: [{name: Restart, run: systemctl restart api}]\n")
 
 ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 

@@ -17,8 +17,10 @@ OB070 = Code("OB070", Severity.WARNING, "Placeholder text",
          "A source or a hand-written page still holds placeholder text: TODO, TBD, FIXME or lorem ipsum. A "
          "reader in an incident cannot act on a placeholder. Finish the sentence, or file the work elsewhere. "
          "Code blocks and inline code are not searched.",
-         failing="summary: TODO describe when to use this\n",
-         passing="summary: When the API stops answering and the database is healthy.\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "summary: TODO describe when to use this\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "summary: When the orders database is lost or corrupt.\n")
 
 PLACEHOLDER = re.compile(r"\b(TODO|TBD|FIXME)\b|\blorem ipsum\b|\blorem\b", re.I)
 _UPPER_ONLY = {"todo", "tbd", "fixme"}

@@ -12,7 +12,10 @@ OB021 = Code("OB021", Severity.ERROR, "Unknown reference",
          "A field names a record that does not exist: a related runbook, an owning team, a service. The "
          "position is that of the exact item. References to a kind are checked once the handbook has a "
          "source folder for that kind (so `owner:` is checked once `teams/` exists).",
-         failing="related: [orders-db-failovr]\n", passing="related: [orders-db-failover]\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "owner: team-dta\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "owner: team-data\n")
 
 
 def check_references(handbook: Handbook) -> Iterator[Diagnostic]:

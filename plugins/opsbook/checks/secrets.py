@@ -14,8 +14,16 @@ OB411 = Code("OB411", Severity.ERROR, "Secret value committed to a source file",
          "Something that looks like a credential is written in a source file: a cloud access key, a private "
          "key, a token, a webhook URL, a password in a URL or in a `password:` field. Remove it, rotate it, "
          "and reference it from a secret store instead. The message shows only its first characters.",
-         failing="url: postgresql://orders:hunter2hunter2@db/orders\n",
-         passing="url: postgresql://orders@db/orders   # password from PGPASSFILE\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "inputs:\n"
+                 "  DATABASE_URL:\n"
+                 "    description: The orders database\n"
+                 "    default: postgresql://orders:hunter2hunter2@db/orders\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "inputs:\n"
+                 "  DATABASE_URL:\n"
+                 "    description: The orders database\n"
+                 "    default: postgresql://orders@db/orders   # the password from PGPASSFILE\n")
 _TOKENS = [
     ("an AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("a private key", re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY-----")),

@@ -28,7 +28,12 @@ __all__ = ["Section", "DIRECTIVE", "OB060", "directives", "expand_sections", "se
 OB060 = Code("OB060", Severity.ERROR, "Unknown generated section",
              "A hand-written page embeds a generated section (`<!-- opsbook: NAME -->`) by a name opsbook does "
              "not know. The message lists the names there are; the guide's page on embedding describes each.",
-             failing="<!-- opsbook: alert -->\n", passing="<!-- opsbook: alerts -->\n")
+         failing="<!-- docs/alerts.md -->\n"
+                 "# Alerts\n"
+                 "<!-- opsbook: alert -->\n",
+         passing="<!-- docs/alerts.md -->\n"
+                 "# Alerts\n"
+                 "<!-- opsbook: alerts -->\n")
 
 DIRECTIVE = re.compile(r"^[ ]{0,3}<!--\s*opsbook:\s*([A-Za-z0-9_-]+)\s*-->[ \t]*$", re.M)
 

@@ -23,10 +23,22 @@ OB320 = Code("OB320", Severity.ERROR, "Invalid Alertmanager configuration",
          "The Alertmanager configuration has a problem Alertmanager would refuse, or that makes routing "
          "ambiguous: an unknown top-level field, a route naming an undefined receiver, a receiver defined "
          "twice, a matcher Alertmanager cannot parse, or matchers on the root route.",
-         failing='route:\n  receiver: default\n  routes:\n    - matchers: [severity="critical]\n'
-                 "      receiver: pager\nreceivers: [{name: default}]\n",
-         passing='route:\n  receiver: default\n  routes:\n    - matchers: [severity="critical"]\n'
-                 "      receiver: pager\nreceivers: [{name: default}, {name: pager}]\n")
+         failing="# ops/alertmanager.yml\n"
+                 "route:\n"
+                 "  receiver: fallback\n"
+                 "  routes:\n"
+                 "    - matchers: [team=\"data\"]\n"
+                 "      receiver: data-pager\n"
+                 "    - matchers: [severity=\"critical]\n"
+                 "      receiver: data-pager\n",
+         passing="# ops/alertmanager.yml\n"
+                 "route:\n"
+                 "  receiver: fallback\n"
+                 "  routes:\n"
+                 "    - matchers: [team=\"data\"]\n"
+                 "      receiver: data-pager\n"
+                 "    - matchers: [severity=\"critical\"]\n"
+                 "      receiver: data-pager\n")
 
 _TOP_LEVEL = {"global", "route", "receivers", "inhibit_rules", "templates", "time_intervals",
               "mute_time_intervals", "tracing"}

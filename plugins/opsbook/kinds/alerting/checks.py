@@ -17,41 +17,116 @@ OB310 = Code("OB310", Severity.ERROR, "Paging alert without a runbook",
          "An alert with a paging severity (`paging_severities`, by default `critical` and `page`) has no "
          "runbook: neither a `runbook_url` or `runbook` annotation or label, nor a runbook that lists it in "
          "`alerts:`. Whoever is woken up by it must find out alone what to do.",
-         failing="- alert: OrdersDatabaseDown\n  expr: pg_up == 0\n  labels: {severity: critical}\n",
-         passing="- alert: OrdersDatabaseDown\n  expr: pg_up == 0\n  labels: {severity: critical}\n"
-                 "  annotations: {runbook_url: 'runbooks/orders-db-restore/'}\n")
+         failing="# ops/alerts/orders-db.yml\n"
+                 "groups:\n"
+                 "  - name: orders-db\n"
+                 "    rules:\n"
+                 "      - alert: OrdersDatabaseCorrupt\n"
+                 "        expr: pg_checksum_failures_total > 0\n"
+                 "        labels: {severity: critical, team: data}\n",
+         passing="# ops/alerts/orders-db.yml\n"
+                 "groups:\n"
+                 "  - name: orders-db\n"
+                 "    rules:\n"
+                 "      - alert: OrdersDatabaseCorrupt\n"
+                 "        expr: pg_checksum_failures_total > 0\n"
+                 "        labels: {severity: critical, team: data}\n"
+                 "        annotations: {runbook_url: runbooks/orders-db-restore/}\n"
+                 "# runbooks/orders-db-restore.yaml\n"
+                 "alerts: [OrdersDatabaseDown, OrdersDatabaseCorrupt]\n")
 OB311 = Code("OB311", Severity.ERROR, "Runbook link resolves to no runbook",
          "An alert's `runbook_url` points into this handbook's runbooks (a relative `runbooks/<id>/`, or a URL "
          "under the site's `site_url`), or its `runbook` label or annotation holds an id, and no runbook has "
          "that id. A link to another site is not checked.",
-         failing="annotations: {runbook_url: 'runbooks/orders-db-restor/'}\n",
-         passing="annotations: {runbook_url: 'runbooks/orders-db-restore/'}\n")
+         failing="# ops/alerts/orders.yml\n"
+                 "groups:\n"
+                 "  - name: orders\n"
+                 "    rules:\n"
+                 "      - alert: OrdersDatabaseDown\n"
+                 "        expr: pg_up == 0\n"
+                 "        labels: {severity: critical, team: data}\n"
+                 "        annotations: {runbook_url: runbooks/orders-db-restor/}\n",
+         passing="# ops/alerts/orders.yml\n"
+                 "groups:\n"
+                 "  - name: orders\n"
+                 "    rules:\n"
+                 "      - alert: OrdersDatabaseDown\n"
+                 "        expr: pg_up == 0\n"
+                 "        labels: {severity: critical, team: data}\n"
+                 "        annotations: {runbook_url: runbooks/orders-db-restore/}\n")
 OB312 = Code("OB312", Severity.WARNING, "Alert and runbook disagree",
          "An alert links a runbook (its `runbook_url`, or a `runbook` label or annotation) that does not list "
          "the alert in its `alerts:`. The two directions should tell the same story, so that the alert page "
          "and the runbook page agree. (A runbook may list an alert that links another runbook: an alert can "
          "have a first runbook and others for when the first does not apply.)",
-         failing="# ops/alerts/orders.yml\nannotations: {runbook_url: runbooks/orders-db-failover/}\n"
-                 "# runbooks/orders-db-failover.yaml\nalerts: []\n",
-         passing="# runbooks/orders-db-failover.yaml\nalerts: [OrdersDatabaseDown]\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "alerts: []   # but OrdersDatabaseDown links this runbook\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "alerts: [OrdersDatabaseDown]\n")
 OB313 = Code("OB313", Severity.WARNING, "Alert routed only to the default or a null receiver",
          "Routed with its own labels, the alert reaches no route but the root (so only the default receiver), "
          "or only receivers without any notification integration. Nobody will hear of it; route it, or lower "
-         "its severity if that is intended.")
+         "its severity if that is intended.",
+         failing="# ops/alerts/api.yml\n"
+                 "groups:\n"
+                 "  - name: api\n"
+                 "    rules:\n"
+                 "      - alert: ApiDown\n"
+                 "        expr: up{job=\"api\"} == 0\n"
+                 "        labels: {severity: high}   # no team: only the default route\n",
+         passing="# ops/alerts/api.yml\n"
+                 "groups:\n"
+                 "  - name: api\n"
+                 "    rules:\n"
+                 "      - alert: ApiDown\n"
+                 "        expr: up{job=\"api\"} == 0\n"
+                 "        labels: {severity: high, team: data}\n")
 OB314 = Code("OB314", Severity.WARNING, "Receiver that no team claims",
          "A receiver of the Alertmanager configuration is in no team's `receivers:`, so the handbook cannot "
          "say who is paged through it. Checked once the handbook has teams; a receiver without any "
-         "integration (a null receiver) notifies nobody and needs no team.")
+         "integration (a null receiver) notifies nobody and needs no team.",
+         failing="# ops/teams/team-data.yaml\n"
+                 "receivers: [data-pager]   # and nobody claims fallback\n",
+         passing="# ops/teams/team-data.yaml\n"
+                 "receivers: [data-pager, fallback]\n")
 OB315 = Code("OB315", Severity.WARNING, "Alert name defined twice with different definitions",
          "Two alerting rules share a name but differ in expression, labels or `for`. That is sometimes "
-         "intended (a warning and a critical threshold), but the runbook and the routing then serve both.")
+         "intended (a warning and a critical threshold), but the runbook and the routing then serve both.",
+         failing="# ops/alerts/replica.yml\n"
+                 "groups:\n"
+                 "  - name: replica\n"
+                 "    rules:\n"
+                 "      - alert: OrdersDatabaseDown   # as in ops/alerts/orders.yml\n"
+                 "        expr: pg_up{role=\"replica\"} == 0\n"
+                 "        labels: {severity: high, team: data}\n",
+         passing="# ops/alerts/replica.yml\n"
+                 "groups:\n"
+                 "  - name: replica\n"
+                 "    rules:\n"
+                 "      - alert: OrdersReplicaDown\n"
+                 "        expr: pg_up{role=\"replica\"} == 0\n"
+                 "        labels: {severity: high, team: data}\n")
 OB316 = Code("OB316", Severity.ERROR, "Routing test failed",
          "A routing test's labels, routed through the Alertmanager configuration, reach receivers other than "
          "the ones the test expects (in order).",
-         failing="tests:\n  - labels: {severity: critical}\n    receivers: [pager]   # but routed to default\n")
+         failing="# ops/routing-tests.yaml\n"
+                 "tests:\n"
+                 "  - labels: {alertname: OrdersDatabaseDown, team: data}\n"
+                 "    receivers: [fallback]   # but routed to data-pager\n",
+         passing="# ops/routing-tests.yaml\n"
+                 "tests:\n"
+                 "  - labels: {alertname: OrdersDatabaseDown, team: data}\n"
+                 "    receivers: [data-pager]\n")
 OB317 = Code("OB317", Severity.WARNING, "Alert reads a metric the catalog does not declare",
          "The handbook has a metrics catalog, and an alert's expression reads a metric that is neither in it "
-         "nor produced by a recording rule: a typo, or a metric that was renamed.")
+         "nor produced by a recording rule: a typo, or a metric that was renamed.",
+         failing="# ops/metrics.yaml\n"
+                 "metrics:\n"
+                 "  - {name: pg_stat_activity_count}   # but the alerts read pg_up\n",
+         passing="# ops/metrics.yaml\n"
+                 "metrics:\n"
+                 "  - {name: pg_stat_activity_count}\n"
+                 "  - {name: pg_up}\n")
 
 
 def _alerts(handbook: Handbook) -> list[AlertRule]:

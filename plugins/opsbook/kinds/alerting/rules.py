@@ -29,15 +29,39 @@ OB300 = Code("OB300", Severity.ERROR, "Invalid Prometheus rule file",
          "Prometheus itself would refuse it: an unknown field, a group without a name or named twice in the "
          "file, a rule with both or neither of `alert` and `record`, a rule without `expr`, a duration such "
          "as `for` that is not one, an invalid label name, or annotations on a recording rule.",
-         failing="groups:\n  - name: api\n    rules:\n      - alert: ApiDown\n        expr: up == 0\n"
-                 "        for: five minutes\n",
-         passing="groups:\n  - name: api\n    rules:\n      - alert: ApiDown\n        expr: up == 0\n"
-                 "        for: 5m\n")
+         failing="# ops/alerts/api.yml\n"
+                 "groups:\n"
+                 "  - name: api\n"
+                 "    rules:\n"
+                 "      - alert: ApiDown\n"
+                 "        expr: up{job=\"api\"} == 0\n"
+                 "        for: five minutes\n"
+                 "        labels: {team: data}\n",
+         passing="# ops/alerts/api.yml\n"
+                 "groups:\n"
+                 "  - name: api\n"
+                 "    rules:\n"
+                 "      - alert: ApiDown\n"
+                 "        expr: up{job=\"api\"} == 0\n"
+                 "        for: 5m\n"
+                 "        labels: {team: data}\n")
 OB301 = Code("OB301", Severity.ERROR, "Invalid PromQL expression",
          "A rule's `expr` is not valid PromQL. The message is the parser's; Prometheus would refuse to load "
          "the file.",
-         failing="expr: rate(http_requests_total[5m] > 1\n",
-         passing="expr: rate(http_requests_total[5m]) > 1\n")
+         failing="# ops/alerts/api.yml\n"
+                 "groups:\n"
+                 "  - name: api\n"
+                 "    rules:\n"
+                 "      - alert: ApiErrors\n"
+                 "        expr: rate(http_errors_total[5m] > 1\n"
+                 "        labels: {team: data}\n",
+         passing="# ops/alerts/api.yml\n"
+                 "groups:\n"
+                 "  - name: api\n"
+                 "    rules:\n"
+                 "      - alert: ApiErrors\n"
+                 "        expr: rate(http_errors_total[5m]) > 1\n"
+                 "        labels: {team: data}\n")
 
 _GROUP_FIELDS = {"name", "interval", "rules", "limit", "query_offset", "labels"}
 _ALERT_FIELDS = {"alert", "expr", "for", "keep_firing_for", "labels", "annotations"}

@@ -24,43 +24,168 @@ OB401 = Code("OB401", Severity.ERROR, "Workflow does not match the GitHub workfl
          "The workflow breaks the SchemaStore schema for GitHub Actions workflows (the copy vendored by "
          "`check-jsonschema`): an unknown key, a missing `runs-on`, a value of the wrong type. GitHub "
          "would refuse to run it.",
-         failing="jobs:\n  test:\n    steps: [{run: pytest}]   # no runs-on\n",
-         passing="jobs:\n  test:\n    runs-on: ubuntu-latest\n    steps: [{run: pytest}]\n")
+         failing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  test:\n"
+                 "    steps: [{run: pytest}]   # no runs-on\n",
+         passing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  test:\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    steps: [{run: pytest}]\n")
 OB402 = Code("OB402", Severity.ERROR, "needs names a job that does not exist",
          "A job's `needs` names a job the workflow does not have, so GitHub refuses the workflow.",
-         failing="deploy:\n  needs: [tests]   # the job is called test\n", passing="deploy:\n  needs: [test]\n")
+         failing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  test: {runs-on: ubuntu-latest, steps: [{run: pytest}]}\n"
+                 "  report:\n"
+                 "    needs: [tests]   # the job is called test\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    steps: [{run: echo done}]\n",
+         passing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  test: {runs-on: ubuntu-latest, steps: [{run: pytest}]}\n"
+                 "  report:\n"
+                 "    needs: [test]\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    steps: [{run: echo done}]\n")
 OB403 = Code("OB403", Severity.ERROR, "Cycle in needs",
          "Jobs wait for each other in a circle through `needs`, so none of them can start.",
-         failing="a: {needs: b}\nb: {needs: a}\n")
+         failing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  lint: {needs: test, runs-on: ubuntu-latest, steps: [{run: ruff check}]}\n"
+                 "  test: {needs: lint, runs-on: ubuntu-latest, steps: [{run: pytest}]}\n",
+         passing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  lint: {runs-on: ubuntu-latest, steps: [{run: ruff check}]}\n"
+                 "  test: {needs: lint, runs-on: ubuntu-latest, steps: [{run: pytest}]}\n")
 OB404 = Code("OB404", Severity.ERROR, "Script invoked by a workflow is missing",
          "A `run:` step invokes a script of the repository (`scripts/deploy.sh`, `./tools/check.py`) that does "
          "not exist at that path, relative to the step's working directory.",
-         failing="run: scripts/deploy.sh   # but the file is scripts/deploy-site.sh\n")
+         failing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  test:\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    steps: [{run: scripts/test.sh}]   # the file is scripts/run-tests.sh\n",
+         passing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  test:\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    steps: [{run: scripts/run-tests.sh}]\n"
+                 "# scripts/run-tests.sh\n"
+                 "#!/bin/sh\n")
 OB405 = Code("OB405", Severity.ERROR, "Job deploys to an undeclared environment",
          "A job names an `environment` that the handbook does not declare in `environments/`. Checked once the "
          "handbook declares environments.",
-         failing="environment: prodution\n", passing="environment: production\n")
+         failing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  preview:\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    environment: prodution\n"
+                 "    steps: [{run: echo preview}]\n",
+         passing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions: {contents: read}\n"
+                 "jobs:\n"
+                 "  preview:\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    environment: production\n"
+                 "    steps: [{run: echo preview}]\n")
 OB406 = Code("OB406", Severity.ERROR, "Secret not declared by the job's environment",
          "A job that deploys to an environment uses a secret that the environment's record does not list in "
-         "`secrets:`. Either the record is out of date, or the job reads a secret it should not have.")
+         "`secrets:`. Either the record is out of date, or the job reads a secret it should not have.",
+         failing="# .github/workflows/deploy.yml\n"
+                 "jobs:\n"
+                 "  deploy:\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    environment: production\n"
+                 "    steps:\n"
+                 "      - run: echo \"deploying with ${#KEY} + ${#TOKEN} characters\"\n"
+                 "        env: {KEY: \"${{ secrets.DEPLOY_KEY }}\", TOKEN: \"${{ secrets.CDN_TOKEN }}\"}\n",
+         passing="# .github/workflows/deploy.yml\n"
+                 "jobs:\n"
+                 "  deploy:\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    environment: production\n"
+                 "    steps:\n"
+                 "      - run: echo \"deploying with ${#KEY} + ${#TOKEN} characters\"\n"
+                 "        env: {KEY: \"${{ secrets.DEPLOY_KEY }}\", TOKEN: \"${{ secrets.CDN_TOKEN }}\"}\n"
+                 "# ops/environments/production.yaml\n"
+                 "secrets: [DEPLOY_KEY, CDN_TOKEN]\n")
 OB407 = Code("OB407", Severity.WARNING, "Declared secret never used",
          "An environment declares a secret that no job deploying to it uses: a secret left behind is a "
-         "secret nobody rotates.")
+         "secret nobody rotates.",
+         failing="# ops/environments/production.yaml\n"
+                 "secrets: [DEPLOY_KEY, OLD_DEPLOY_KEY]   # no job reads OLD_DEPLOY_KEY\n",
+         passing="# ops/environments/production.yaml\n"
+                 "secrets: [DEPLOY_KEY]\n")
 OB408 = Code("OB408", Severity.ERROR, "Production deploy without approval or rollback runbook",
          "An environment named in `production_environments` (by default `production`, `prod`) does not require "
          "approval, or names no `rollback_runbook`. The severity is the `production_severity` option.",
-         failing="approval: none\n", passing="approval: required\nrollback_runbook: deploy-rollback\n")
+         failing="# ops/environments/production.yaml\n"
+                 "approval: none\n",
+         passing="# ops/environments/production.yaml\n"
+                 "approval: required\n"
+                 "rollback_runbook: deploy-rollback\n")
 OB409 = Code("OB409", Severity.WARNING, "Workflow without explicit permissions",
          "Neither the workflow nor every one of its jobs sets `permissions`, so the jobs' `GITHUB_TOKEN` gets "
          "the repository's default permissions, which may allow writing. Set the least each job needs.",
-         passing="permissions:\n  contents: read\n")
+         failing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "jobs:\n"
+                 "  test: {runs-on: ubuntu-latest, steps: [{run: pytest}]}\n",
+         passing="# .github/workflows/test.yml\n"
+                 "on: pull_request\n"
+                 "permissions:\n"
+                 "  contents: read\n"
+                 "jobs:\n"
+                 "  test: {runs-on: ubuntu-latest, steps: [{run: pytest}]}\n")
 OB410 = Code("OB410", Severity.ERROR, "pull_request_target checks out the pull request's head",
          "A workflow triggered by `pull_request_target` runs with the base repository's secrets and a write "
          "token; checking out the pull request's head (`ref: ${{ github.event.pull_request.head.sha }}`) runs "
-         "code from the fork with them: the \"pwn request\".")
+         "code from the fork with them: the \"pwn request\".",
+         failing="# .github/workflows/label.yml\n"
+                 "on: pull_request_target\n"
+                 "permissions: {pull-requests: write}\n"
+                 "jobs:\n"
+                 "  label:\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    steps:\n"
+                 "      - uses: actions/checkout@v4\n"
+                 "        with: {ref: \"${{ github.event.pull_request.head.sha }}\"}\n",
+         passing="# .github/workflows/label.yml\n"
+                 "on: pull_request_target\n"
+                 "permissions: {pull-requests: write}\n"
+                 "jobs:\n"
+                 "  label:\n"
+                 "    runs-on: ubuntu-latest\n"
+                 "    steps:\n"
+                 "      - uses: actions/checkout@v4   # the base branch: code already reviewed\n")
 OB412 = Code("OB412", Severity.ERROR, "Environment's deploying workflow does not deploy it",
          "An environment's `deployed_by` names a workflow file that does not exist, or whose jobs never "
-         "deploy to that environment.")
+         "deploy to that environment.",
+         failing="# ops/environments/production.yaml\n"
+                 "deployed_by: .github/workflows/release.yml   # no such workflow: deploy.yml deploys it\n",
+         passing="# ops/environments/production.yaml\n"
+                 "deployed_by: .github/workflows/deploy.yml\n")
 
 BUILTIN_SECRETS = {"GITHUB_TOKEN"}
 

@@ -15,26 +15,91 @@ __all__ = ["check_incidents", "check_logs", "check_migrations"]
 
 OB810 = Code("OB810", Severity.WARNING, "Migration without a way back",
          "A migration has no rollback file (`NNNN.name.rollback.sql` beside it), so `scripts/migrate.sh rollback` "
-         "cannot undo it: a bad deploy that carries it cannot simply be rolled back.")
+         "cannot undo it: a bad deploy that carries it cannot simply be rolled back.",
+         failing="-- migrations/0004.add-order-note.sql\n"
+                 "ALTER TABLE orders ADD COLUMN note TEXT;\n",
+         passing="-- migrations/0004.add-order-note.sql\n"
+                 "ALTER TABLE orders ADD COLUMN note TEXT;\n"
+                 "-- migrations/0004.add-order-note.rollback.sql\n"
+                 "ALTER TABLE orders DROP COLUMN note;\n")
 OB811 = Code("OB811", Severity.ERROR, "Migration drops personal data without a data-protection note",
          "A migration drops a column or a table that a component lists among its `pii_fields`, and carries no "
          "`-- data-protection: ...` comment saying why the data may go (an erasure, the end of its retention). "
          "Personal data is deleted on purpose, and the reason is recorded.",
-         failing="ALTER TABLE customers DROP COLUMN email;\n",
-         passing="-- data-protection: emails are no longer collected (decision 2026-11)\n"
-                 "ALTER TABLE customers DROP COLUMN email;\n")
+         failing="-- migrations/0005.drop-email.sql\n"
+                 "ALTER TABLE customers DROP COLUMN email;\n"
+                 "-- migrations/0005.drop-email.rollback.sql\n"
+                 "ALTER TABLE customers ADD COLUMN email TEXT;\n",
+         passing="-- migrations/0005.drop-email.sql\n"
+                 "-- data-protection: emails are no longer collected (decision 2026-11)\n"
+                 "ALTER TABLE customers DROP COLUMN email;\n"
+                 "-- migrations/0005.drop-email.rollback.sql\n"
+                 "ALTER TABLE customers ADD COLUMN email TEXT;\n")
 OB820 = Code("OB820", Severity.WARNING, "Component without a log source",
          "A service, datastore, queue or frontend has no log source in `logs/`: nobody knows where its logs go "
-         "or how long they stay. Checked once the handbook has log sources.")
+         "or how long they stay. Checked once the handbook has log sources.",
+         failing="# ops/logs/orders-db.yaml\n"
+                 "component: orders-db\n"
+                 "destination: Loki, tenant data\n"
+                 "retention: 14d\n"
+                 "contains_pii: false\n"
+                 "# ops/components/orders-api.yaml\n"
+                 "name: Orders API\n"
+                 "kind: service\n"
+                 "owner: team-data   # no log source names orders-api\n",
+         passing="# ops/logs/orders-db.yaml\n"
+                 "component: orders-db\n"
+                 "destination: Loki, tenant data\n"
+                 "retention: 14d\n"
+                 "contains_pii: false\n"
+                 "# ops/components/orders-api.yaml\n"
+                 "name: Orders API\n"
+                 "kind: service\n"
+                 "owner: team-data\n"
+                 "# ops/logs/orders-api.yaml\n"
+                 "component: orders-api\n"
+                 "destination: Loki, tenant data\n"
+                 "retention: 14d\n")
 OB821 = Code("OB821", Severity.ERROR, "Logs keep personal data too long, or do not say whether they hold it",
          "A log source that holds personal data keeps it longer than its component's `data.retention`, or the "
-         "log source of a component classified `pii` does not declare `contains_pii`.")
+         "log source of a component classified `pii` does not declare `contains_pii`.",
+         failing="# ops/logs/orders-db.yaml\n"
+                 "component: orders-db\n"
+                 "destination: Loki, tenant data\n"
+                 "retention: 10y   # orders-db keeps personal data 5y\n"
+                 "contains_pii: true\n",
+         passing="# ops/logs/orders-db.yaml\n"
+                 "component: orders-db\n"
+                 "destination: Loki, tenant data\n"
+                 "retention: 30d\n"
+                 "contains_pii: true\n")
 OB830 = Code("OB830", Severity.ERROR, "Incident resolved before it started",
          "An incident's `resolved` time is earlier than its `started` time, or one of them is not an ISO 8601 "
-         "time.", failing="started: 2026-10-03T14:02:00Z\nresolved: 2026-10-03T13:40:00Z\n")
+         "time.",
+         failing="# ops/incidents/2026-10-03-orders-db-down.yaml\n"
+                 "title: Orders database down\n"
+                 "severity: high\n"
+                 "started: 2026-10-03T14:02:00Z\n"
+                 "resolved: 2026-10-03T13:40:00Z\n",
+         passing="# ops/incidents/2026-10-03-orders-db-down.yaml\n"
+                 "title: Orders database down\n"
+                 "severity: high\n"
+                 "started: 2026-10-03T14:02:00Z\n"
+                 "resolved: 2026-10-03T15:40:00Z\n")
 OB831 = Code("OB831", Severity.WARNING, "Open action item past due",
          "An incident's action item is not done and its `due` date is before today.",
-         failing="action_items:\n  - {title: Add an alert, owner: team-data, due: 2026-01-10, done: false}\n")
+         failing="# ops/incidents/2026-10-03-orders-db-down.yaml\n"
+                 "title: Orders database down\n"
+                 "severity: high\n"
+                 "started: 2026-10-03T14:02:00Z\n"
+                 "action_items:\n"
+                 "  - {title: Alert on replication lag, owner: team-data, due: 2026-10-31, done: false}\n",
+         passing="# ops/incidents/2026-10-03-orders-db-down.yaml\n"
+                 "title: Orders database down\n"
+                 "severity: high\n"
+                 "started: 2026-10-03T14:02:00Z\n"
+                 "action_items:\n"
+                 "  - {title: Alert on replication lag, owner: team-data, due: 2026-10-31, done: true}\n")
 
 
 def check_migrations(handbook: Handbook) -> Iterator[Diagnostic]:

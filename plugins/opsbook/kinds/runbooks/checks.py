@@ -42,7 +42,11 @@ def _invalid_timeouts(runbook: Runbook) -> Iterator[Diagnostic]:
 OB050 = Code("OB050", Severity.WARNING, "Runner results cannot be read",
          "The results file (the `results` option, `.opsbook/results.json` by default) exists but is not a "
          "results file opsbook can read: not JSON, too large, or of another shape. The site then shows no "
-         "runbook as verified. Run `opsbook test` again to write it anew.")
+         "runbook as verified. Run `opsbook test` again to write it anew.",
+         failing="# .opsbook/results.json\n"
+                 "{\"version\": 1, \"runbooks\": {\n",
+         passing="# .opsbook/results.json\n"
+                 "{\"version\": 1, \"runbooks\": {}}\n")
 
 
 def check_results(handbook: Handbook) -> Iterator[Diagnostic]:

