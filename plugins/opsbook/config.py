@@ -3,89 +3,327 @@
 It lives in the `opsbook` entry of `plugins:` in `mkdocs.yml`, or, for a handbook built without MkDocs,
 in `opsbook.yml` at its root (read only where there is no `mkdocs.yml`). Every option has a default,
 so an empty entry is a working setup.
+
+The options are declared once, in `OPTIONS`: the fields of `Config`, the validation of `opsbook.yml`
+(and of the plugin entry as the command reads it), the MkDocs plugin's configuration class and the
+configuration reference (the `configuration` section) are all made from that table.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .diagnostics import Code, Diagnostic, Severity, make
 from .durations import parse_duration
 from .loader import Document, Limits, load_yaml_file
 
-__all__ = ["Config", "find_root", "read_config"]
+__all__ = ["OPTIONS", "Config", "Option", "find_root", "read_config"]
 
 OB090 = Code("OB090", Severity.ERROR, "Invalid opsbook configuration",
          "An option in the `opsbook` entry of `mkdocs.yml` (or in `opsbook.yml`) is unknown or has the wrong "
          "type. The message names the option and what it expects.",
-         failing="plugins:\n  - opsbook:\n      runbook_dirs: runbooks   # unknown option\n",
-         passing="plugins:\n  - opsbook:\n      sources:\n        runbook: [runbooks]\n")
+         failing="# mkdocs.yml\n"
+                 "plugins:\n"
+                 "  - opsbook:\n"
+                 "      runbook_dirs: runbooks   # unknown option\n",
+         passing="# mkdocs.yml\n"
+                 "plugins:\n"
+                 "  - opsbook:\n"
+                 "      sources:\n"
+                 "        runbook: [runbooks]\n")
 
 CONFIG_FILES = ("mkdocs.yml", "mkdocs.yaml", "opsbook.yml", "opsbook.yaml")
 #: Pins `today` for one run when the configuration leaves it unset (a test, a rebuild of an old commit).
 TODAY_VARIABLE = "OPSBOOK_TODAY"
 
 
+class _Reading:
+    """What a validator may use while one mapping of options is read: the kinds there are, and where
+    to report a problem (`report(key_path, message)`, the path below the option's own key)."""
+
+    def __init__(self, kinds: Mapping[str, Any], report: Callable[[tuple[str | int, ...], str], None]) -> None:
+        self.kinds = kinds
+        self.report = report
+
+
+#: A validator: `(option name, value of the right type, reading)` → the value to keep, or `INVALID`
+#: once it has reported why the value is refused.
+Validator = Callable[[str, Any, _Reading], Any]
+#: What a validator returns for a value it refused (the option keeps its default).
+INVALID: Any = object()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of opsbook, as the table `OPTIONS` declares it.
+
+    Attributes:
+        name: The option's key, in the plugin entry of `mkdocs.yml` and in `opsbook.yml`.
+        types: The Python types a value may have as YAML reads it (a `bool` is never an `int`).
+        default: The value of an unset option (copied for each configuration).
+        description: What the option sets, for the configuration reference (Markdown, one line).
+        shown_type: The type as the reference names it (Markdown).
+        choices: The values allowed, when there is a set of them.
+        items: The type of a list's items, for MkDocs' validation of the plugin entry.
+        nullable: Whether `null` is accepted (and leaves the option unset).
+        validate: Checks a value of the right type further (a duration, a date, kind names).
+        convert: Turns a value as YAML reads it into the option's value before its type is checked
+            (an unquoted date into its `YYYY-MM-DD` text).
+        shown_default: The default as the reference shows it, when the value alone does not say it.
+    """
+
+    name: str
+    types: tuple[type, ...]
+    default: Any
+    description: str
+    shown_type: str
+    choices: tuple[str, ...] = ()
+    items: type | None = None
+    nullable: bool = False
+    validate: Validator | None = None
+    convert: Callable[[Any], Any] | None = None
+    shown_default: str | None = None
+
+    def default_value(self) -> Any:
+        """A fresh copy of the default (a list or a mapping is never shared between configurations)."""
+        return copy.deepcopy(self.default)
+
+    def reference_default(self) -> str:
+        """The default as the configuration reference shows it (Markdown)."""
+        if self.shown_default is not None:
+            return self.shown_default
+        return f"`{_yaml_text(self.default)}`"
+
+    def read(self, value: Any, reading: _Reading) -> Any:
+        """The value to keep for this option, or `INVALID` once the reason is reported."""
+        if self.convert is not None:
+            value = self.convert(value)
+        accepted = (*self.types, type(None)) if self.nullable else self.types
+        if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in self.types):
+            reading.report((self.name,), f"option '{self.name}' has the wrong type ({type(value).__name__})")
+            return INVALID
+        if self.choices and value not in self.choices:
+            allowed = " or ".join(repr(choice) for choice in self.choices)
+            reading.report((self.name,), f"{self.name} must be {allowed}")
+            return INVALID
+        if self.validate is not None and value is not None:  # null: unset, as the MkDocs plugin's default
+            return self.validate(self.name, value, reading)
+        return value
+
+
+def _yaml_text(value: Any) -> str:
+    """A default written as in YAML: `true`, `[critical, page]`, `{}`, `null`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_yaml_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_yaml_text(item)}" for key, item in value.items()) + "}"
+    return str(value)
+
+
+def _duration(name: str, value: str, reading: _Reading) -> Any:
+    if not parse_duration(value):
+        reading.report((name,), f"{name} must be a duration such as 5m or 30d")
+        return INVALID
+    return value
+
+
+def _date(name: str, value: str, reading: _Reading) -> Any:
+    try:
+        _dt.date.fromisoformat(str(value))
+    except ValueError:
+        reading.report((name,), f"{name} must be a date written YYYY-MM-DD")
+        return INVALID
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    """YAML reads an unquoted date as a date: the option keeps its text."""
+    return value.isoformat() if isinstance(value, _dt.date) else value
+
+
+def _kind_folders(name: str, value: dict[Any, Any], reading: _Reading) -> Any:
+    """`sources`: kinds read from files of their own, each to a folder or a list of folders."""
+    kinds = reading.kinds
+    readable = sorted(kind for kind, k in kinds.items() if k.folders)
+    clean: dict[str, list[str]] = {}
+    for kind, folders in value.items():
+        if kind not in kinds:
+            reading.report((name, kind), f"{name} names an unknown kind '{kind}' (kinds: {', '.join(readable)})")
+            continue
+        if not kinds[kind].folders:
+            reading.report((name, kind), f"{kind} records are read from the files of another kind; "
+                                         f"{name} takes: {', '.join(readable)}")
+            continue
+        folders = [folders] if isinstance(folders, str) else folders
+        if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
+            reading.report((name, kind), f"{name}.{kind} must be a folder or a list of folders")
+            continue
+        clean[kind] = folders
+    return clean
+
+
+def _page_folders(name: str, value: dict[Any, Any], reading: _Reading) -> Any:
+    if not all(isinstance(v, str) and v.strip("/") for v in value.values()):
+        reading.report((name,), f"{name} must map names to folders, such as {{runbook: runbooks}}")
+        return INVALID
+    return value
+
+
+def _kinds_or_pages(name: str, value: list[Any], reading: _Reading) -> Any:
+    unknown = [item for item in value if item != "pages" and item not in reading.kinds]
+    if unknown:
+        reading.report((name,), f"{name} names {', '.join(map(str, unknown))}: kinds "
+                                f"({', '.join(sorted(reading.kinds))}) or pages")
+        return INVALID
+    return value
+
+
+_SEVERITIES = ("error", "warning")
+
+#: Every option of opsbook, in the order the reference and the messages list them: the one declaration
+#: from which `Config`'s fields, the validation of the options, the MkDocs plugin's configuration
+#: (`opsbook.mkdocs_plugin.OpsbookConfig`) and the configuration reference are made.
+OPTIONS: tuple[Option, ...] = (
+    Option("sources", (dict,), {},
+           "Folders to read each kind from, relative to the root, e.g. `{runbook: [runbooks]}`; kinds left "
+           "out keep their default folders",
+           "mapping: kind → folder or list of folders", validate=_kind_folders,
+           shown_default="each kind's own folders"),
+    Option("pages", (dict,), {},
+           "Where generated pages go in the site, per kind (`{runbook: runbooks}`), and `checks` and `schemas` "
+           "for the reference pages of the diagnostic codes and the schemas",
+           "mapping: kind, `checks` or `schemas` → folder", validate=_page_folders,
+           shown_default="each kind's own folder"),
+    Option("results", (str,), ".opsbook/results.json",
+           "The runbook runner's results file (JSON), shown on runbook pages when present",
+           "path"),
+    Option("today", (str, _dt.date), None,
+           "The date every date check compares with: overdue reviews, drills, action items, next backups",
+           "date `YYYY-MM-DD`, or unset", nullable=True, validate=_date, convert=_date_text,
+           shown_default=f"unset: `{TODAY_VARIABLE}` from the environment, else the real date"),
+    Option("fail_on", (str,), "error",
+           "The lowest severity that fails a build or `opsbook check`",
+           "`error` or `warning`", choices=_SEVERITIES),
+    Option("max_file_size", (int,), Limits.max_file_size,
+           "The largest source file read, in bytes",
+           "whole number, bytes", shown_default=f"`{Limits.max_file_size}` (5 MiB)"),
+    Option("max_depth", (int,), Limits.max_depth,
+           "The deepest nesting of lists and mappings accepted in a source file",
+           "whole number"),
+    Option("max_nodes", (int,), Limits.max_nodes,
+           "The most values a source file may expand to, aliases included",
+           "whole number"),
+    Option("paging_severities", (list,), ["critical", "page"],
+           "The alert severities that page someone, and so must have a runbook",
+           "list of text", items=str),
+    Option("allow_env", (list,), [],
+           "Variables of the caller's environment that runbook steps may see",
+           "list of variable names", items=str),
+    Option("production_environments", (list,), ["production", "prod"],
+           "The environments held to the production rules: approval required and a rollback runbook",
+           "list of environment ids", items=str),
+    Option("production_severity", (str,), "error",
+           "The severity of breaking the production rules (OB408)",
+           "`error` or `warning`", choices=_SEVERITIES),
+    Option("min_backup_retention", (str,), "7d",
+           "The least time a backup policy must keep its backups for (OB602)",
+           "duration", validate=_duration),
+    Option("drill_window", (str,), "180d",
+           "How recent a passing drill (or CI run) of a restore or verify runbook must be (OB603)",
+           "duration", validate=_duration),
+    Option("mermaid_js", (str,), None,
+           "Mermaid's browser script, relative to the root, shipped with the site so that diagrams render",
+           "path, or unset", nullable=True,
+           shown_default="unset: `node_modules/mermaid/dist/mermaid.min.js` when it exists"),
+    Option("require_freshness", (list,), [],
+           "The kinds whose records must carry `owner` and `last_reviewed`, and `pages` for the "
+           "hand-written pages (OB044)",
+           "list of kind names and `pages`", items=str, validate=_kinds_or_pages),
+    Option("default_timeout", (str,), "5m",
+           "How long a runbook step may run when its `expect` names no timeout",
+           "duration", validate=_duration),
+    Option("shellcheck", (bool,), True,
+           "Whether `opsbook check` runs shellcheck on the `run` steps (OB042)",
+           "`true` or `false`"),
+    Option("site_url", (str,), None,
+           "The published site's address, to recognise absolute `runbook_url` links into it",
+           "URL", shown_default="unset: MkDocs' `site_url`"),
+)
+
+_Class = TypeVar("_Class", bound=type)
+
+
+def _with_options(cls: _Class) -> _Class:
+    """Give the class a field for every option of `OPTIONS` (after `root`, before the other fields),
+    with the option's default, and list the options in its docstring."""
+    own = dict(cls.__annotations__)
+    taken = [option.name for option in OPTIONS if option.name in own]
+    if taken:
+        raise TypeError(f"{cls.__name__} declares fields of its own named as options: {', '.join(taken)}")
+    annotations: dict[str, Any] = {"root": own.pop("root")}
+    for option in OPTIONS:
+        annotations[option.name] = "Any"
+        mutable = isinstance(option.default, list | dict)
+        setattr(cls, option.name, field(default_factory=option.default_value) if mutable
+                else field(default=option.default))
+    annotations.update(own)
+    cls.__annotations__ = annotations
+    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + "".join(
+        f"        {option.name}: {option.description}.\n" for option in OPTIONS)
+    return cls
+
+
+#: What a type checker is given as an option's default: the defaults themselves are in `OPTIONS`.
+_OPTION: Any = None
+
+
 @dataclass
+@_with_options
 class Config:
     """Options of opsbook. In `mkdocs.yml`, under `plugins: - opsbook:`.
 
+    Every option of `OPTIONS` is an attribute, with the option's default.
+
     Attributes:
         root: The handbook root: the folder of `mkdocs.yml` (not an option; set by the loader).
-        sources: Folders to read each kind from, relative to the root, e.g. `{runbook: [runbooks]}`.
-            Kinds left out keep their default folder.
-        pages: Where generated pages go in the site, per kind (`{runbook: runbooks}`), and `checks`
-            for the reference pages of the diagnostic codes.
-        results: The runner's results file (JSON), shown on runbook pages when present.
-        today: The date review checks compare with (`YYYY-MM-DD`); when unset, `OPSBOOK_TODAY` from the
-            environment, else the real date.
-        fail_on: The lowest severity that fails a build or `opsbook check` (`error` or `warning`).
-        max_file_size: Largest source file read, in bytes.
-        max_depth: Deepest nesting accepted in a source file.
-        max_nodes: Most values a source file may expand to, aliases included.
-        paging_severities: Alert severities that must have a runbook.
-        allow_env: Variables of the caller's environment that runbook steps may see.
-        production_environments: Environments held to the production rules (approval, rollback runbook).
-        production_severity: The severity of breaking those rules (`error` or `warning`).
-        min_backup_retention: The least time a backup policy must keep backups for.
-        drill_window: How recent a drill (or a CI verification) of a restore or verify runbook must be.
-        require_freshness: Kinds whose records must carry `owner` and `last_reviewed` (and `pages` for
-            the hand-written pages).
-        mermaid_js: Mermaid's browser bundle to ship with the site (by default the npm package
-            `node_modules/mermaid/dist/mermaid.min.js` beside the handbook).
-        default_timeout: How long a step may run when its `expect` names no timeout.
-        shellcheck: Whether `opsbook check` runs shellcheck on the `run` steps.
-        site_url: The published site's address, to recognise absolute `runbook_url` links into it
-            (MkDocs' own `site_url` when unset).
+        repo_url: MkDocs' `repo_url`, for the edit links of generated pages (not an option).
+        edit_uri: MkDocs' `edit_uri` (not an option).
+        docs_dir: The folder of the hand-written pages, relative to the root (MkDocs' `docs_dir`).
     """
 
     root: Path = field(default_factory=Path.cwd)
-    sources: dict[str, list[str]] = field(default_factory=dict)
-    pages: dict[str, str] = field(default_factory=dict)
-    results: str = ".opsbook/results.json"
-    today: str | None = None
-    fail_on: str = "error"
-    max_file_size: int = Limits.max_file_size
-    max_depth: int = Limits.max_depth
-    max_nodes: int = Limits.max_nodes
-    paging_severities: list[str] = field(default_factory=lambda: ["critical", "page"])
-    allow_env: list[str] = field(default_factory=list)
-    production_environments: list[str] = field(default_factory=lambda: ["production", "prod"])
-    production_severity: str = "error"
-    min_backup_retention: str = "7d"
-    drill_window: str = "180d"
-    mermaid_js: str | None = None
-    require_freshness: list[str] = field(default_factory=list)
-    default_timeout: str = "5m"
-    shellcheck: bool = True
+    if TYPE_CHECKING:  # the options as a type checker sees them; the fields are made from OPTIONS
+        sources: dict[str, list[str]] = _OPTION
+        pages: dict[str, str] = _OPTION
+        results: str = _OPTION
+        today: str | None = _OPTION
+        fail_on: str = _OPTION
+        max_file_size: int = _OPTION
+        max_depth: int = _OPTION
+        max_nodes: int = _OPTION
+        paging_severities: list[str] = _OPTION
+        allow_env: list[str] = _OPTION
+        production_environments: list[str] = _OPTION
+        production_severity: str = _OPTION
+        min_backup_retention: str = _OPTION
+        drill_window: str = _OPTION
+        mermaid_js: str | None = _OPTION
+        require_freshness: list[str] = _OPTION
+        default_timeout: str = _OPTION
+        shellcheck: bool = _OPTION
+        site_url: str | None = _OPTION
     repo_url: str | None = None
     edit_uri: str | None = None
-    site_url: str | None = None
     docs_dir: str = "docs"
 
     @property
@@ -108,7 +346,7 @@ class Config:
     @classmethod
     def options(cls) -> list[str]:
         """Names of the options a user may set."""
-        return [f.name for f in fields(cls) if f.name not in ("root", "repo_url", "edit_uri", "docs_dir")]
+        return [option.name for option in OPTIONS]
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None, root: Path, kinds: Mapping[str, Any], *,
@@ -141,62 +379,19 @@ class Config:
         if not isinstance(options, dict):
             report((), "the opsbook entry must be a mapping of options")
             return config, problems
-        allowed = cls.options()
+        reading = _Reading(kinds, report)
         for key, value in options.items():
-            if key not in allowed:
-                report((key,), f"unknown option '{key}' (options: {', '.join(allowed)})")
+            option = _BY_NAME.get(key)
+            if option is None:
+                report((key,), f"unknown option '{key}' (options: {', '.join(cls.options())})")
                 continue
-            if key == "today" and isinstance(value, _dt.date):
-                value = value.isoformat()  # YAML reads an unquoted date as a date
-            expected = {"sources": dict, "pages": dict, "results": str, "today": (str, type(None)),
-                        "fail_on": str, "max_file_size": int, "max_depth": int, "max_nodes": int,
-                        "paging_severities": list, "allow_env": list, "production_environments": list,
-                        "production_severity": str, "min_backup_retention": str, "drill_window": str,
-                        "mermaid_js": (str, type(None)), "require_freshness": list, "default_timeout": str,
-                        "shellcheck": bool, "site_url": str}[key]
-            if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-                report((key,), f"option '{key}' has the wrong type ({type(value).__name__})")
-                continue
-            if key == "sources":
-                clean: dict[str, list[str]] = {}
-                for kind, folders in value.items():
-                    readable = sorted(name for name, k in kinds.items() if k.folders)
-                    if kind not in kinds:
-                        report((key, kind), f"sources names an unknown kind '{kind}' (kinds: {', '.join(readable)})")
-                        continue
-                    if not kinds[kind].folders:
-                        report((key, kind), f"{kind} records are read from the files of another kind; "
-                                            f"sources takes: {', '.join(readable)}")
-                        continue
-                    folders = [folders] if isinstance(folders, str) else folders
-                    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
-                        report((key, kind), f"sources.{kind} must be a folder or a list of folders")
-                        continue
-                    clean[kind] = folders
-                value = clean
-            if key == "pages" and not all(isinstance(v, str) and v.strip("/") for v in value.values()):
-                report((key,), "pages must map names to folders, such as {runbook: runbooks}")
-                continue
-            if key in ("fail_on", "production_severity") and value not in ("error", "warning"):
-                report((key,), f"{key} must be 'error' or 'warning'")
-                continue
-            if key == "require_freshness":
-                unknown = [name for name in value if name != "pages" and name not in kinds]
-                if unknown:
-                    report((key,), f"require_freshness names {', '.join(map(str, unknown))}: kinds "
-                                   f"({', '.join(sorted(kinds))}) or pages")
-                    continue
-            if key in ("default_timeout", "min_backup_retention", "drill_window") and not parse_duration(value):
-                report((key,), f"{key} must be a duration such as 5m or 30d")
-                continue
-            if key == "today" and value is not None:  # null: unset, as the MkDocs plugin's default
-                try:
-                    _dt.date.fromisoformat(str(value))
-                except ValueError:
-                    report((key,), "today must be a date written YYYY-MM-DD")
-                    continue
-            setattr(config, key, value)
+            value = option.read(value, reading)
+            if value is not INVALID:
+                setattr(config, key, value)
         return config, problems
+
+
+_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 
 
 def _pinned_today() -> _dt.date | None:

@@ -10,7 +10,7 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -23,7 +23,7 @@ from mkdocs.utils import meta as front_matter
 from pymdownx.superfences import fence_code_format
 
 from .checks.freshness import freshness_of
-from .config import Config
+from .config import OPTIONS, Config, Option
 from .diagnostics import Severity
 from .model import forget_parsed
 from .pipeline import Analysis, analyse, load_config
@@ -37,34 +37,36 @@ __all__ = ["OpsbookConfig", "OpsbookPlugin"]
 
 log = get_plugin_logger(__name__)
 
-_DEFAULTS = Config()
-
 #: Markdown extensions the generated pages are written for.
 REQUIRED_EXTENSIONS = ("admonition", "tables", "toc")
 
 
-class OpsbookConfig(base.Config):
-    """The `opsbook` entry of `plugins:`; the same options as `opsbook.config.Config`."""
+def _plugin_option(option: Option) -> c.BaseConfigOption[Any]:
+    """MkDocs' validation of one option of the table: its set of values, its list's items, or its types;
+    an option unset by default may be left out (or `null`)."""
+    kind = option.types[0] if len(option.types) == 1 else option.types
+    default = {} if option.default is None else {"default": option.default_value()}
+    checked: c.BaseConfigOption[Any]
+    if option.choices:
+        checked = c.Choice(option.choices, **default)
+    elif option.items is not None:
+        checked = c.ListOfItems(c.Type(option.items), **default)
+    else:
+        checked = c.Type(kind, **default)
+    return c.Optional(checked) if option.default is None else checked
 
-    sources = c.Type(dict, default={})
-    pages = c.Type(dict, default={})
-    results = c.Type(str, default=_DEFAULTS.results)
-    today = c.Optional(c.Type((str, datetime.date)))
-    fail_on = c.Choice(("error", "warning"), default=_DEFAULTS.fail_on)
-    max_file_size = c.Type(int, default=_DEFAULTS.max_file_size)
-    max_depth = c.Type(int, default=_DEFAULTS.max_depth)
-    max_nodes = c.Type(int, default=_DEFAULTS.max_nodes)
-    paging_severities = c.ListOfItems(c.Type(str), default=list(_DEFAULTS.paging_severities))
-    allow_env = c.ListOfItems(c.Type(str), default=[])
-    production_environments = c.ListOfItems(c.Type(str), default=list(_DEFAULTS.production_environments))
-    production_severity = c.Choice(("error", "warning"), default=_DEFAULTS.production_severity)
-    min_backup_retention = c.Type(str, default=_DEFAULTS.min_backup_retention)
-    drill_window = c.Type(str, default=_DEFAULTS.drill_window)
-    default_timeout = c.Type(str, default=_DEFAULTS.default_timeout)
-    shellcheck = c.Type(bool, default=_DEFAULTS.shellcheck)
-    site_url = c.Optional(c.Type(str))
-    mermaid_js = c.Optional(c.Type(str))
-    require_freshness = c.ListOfItems(c.Type(str), default=[])
+
+if TYPE_CHECKING:
+    class OpsbookConfig(base.Config):
+        """The `opsbook` entry of `plugins:`, as a type checker sees it."""
+else:
+    #: The `opsbook` entry of `plugins:`: a MkDocs configuration class with an attribute per option of
+    #: `opsbook.config.OPTIONS` (MkDocs reads a class's options from its attributes when it is made).
+    OpsbookConfig = type("OpsbookConfig", (base.Config,), {
+        "__doc__": "The `opsbook` entry of `plugins:`; the options of `opsbook.config.OPTIONS`.",
+        "__module__": __name__,
+        **{option.name: _plugin_option(option) for option in OPTIONS},
+    })
 
 
 class OpsbookPlugin(BasePlugin[OpsbookConfig]):
@@ -88,7 +90,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         root = Path(config.config_file_path or ".").resolve().parent
-        options = {name: self.config[name] for name in Config.options() if self.config.get(name) is not None}
+        options = {option.name: self.config[option.name] for option in OPTIONS
+                   if self.config.get(option.name) is not None}
         self.core, problems = Config.from_mapping(options, root, KINDS)
         if problems:
             raise PluginError("opsbook configuration: " + "; ".join(p.message for p in problems))

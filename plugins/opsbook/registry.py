@@ -26,6 +26,7 @@ from .loader import OB001, OB002, OB003, OB004, OB005, OB007
 from .model import OB006, Check, Handbook, Kind
 from .render import Renderer
 from .render.code_pages import check_codes_section
+from .render.config_reference import config_reference_section
 from .render.schema_pages import schema_reference_section
 from .render.sections import Section
 from .schema_validation import OB010, OB011
@@ -53,7 +54,7 @@ KINDS: dict[str, Kind] = _by_name((kind for family in FAMILIES for kind in famil
 #: Every section a hand-written page may embed, by name: the families', and the site-wide ones.
 SECTIONS: dict[str, Section] = _by_name(
     (*(section for family in FAMILIES for section in family.sections), health_section, check_codes_section,
-     schema_reference_section), "section")
+     schema_reference_section, config_reference_section), "section")
 #: Every check, run in this order (the result is sorted, so the order only decides what runs first).
 CHECKS: tuple[Check, ...] = (*GENERIC_CHECKS, sections_check(SECTIONS),
                              *(check for family in FAMILIES for check in family.checks))
