@@ -8,7 +8,7 @@ import html
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -288,7 +288,7 @@ def _enable_mermaid_fences(config: MkDocsConfig) -> None:
         fences.append(fence)
 
 
-def _with_freshness(markdown: str, meta: dict[str, Any], uri: str, today: datetime.date,
+def _with_freshness(markdown: str, meta: Mapping[str, Any], uri: str, today: datetime.date,
                     team_link: Callable[[str, str], str | None]) -> str:
     """Under the page's title, who owns the page and how long ago it was reviewed (from its metadata)."""
     if "owner" not in meta and "last_reviewed" not in meta:
