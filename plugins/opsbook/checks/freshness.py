@@ -31,18 +31,37 @@ __all__ = ["Freshness", "check_freshness", "freshness_of", "page_front_matter"]
 OB040 = Code("OB040", Severity.WARNING, "Review overdue",
          "A record's or a page's `last_reviewed` date plus its `review_every` interval lies before today: "
          "nobody has confirmed lately that it is still right. Review it and update the date.",
-         failing="last_reviewed: 2024-01-10\nreview_every: 90d\n",
-         passing="last_reviewed: 2026-10-01\nreview_every: 90d\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "last_reviewed: 2024-01-10\n"
+                 "review_every: 90d\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "last_reviewed: 2026-10-01\n"
+                 "review_every: 90d\n")
 OB041 = Code("OB041", Severity.ERROR, "Invalid date or duration",
          "A date must be a real calendar date written `YYYY-MM-DD`; a duration is a number and a unit, "
          "largest unit first: `30s`, `15m`, `1h30m`, `90d`, `12w`, `1y`; a timeout may not be zero.",
-         failing="last_reviewed: 2026-02-30\n", passing="last_reviewed: 2026-02-28\n")
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "last_reviewed: 2026-09-31\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "last_reviewed: 2026-09-30\n")
 OB044 = Code("OB044", Severity.WARNING, "No owner or review date",
          "The record or page has no `owner`, or no `last_reviewed` date, though the configuration's "
          "`require_freshness` asks it of its kind (`pages` for hand-written pages). A handbook nobody owns "
          "and nobody reviews goes stale unnoticed.",
-         failing="---\ntitle: Deployment guide\n---\n",
-         passing="---\nowner: team-platform\nlast_reviewed: 2026-11-26\nreview_every: 180d\n---\n")
+         failing="# opsbook.yml\n"
+                 "require_freshness: [pages]\n"
+                 "<!-- docs/deploy.md -->\n"
+                 "---\n"
+                 "title: Deployment guide\n"
+                 "---\n",
+         passing="# opsbook.yml\n"
+                 "require_freshness: [pages]\n"
+                 "<!-- docs/deploy.md -->\n"
+                 "---\n"
+                 "owner: team-data\n"
+                 "last_reviewed: 2026-11-26\n"
+                 "review_every: 180d\n"
+                 "---\n")
 
 _DATE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DURATION_FORM = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
@@ -60,8 +79,14 @@ class Freshness:
     def days_ago(self, today: _dt.date) -> int | None:
         return (today - self.reviewed).days if self.reviewed else None
 
+    def overdue(self, today: _dt.date) -> bool:
+        """The review is overdue (OB040): the due date lies before today."""
+        return self.due is not None and self.due < today
+
 
 def freshness_of(data: dict[str, Any]) -> Freshness:
+    """Owner, last review and next review due of a record's data or a page's front matter: what OB040
+    judges and what pages state (`review_every` defaults to 180 days)."""
     owner = data.get("owner") if isinstance(data.get("owner"), str) else None
     reviewed = parse_date(data.get("last_reviewed"))
     every = parse_duration(data.get("review_every", DEFAULT_INTERVAL))
@@ -101,7 +126,7 @@ def _check(path: str, data: dict[str, Any], position: Any, today: _dt.date, requ
         missing = " and ".join(lacking)
         line, column = position()
         yield make(OB044, path, line, column, f"no {missing}", hint="owner: TEAM-ID, last_reviewed: YYYY-MM-DD")
-    if found.due is not None and found.due < today:
+    if found.overdue(today) and found.due is not None:
         line, column = position("last_reviewed")
         yield make(OB040, path, line, column,
                    f"review overdue: last reviewed {reviewed}, due every {every or DEFAULT_INTERVAL}, so by "

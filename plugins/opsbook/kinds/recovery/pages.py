@@ -4,20 +4,18 @@ of personal data with its data flows."""
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ...cron import CronError, cron_in_words, parse_cron
-from ...durations import parse_duration, shift_date
+from ...cron import cron_in_words
 from ...model import Handbook
 from ...render import Page, Renderer
 from ...render.mermaid import label
 from ...render.sections import section
 from ..alerting.rules import AlertRule
 from ..runbooks.records import Runbook
-from .checks import hours, last_drill, last_verified
+from .facts import BackupGap, RestoreProof, backup_gap, dr_runbooks, personal_data, restore_proof
 from .records import COMPONENT_KINDS, Backup, Component
 
 _SHAPES = {"datastore": ("[(", ")]"), "queue": ("[[", "]]"), "frontend": ("([", "])"), "external": ("{{", "}}"),
@@ -70,6 +68,10 @@ class _ComponentView:
     alerts: list[AlertRule]
     backups: list[Backup]
 
+    @property
+    def protection(self) -> Any:
+        return personal_data(self.component)
+
 
 def _view(handbook: Handbook, component: Component) -> _ComponentView:
     uses = [(dep, handbook.get("component", dep["component"])) for dep in component.depends_on]
@@ -113,7 +115,7 @@ def architecture_section(handbook: Handbook, renderer: Renderer, uri: str) -> st
 @section("personal-data", "The register of personal data: datastore, fields, lawful basis, retention, "
                           "encryption and deletion runbook.")
 def personal_data_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    holders = [c for c in _components(handbook) if c.holds_pii]
+    holders = [personal_data(c) for c in _components(handbook) if c.holds_pii]
     return renderer.render("personal_data.md.j2", uri, holders=holders)
 
 
@@ -134,26 +136,18 @@ class _BackupView:
     backup: Backup
     datastore: Component | None
     words: str
-    next_runs: list[_dt.datetime]
+    next_runs: list[Any]
     gap: str
     within_rpo: bool | None
 
 
 def _backup_view(handbook: Handbook, backup: Backup) -> _BackupView:
-    datastore = handbook.get("component", str(backup.data.get("datastore")))
-    datastore = datastore if isinstance(datastore, Component) else None
+    """What a backup page states: the schedule in words and `backup_gap`'s facts, as OB600–OB602 judge them."""
+    found: BackupGap = backup_gap(handbook, backup)
     schedule = backup.schedule or ""
-    try:
-        parsed = parse_cron(schedule)
-        gap_minutes = parsed.worst_gap()[0]
-        today = handbook.config.today_date
-        next_runs = parsed.next_runs(_dt.datetime.combine(today, _dt.time(0, 0)), 3)
-    except CronError:
-        return _BackupView(backup, datastore, schedule, [], "invalid schedule", None)
-    rpo = parse_duration(datastore.rpo) if datastore and datastore.rpo else None
-    within = None if rpo is None or gap_minutes < 0 else gap_minutes * 60 <= rpo
-    return _BackupView(backup, datastore, cron_in_words(schedule), next_runs,
-                       hours(gap_minutes) if gap_minutes >= 0 else "never runs", within)
+    words = cron_in_words(schedule) if found.schedule is not None else schedule
+    return _BackupView(backup, found.datastore, words, found.next_runs(handbook.config.today_date), found.gap_words,
+                       found.meets_rpo)
 
 
 def recovery_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
@@ -185,30 +179,19 @@ def backups_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
 class _PlanRow:
     runbook: Runbook
     role: str
-    last_drill: Any
-    last_verified: _dt.date | None
-    next_due: _dt.date | None
+    proof: RestoreProof
 
 
 @section("dr-plan", "The DR testing plan: every restore and verify runbook, its last drill, its last CI "
                     "verification, and when the next one is due.")
 def dr_plan_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    window = parse_duration(handbook.config.drill_window) or 0
+    """The plan states `restore_proof` for each runbook `dr_runbooks` names: what OB603 judges."""
     roles: dict[str, set[str]] = {}
-    for backup in _backups(handbook):
-        for field, role in (("restore_runbook", "restore"), ("verify_runbook", "verify")):
-            if isinstance(backup.data.get(field), str):
-                roles.setdefault(backup.data[field], set()).add(f"{role} {backup.data.get('datastore')}")
-    rows = []
-    for runbook_id, role in sorted(roles.items()):
-        runbook = handbook.get("runbook", runbook_id)
-        if not isinstance(runbook, Runbook):
-            continue
-        drill = last_drill(handbook, runbook_id)
-        verified = last_verified(handbook, runbook)
-        latest = max([d for d in (drill.day if drill and drill.outcome == "pass" else None, verified) if d],
-                     default=None)
-        rows.append(_PlanRow(runbook, ", ".join(sorted(role)), drill, verified,
-                             shift_date(latest, window) if latest else None))
+    runbooks: dict[str, Runbook] = {}
+    for named in dr_runbooks(handbook):
+        roles.setdefault(named.runbook.id, set()).add(named.role)
+        runbooks.setdefault(named.runbook.id, named.runbook)
+    rows = [_PlanRow(runbooks[runbook_id], ", ".join(sorted(role)), restore_proof(handbook, runbooks[runbook_id]))
+            for runbook_id, role in sorted(roles.items())]
     return renderer.render("dr_plan.md.j2", uri, rows=rows, today=handbook.config.today_date,
                            window=handbook.config.drill_window)

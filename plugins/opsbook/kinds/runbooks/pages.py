@@ -8,7 +8,8 @@ from itertools import groupby
 
 from markupsafe import Markup
 
-from ...durations import format_duration, parse_date
+from ...checks.freshness import freshness_of
+from ...durations import format_duration
 from ...model import Handbook
 from ...render import Page, Renderer
 from ...render.markdown import inline_code, md_inline
@@ -64,16 +65,17 @@ def expectations(step: Step) -> Markup:
 
 
 def _review(handbook: Handbook, runbook: Runbook) -> str:
+    """The review line: `freshness_of`'s dates, overdue exactly when OB040 says so."""
     if runbook.last_reviewed is None:
         return "never"
-    due = runbook.review_due()
-    if due is None:
+    found = freshness_of(runbook.data)
+    if found.due is None:
         return runbook.last_reviewed
     today = handbook.config.today_date
-    reviewed = parse_date(runbook.last_reviewed)
-    days = (today - reviewed).days if reviewed else None
+    days = found.days_ago(today)
     when = "today" if days == 0 else f"{days} days ago"
-    state = f"overdue since {due.isoformat()}" if due < today else f"next review by {due.isoformat()}"
+    state = (f"overdue since {found.due.isoformat()}" if found.overdue(today)
+             else f"next review by {found.due.isoformat()}")
     return f"{runbook.last_reviewed}, {when} ({state})"
 
 
