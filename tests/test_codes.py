@@ -23,15 +23,12 @@ import pytest
 
 import opsbook
 from opsbook import CODES, Code, Diagnostic, analyse
+from opsbook.diagnostics import example_files as parse_examples
 
 TESTS = Path(__file__).parent
 BASE = TESTS / "codes" / "base"
 PACKAGE = Path(opsbook.__file__).parent
 
-#: A line naming the file the lines after it go into: `# runbooks/restart-api.yaml` (`-- ` in SQL, `<!-- -->`
-#: in Markdown), optionally `, saved in latin-1` for a file written in another encoding than UTF-8.
-PATH_LINE = re.compile(r"^(?:#|--|<!--)\s*(?P<path>(?:[\w.-]+/)*[\w.-][\w. -]*\.(?:ya?ml|sql|md|json|sh))"
-                       r"(?:,\s*saved in (?P<encoding>[\w-]+))?\s*(?:-->)?\s*$")
 #: A top-level key of a YAML mapping, the unit in which an example's file is merged into the base's.
 KEY_LINE = re.compile(r"^(?![-#?:\s])(?P<quote>['\"]?)(?P<key>[^:#'\"]+)(?P=quote)\s*:(?:\s|$)")
 
@@ -48,17 +45,10 @@ EXCEPTIONS = {
 
 def example_files(code: str, text: str) -> list[tuple[str, str, str]]:
     """The files of an example: (path, encoding, text), in order; a path may come more than once."""
-    files: list[tuple[str, str, list[str]]] = []
-    for line in text.splitlines():
-        named = PATH_LINE.match(line)
-        if named:
-            files.append((named["path"], named["encoding"] or "utf-8", []))
-        elif files:
-            files[-1][2].append(line)
-        elif line.strip():
-            pytest.fail(f"{code}: an example starts with the line naming its file, such as "
-                        f"'# runbooks/restart-api.yaml'; found {line!r}")
-    return [(path, encoding, "\n".join(lines) + "\n") for path, encoding, lines in files]
+    try:
+        return [(file.path, file.encoding, file.text) for file in parse_examples(text)]
+    except ValueError as error:
+        pytest.fail(f"{code}: {error}")
 
 
 def _merge(base: str, example: str) -> str:

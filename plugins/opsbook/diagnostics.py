@@ -6,6 +6,7 @@ assembles the catalogue (`opsbook.registry.CODES`) from the modules that declare
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -100,6 +101,46 @@ class Code:
         object.__setattr__(self, "explanation", self.explanation.strip())
         object.__setattr__(self, "failing", self.failing.strip("\n"))
         object.__setattr__(self, "passing", self.passing.strip("\n"))
+
+
+#: A line of an example naming the file the lines after it go into: `# runbooks/restart-api.yaml` (`-- ` in
+#: SQL, `<!-- -->` in Markdown), optionally `, saved in latin-1` for a file in another encoding than UTF-8.
+EXAMPLE_PATH = re.compile(r"^(?:#|--|<!--)\s*(?P<path>(?:[\w.-]+/)*[\w.-][\w. -]*\.(?:ya?ml|sql|md|json|sh))"
+                          r"(?:,\s*saved in (?P<encoding>[\w-]+))?\s*(?:-->)?\s*$")
+
+
+@dataclass(frozen=True)
+class ExampleFile:
+    """One file of a code's example: its path from the handbook root, its encoding, and its text."""
+
+    path: str
+    encoding: str
+    text: str
+
+    @property
+    def language(self) -> str:
+        """The language of its text, for highlighting: yaml, sql, markdown, json or shell."""
+        suffix = self.path.rsplit(".", 1)[-1]
+        return {"yml": "yaml", "md": "markdown", "sh": "shell"}.get(suffix, suffix)
+
+
+def example_files(text: str) -> list[ExampleFile]:
+    """The files of an example, in order (a path may come more than once).
+
+    Raises:
+        ValueError: The example does not start with a line naming its file.
+    """
+    files: list[tuple[str, str, list[str]]] = []
+    for line in text.splitlines():
+        named = EXAMPLE_PATH.match(line)
+        if named:
+            files.append((named["path"], named["encoding"] or "utf-8", []))
+        elif files:
+            files[-1][2].append(line)
+        elif line.strip():
+            raise ValueError(f"an example starts with the line naming its file, such as "
+                             f"'# runbooks/restart-api.yaml'; found {line!r}")
+    return [ExampleFile(path, encoding, "\n".join(lines) + "\n") for path, encoding, lines in files]
 
 
 def catalogue(codes: Iterable[Code]) -> dict[str, Code]:

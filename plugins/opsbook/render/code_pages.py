@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from ..diagnostics import example_files
 from ..model import Handbook
 from . import Page, Renderer
 from .sections import section
@@ -20,7 +21,8 @@ def check_pages(renderer: Renderer) -> Iterator[Page]:
     for code in codes:
         uri = f"{folder}/{code.code}.md"
         found = [d for d in renderer.diagnostics if d.code == code.code]
-        yield Page(uri, renderer.render("check.md.j2", uri, code=code, found=found),
+        yield Page(uri, renderer.render("check.md.j2", uri, code=code, found=found,
+                                        failing=example_files(code.failing), passing=example_files(code.passing)),
                    title=f"{code.code}: {code.title}")
     uri = f"{folder}/index.md"
     yield Page(uri, renderer.render("checks_index.md.j2", uri, codes=codes, counts=counts),
