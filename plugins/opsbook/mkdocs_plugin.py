@@ -301,7 +301,8 @@ def _with_freshness(markdown: str, meta: Mapping[str, Any], uri: str, today: dat
         ago = found.days_ago(today)
         parts.append(f"reviewed {found.reviewed.isoformat()} ({'today' if ago == 0 else f'{ago} days ago'})")
     if found.due:
-        parts.append(("**review overdue** since " if found.due < today else "next review by ") + found.due.isoformat())
+        state = "**review overdue** since " if found.overdue(today) else "next review by "
+        parts.append(state + found.due.isoformat())
     line = "*" + " · ".join(parts) + "*\n\n"
     heading = re.search(r"^# .*\n", markdown, re.M)
     if heading is None:

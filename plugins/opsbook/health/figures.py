@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic
 from ..kinds.alerting.links import runbooks_for_alert
 from ..kinds.alerting.rules import AlertRule
+from ..kinds.recovery.facts import dr_runbooks, restore_proof
 from ..kinds.runbooks.records import Runbook
 from ..kinds.runbooks.verification import coverage
 from ..model import Handbook
@@ -58,7 +59,7 @@ def compute_health(handbook: Handbook, diagnostics: list[Diagnostic]) -> Health:
     runbook_files = {r.path for r in handbook.all("runbook")}
     health.runbooks_overdue = len({d.path for d in overdue if d.path in runbook_files})
     health.records_overdue = len({d.path for d in overdue})
-    health.dr_runbooks, health.drills_overdue = _drills(handbook, diagnostics)
+    health.dr_runbooks, health.drills_overdue = _drills(handbook)
     health.diagnostics_by_code = dict(sorted(Counter(d.code for d in diagnostics).items()))
     health.severity_of = {d.code: str(d.severity) for d in diagnostics}
     health.diagnostics_by_severity = dict(sorted(Counter(str(d.severity) for d in diagnostics).items()))
@@ -67,15 +68,11 @@ def compute_health(handbook: Handbook, diagnostics: list[Diagnostic]) -> Health:
     return health
 
 
-def _drills(handbook: Handbook, diagnostics: list[Diagnostic]) -> tuple[int, int]:
-    """DR runbooks (restore and verify runbooks of backup policies), and how many are overdue (OB603)."""
-    dr = set()
-    for backup in handbook.all("backup"):
-        for key in ("restore_runbook", "verify_runbook"):
-            if isinstance(backup.data.get(key), str):
-                dr.add(backup.data[key])
-    flagged = [d.message for d in diagnostics if d.code == "OB603"]
-    return len(dr), sum(any(f"runbook {runbook_id} " in message for message in flagged) for runbook_id in dr)
+def _drills(handbook: Handbook) -> tuple[int, int]:
+    """DR runbooks (restore and verify runbooks of backup policies), and how many are not proven within
+    the drill window: the rule of OB603 and of the DR plan, `restore_proof`."""
+    runbooks = {entry.runbook.id: entry.runbook for entry in dr_runbooks(handbook)}
+    return len(runbooks), sum(not restore_proof(handbook, runbook).proven for runbook in runbooks.values())
 
 
 def _resolve_hours(handbook: Handbook) -> dict[str, float]:
