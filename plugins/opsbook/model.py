@@ -281,6 +281,11 @@ class Handbook:
         """Records of a kind, each id once, in id order."""
         return [self.records[kind][key] for key in sorted(self.records.get(kind, {}))]
 
+    def record_of(self, record_type: type[R], record_id: object) -> R | None:
+        """The record of that type's kind with this id, or None (also when the id is not text)."""
+        found = self.get(record_type.kind, record_id)
+        return found if isinstance(found, record_type) else None
+
     def records_of(self, record_type: type[R]) -> list[R]:
         """Records of the kind whose record type is `record_type`, each id once, in id order."""
         return [record for record in self.all(record_type.kind) if isinstance(record, record_type)]

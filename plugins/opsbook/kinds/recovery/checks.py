@@ -172,8 +172,8 @@ def check_restores(handbook: Handbook) -> Iterator[Diagnostic]:
                        f"{named.what} runbook {named.runbook.id} {proof.why_not}",
                        hint="run opsbook test in CI and publish its results, or record a drill in drills/")
     backed_up = {str(b.data.get("datastore")) for b in handbook.loaded_of(Backup)}
-    for component in handbook.all("component"):
-        if isinstance(component, Component) and component.sort == "datastore" and component.rpo \
+    for component in handbook.records_of(Component):
+        if component.sort == "datastore" and component.rpo \
                 and component.id not in backed_up and "backup" in handbook.present:
             line, column = component.position("rpo")
             yield make(OB604, component.path, line, column,

@@ -113,8 +113,7 @@ def backup_gap(handbook: Handbook, backup: Backup) -> BackupGap:
 
 
 def _backup_gap(handbook: Handbook, backup: Backup) -> BackupGap:
-    datastore = handbook.get("component", str(backup.data.get("datastore")))
-    datastore = datastore if isinstance(datastore, Component) else None
+    datastore = handbook.record_of(Component, str(backup.data.get("datastore")))
     schedule = backup.schedule
     if schedule is None:
         return BackupGap(backup, datastore)
@@ -170,8 +169,8 @@ def dr_runbooks(handbook: Handbook) -> list[DrRunbook]:
         for field in ("restore_runbook", "verify_runbook"):
             if field not in backup.data:
                 continue
-            runbook = handbook.get("runbook", str(backup.data.get(field)))
-            if isinstance(runbook, Runbook):
+            runbook = handbook.record_of(Runbook, str(backup.data.get(field)))
+            if runbook is not None:
                 found.append(DrRunbook(backup, field, runbook))
     return found
 

@@ -23,11 +23,11 @@ _SHAPES = {"datastore": ("[(", ")]"), "queue": ("[[", "]]"), "frontend": ("([", 
 
 
 def _components(handbook: Handbook) -> list[Component]:
-    return [c for c in handbook.all("component") if isinstance(c, Component)]
+    return handbook.records_of(Component)
 
 
 def _backups(handbook: Handbook) -> list[Backup]:
-    return [b for b in handbook.all("backup") if isinstance(b, Backup)]
+    return handbook.records_of(Backup)
 
 
 def system_diagram(handbook: Handbook, only: set[str] | None = None, edge_words: str = "protocol") -> str:
@@ -74,15 +74,14 @@ class _ComponentView:
 
 
 def _view(handbook: Handbook, component: Component) -> _ComponentView:
-    uses = [(dep, handbook.get("component", dep["component"])) for dep in component.depends_on]
+    uses = [(dep, handbook.record_of(Component, dep["component"])) for dep in component.depends_on]
     used_by = []
     for other in _components(handbook):
         for dep in other.depends_on:
             if dep["component"] == component.id:
                 used_by.append((other, dep))
     runbooks = [r.source for r in handbook.referrers(component, "runbook")]
-    alerts = [a for a in handbook.loaded.get("alert", []) if isinstance(a, AlertRule)
-              and a.labels.get("service") == component.id]
+    alerts = [a for a in handbook.loaded_of(AlertRule) if a.labels.get("service") == component.id]
     backups = [r.source for r in handbook.referrers(component, "backup") if isinstance(r.source, Backup)]
     return _ComponentView(component, uses, used_by, runbooks, alerts, backups)
 

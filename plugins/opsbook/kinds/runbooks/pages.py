@@ -80,7 +80,7 @@ def _review(handbook: Handbook, runbook: Runbook) -> str:
 
 
 def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
-    runbooks = [rb for rb in handbook.all("runbook") if isinstance(rb, Runbook)]
+    runbooks = handbook.records_of(Runbook)
     for runbook in runbooks:
         uri = renderer.uri_of(runbook)
         sections = [_Section(*_SECTION_TITLES[name], runbook.section(name))
@@ -105,7 +105,7 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 
 @section("runbooks", "The runbooks, with their coverage in CI, by severity, service and owner.")
 def runbooks_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
-    runbooks = [rb for rb in handbook.all("runbook") if isinstance(rb, Runbook)]
+    runbooks = handbook.records_of(Runbook)
     ordered = sorted(runbooks, key=lambda rb: (rb.title.lower(), rb.id))
 
     def grouped(key: str, order: list[str] | None = None) -> list[tuple[str, list[Runbook]]]:
