@@ -10,7 +10,10 @@ For each scale it prints, as medians of `--repeat` runs, with ratios:
      `promtool check rules` on the rule files when promtool is installed;
   c) the peak memory (maximum resident set) of each;
   d) how the times grow from scale to scale;
-  e) the rebuild `mkdocs serve` makes after one runbook is edited.
+  e) the rebuild `mkdocs serve` makes after one runbook is edited;
+  f) how soon hostile input is answered (alias and merge-key bombs, oversized, deep and broken files,
+     a backtracking-prone matcher, a step past its timeout): benchmarks/hostile.py, once per run, whatever
+     the size. The tests assert bounded work on the same input; the time targets are here.
 A benchmark, not a test: it prints figures and judges them against the targets; nothing fails.
 """
 
@@ -168,8 +171,20 @@ def main() -> None:
                                ("check_opsbook", "opsbook check")):
                 growth = results[scale][key] / results[base][key]
                 print(f"  d) {label}: {scale // base}x the size costs {growth:.2f}x the time (target <= 4.5x at 4x)")
+    hostile = run_hostile(args.repeat)
     if args.json:
-        args.json.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=2), encoding="utf-8")
+        figures: dict[str, object] = {str(k): v for k, v in results.items()}
+        figures["hostile"] = hostile
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+
+
+def run_hostile(repeat: int) -> list[dict[str, object]]:
+    """benchmarks/hostile.py in a process of its own: it prints its lines; its figures are returned."""
+    with tempfile.TemporaryDirectory(prefix="opsbook-bench-hostile-") as folder:
+        figures = Path(folder) / "hostile.json"
+        subprocess.run([sys.executable, str(HERE / "hostile.py"), "--repeat", str(repeat), "--json", str(figures)],
+                       check=True, env=ENV)
+        return json.loads(figures.read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""Shared fixtures: sample handbooks copied to temporary folders, and golden files."""
+"""Shared fixtures: sample handbooks copied to temporary folders, and golden files; the hypothesis seed."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,65 @@ os.environ["OPSBOOK_TODAY"] = TODAY
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", default=False,
                      help="Rewrite the golden files under tests/golden from the current output.")
+
+
+# --- The hypothesis seed ---------------------------------------------------------------------------------
+# The fuzz tests (tests/test_fuzz.py) draw new cases on every run. Unless `--hypothesis-seed=N` is given,
+# a seed is drawn here and forced on hypothesis, in every pytest-xdist worker alike, and printed in the
+# header and the summary: `pytest --hypothesis-seed=N` replays the run.
+
+SEED_KEY = "opsbook_hypothesis_seed"
+
+
+@pytest.hookimpl(tryfirst=True)  # before hypothesis's own pytest_configure reads the option
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config.option, "hypothesis_seed"):
+        return  # hypothesis's pytest plugin is not loaded
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and SEED_KEY in workerinput:  # a pytest-xdist worker: the controller's seed
+        config.option.hypothesis_seed = workerinput[SEED_KEY]
+    elif config.option.hypothesis_seed is None:
+        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+    from hypothesis import core
+
+    seed = config.option.hypothesis_seed
+    core.global_force_seed = int(seed) if str(seed).isdigit() else seed  # as hypothesis's plugin does
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_SeedToWorkers(), "opsbook-seed-to-workers")
+
+
+class _SeedToWorkers:
+    @staticmethod
+    def pytest_configure_node(node: object) -> None:  # pytest-xdist's hook, on the controller
+        node.workerinput[SEED_KEY] = node.config.option.hypothesis_seed  # type: ignore[attr-defined]
+
+
+def _seed_line(config: pytest.Config) -> str | None:
+    seed = getattr(config.option, "hypothesis_seed", None)
+    return None if seed is None else f"hypothesis seed: {seed} (replay with: pytest --hypothesis-seed={seed})"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    line = _seed_line(config)
+    return [line] if line else []
+
+
+FUZZ_CASES: dict[str, int] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in report.user_properties:  # from the workers too: pytest-xdist forwards them
+        if name == "fuzz_cases" and isinstance(value, dict):
+            FUZZ_CASES.update(value)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    line = _seed_line(config)
+    if FUZZ_CASES:
+        cases = ", ".join(f"{count:,} {name}" for name, count in FUZZ_CASES.items())
+        terminalreporter.write_line(f"fuzz: {sum(FUZZ_CASES.values()):,} cases ({cases})")
+    if line and (FUZZ_CASES or terminalreporter.stats.get("failed")):
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture
@@ -55,6 +117,65 @@ def make_handbook(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+@pytest.fixture
+def repo_sandbox() -> Iterator[None]:
+    """Run the reference handbook's runbooks one test at a time.
+
+    Their CI sandboxes are folders under the repository's `.ci-tmp/` (the relative paths of their `ci:`
+    inputs and cleanup steps), so two tests running them at once, in two pytest-xdist workers or in two
+    runs of the suite in the same checkout, would remove each other's files. An exclusive lock on
+    `.ci-tmp/.tests.lock` serialises them, and only them."""
+    folder = REPO / ".ci-tmp"
+    folder.mkdir(exist_ok=True)
+    with open(folder / ".tests.lock", "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@dataclass
+class LoaderWork:
+    """What the loader did during a test: the files opened for reading, and the values built from each
+    document parsed.
+
+    Hostile input is shown to be answered in bounded work, not in a time that a loaded machine may exceed:
+    a file over the size limit is never opened, and no document builds more values than `max_nodes`
+    however far its aliases expand."""
+
+    opened: list[Path] = field(default_factory=list)
+    builders: list[object] = field(default_factory=list)
+
+    @property
+    def most_values_built(self) -> int:
+        return max((builder.count for builder in self.builders), default=0)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def loader_work(monkeypatch: pytest.MonkeyPatch) -> LoaderWork:
+    """Record the files opened for reading through `Path.open`, and the loader's value builders."""
+    from opsbook import loader
+
+    work = LoaderWork()
+    real_open = Path.open
+
+    def recording_open(self: Path, *args: object, **kwargs: object) -> object:
+        mode = str(args[0] if args else kwargs.get("mode", "r"))
+        if not set(mode) & set("wax+"):  # opened for reading only
+            work.opened.append(self)
+        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    class RecordingBuilder(loader._Builder):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            work.builders.append(self)
+
+    monkeypatch.setattr(Path, "open", recording_open)
+    monkeypatch.setattr(loader, "_Builder", RecordingBuilder)
+    return work
 
 
 @pytest.fixture

@@ -8,15 +8,21 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from opsbook import analyse
+from opsbook.kinds.alerting.routing import parse_matcher
+from opsbook.loader import Limits, load_yaml_text
 
+if TYPE_CHECKING:
+    from conftest import LoaderWork
+
+HANG = 120  # seconds: a hang detector for what takes well under one, not a speed target
 MARK = "pwn4711"
 PAYLOAD = (f'<script>alert("{MARK}")</script><img src=x onerror=alert("{MARK}")>[x](javascript:alert("{MARK}"))'
            f'{{: onclick=alert("{MARK}") }} {{{{ 7*7 }}}} {{% raw %}} ]]"]-->x[("{MARK}")')
@@ -126,24 +132,29 @@ def test_alert_names_cannot_escape_the_site(make_handbook: Callable[..., Path]) 
     assert len({uri for uri in uris if not uri.startswith("alerts/groups/")}) == 2
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    ("big.yaml", b"title: " + b"x" * (50 * 1024 * 1024) + b"\n"),
-    ("binary.yaml", bytes(range(256)) * 2000),
-    ("deep.yaml", b"a: " + b"[" * 200_000),
-    ("invalid.yaml", b"title: \xff\xfe\x00\x00"),
-    ("dup.yaml", b"title: a\ntitle: b\nsteps: [{name: s, manual: m}]\n"),
+@pytest.mark.parametrize(("name", "content", "code"), [
+    ("big.yaml", b"title: " + b"x" * (50 * 1024 * 1024) + b"\n", "OB003"),
+    ("binary.yaml", bytes(range(256)) * 2000, "OB002"),
+    ("deep.yaml", b"a: " + b"[" * 200_000, "OB001"),
+    ("invalid.yaml", b"title: \xff\xfe\x00\x00", "OB002"),
+    ("dup.yaml", b"title: a\ntitle: b\nsteps: [{name: s, manual: m}]\n", "OB004"),
     ("bomb.yaml", ("a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
-        f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 25))).encode()),
-    ("json-deep.yaml", b"[" * 50_000 + b"]" * 50_000),
-    ("json-dup.yaml", b'{"title": "a", "title": "b"}'),
+        f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 25))).encode(), "OB005"),
+    ("json-deep.yaml", b"[" * 50_000 + b"]" * 50_000, "OB001"),
+    ("json-dup.yaml", b'{"title": "a", "title": "b"}', "OB004"),
 ])
-def test_oversized_and_broken_files(make_handbook: Callable[..., Path], name: str, content: bytes) -> None:
+def test_oversized_and_broken_files(make_handbook: Callable[..., Path], loader_work: LoaderWork, name: str,
+                                    content: bytes, code: str) -> None:
+    """Each is answered with its diagnostic in bounded work: an oversized file is not opened, nesting stops
+    at the parser's limit, and no document builds more than `max_nodes` values however far its aliases
+    expand. (How long each takes is a target of the benchmark: benchmarks/hostile.py.)"""
     root = make_handbook({f"runbooks/{name}": content})
-    started = time.perf_counter()
     diagnostics = analyse(root).diagnostics
-    assert time.perf_counter() - started < 5
     assert diagnostics and all(d.path == f"runbooks/{name}" for d in diagnostics)
-    assert {d.code for d in diagnostics} & {"OB001", "OB002", "OB003", "OB004", "OB005"}
+    assert code in {d.code for d in diagnostics}
+    assert loader_work.most_values_built <= Limits().max_nodes + 1
+    if code == "OB003":
+        assert root / "runbooks" / name not in loader_work.opened and loader_work.builders == []
 
 
 def test_receiver_names_cannot_write_outside_the_site(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
@@ -160,28 +171,38 @@ def test_receiver_names_cannot_write_outside_the_site(make_handbook: Callable[..
     assert not list(tmp_path.rglob("escaped*.md")) or all(out in p.parents for p in tmp_path.rglob("escaped*.md"))
 
 
-def test_merge_key_bomb_is_refused_quickly() -> None:
-    from opsbook.loader import load_yaml_text
-
+def test_merge_key_bomb_is_refused_in_bounded_work(loader_work: LoaderWork) -> None:
     lines = ["a0: &a0 {k0: 1, k1: 1, k2: 1, k3: 1, k4: 1, k5: 1, k6: 1, k7: 1, k8: 1, k9: 1}"]
     for level in range(1, 12):
         merges = ", ".join(f"*a{level - 1}" for _ in range(10))
         lines.append(f"a{level}: &a{level} {{<<: [{merges}], x{level}: 1}}")
-    started = time.perf_counter()
     _, problems = load_yaml_text("merge.yaml", "\n".join(lines))
-    assert time.perf_counter() - started < 3
-    assert [p.code for p in problems] == ["OB005"]
+    assert [p.code for p in problems] == ["OB005"] and "merge keys repeated" in problems[0].message
+    assert 0 < loader_work.most_values_built <= Limits().max_nodes + 1
 
 
 def test_matcher_regular_expressions_run_in_linear_time(make_handbook: Callable[..., Path]) -> None:
+    """`(a|aa)+` against 60 a's and a b: a backtracking engine (Python's re) would take about fib(60),
+    10**12, steps; RE2, the engine Alertmanager uses, takes linear time whatever the pattern."""
+    matcher = parse_matcher('team=~"(a|aa)+"')
+    assert type(matcher.pattern).__module__.partition(".")[0] == "re2"
+    assert matcher.matches({"team": "aaa"}) and not matcher.matches({"team": "a" * 60 + "b"})
     root = make_handbook({"ops/alertmanager.yml": "route:\n  receiver: a\n  routes:\n"
                                                   "    - {matchers: ['team=~\"(a|aa)+\"'], receiver: a}\n"
                                                   "receivers: [{name: a}]\n",
                           "ops/routing-tests.yaml": "tests:\n  - labels: {team: " + "a" * 60 + "b}\n"
                                                     "    receivers: [a]\n"})
-    started = time.perf_counter()
-    analyse(root)
-    assert time.perf_counter() - started < 3
+    # The whole check, routing test included, in a process of its own under a timeout that only a hang
+    # reaches (it takes well under a second; the benchmark holds the time target).
+    probe = ("import pathlib, sys, opsbook\n"
+             "print(sorted(d.code for d in opsbook.analyse(pathlib.Path(sys.argv[1])).diagnostics))\n")
+    try:
+        checked = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True,
+                                 timeout=HANG)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the check of a hostile matcher did not end within {HANG} s: it hangs")
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "[]"  # the routing test ran, and passed
 
 
 def test_a_source_folder_linked_outside_is_not_read(make_handbook: Callable[..., Path], tmp_path: Path) -> None:

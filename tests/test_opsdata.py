@@ -29,12 +29,14 @@ def _rehearse(inputs: dict[str, str]) -> None:
     assert "applied: 0001.add-order-status" in applied.stdout
 
 
+@pytest.mark.usefixtures("repo_sandbox")  # runs a runbook in the repository's .ci-tmp/
 def test_rehearsal_against_sqlite(tmp_path: Path) -> None:
     _rehearse({"DATABASE_URL": f"sqlite:///{tmp_path}/orders.db", "BACKUP_DIR": str(tmp_path / "b"),
                "SCRATCH_URL": f"sqlite:///{tmp_path}/scratch.db"})
 
 
 @pytest.mark.skipif(not PG_URL, reason="no PostgreSQL server: .ci/run starts one and sets OPSBOOK_TEST_PG_URL")
+@pytest.mark.usefixtures("repo_sandbox")  # runs a runbook in the repository's .ci-tmp/
 def test_rehearsal_against_postgresql(tmp_path: Path) -> None:
     assert PG_URL is not None
     names = [f"rehearsal_{uuid.uuid4().hex[:8]}", f"scratch_{uuid.uuid4().hex[:8]}"]

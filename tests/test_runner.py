@@ -125,8 +125,11 @@ cleanup: [{name: Clean, run: echo cleaned}]
     elapsed = time.monotonic() - started
     hang = result.steps[0]
     assert hang.status == "timeout" and hang.problems == ["killed after its timeout of 2 s"]
-    assert hang.duration <= 2 + 2, hang.duration
-    assert elapsed <= 2 + 2 + 1
+    # A hang detector, not a speed target: the step's processes sleep for 60 s, so ending well before that
+    # means they were killed rather than waited for (how soon after the 2 s is the benchmark's target:
+    # benchmarks/hostile.py).
+    assert hang.duration < 30, hang.duration
+    assert elapsed < 30, elapsed
     time.sleep(0.2)
     for name in ("child.pid", "grandchild.pid"):
         pid = int((root / name).read_text())

@@ -106,12 +106,14 @@ def _run_dr(runbook_id: str, inputs: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("runbook_id", DR_RUNBOOKS)
+@pytest.mark.usefixtures("repo_sandbox")  # runs runbooks in the repository's .ci-tmp/
 def test_dr_runbooks_against_sqlite(runbook_id: str, tmp_path: Path) -> None:
     _run_dr(runbook_id, {"DATABASE_URL": f"sqlite:///{tmp_path}/orders.db", "BACKUP_DIR": str(tmp_path / "b")})
 
 
 @pytest.mark.skipif(not PG_URL, reason="no PostgreSQL server: .ci/run starts one and sets OPSBOOK_TEST_PG_URL")
 @pytest.mark.parametrize("runbook_id", DR_RUNBOOKS)
+@pytest.mark.usefixtures("repo_sandbox")  # runs runbooks in the repository's .ci-tmp/
 def test_dr_runbooks_against_postgresql(runbook_id: str, tmp_path: Path) -> None:
     assert PG_URL is not None
     name = f"orders_{uuid.uuid4().hex[:8]}"
@@ -237,6 +239,7 @@ def test_orders_worker_scale(tmp_path: Path, recording_systemctl: tuple[str, Pat
     assert _run(["scripts/orders-worker.sh", "scale"], env).returncode == 2
 
 
+@pytest.mark.usefixtures("repo_sandbox")  # runs runbooks in the repository's .ci-tmp/
 def test_opsbook_test_passes_on_the_reference_handbook(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["test", "--dir", str(REPO), "--results", str(tmp_path / "results.json")])
     assert result.exit_code == 0, result.output
@@ -245,6 +248,7 @@ def test_opsbook_test_passes_on_the_reference_handbook(tmp_path: Path) -> None:
     assert len(data["runbooks"]) == len(analyse(REPO).handbook.all("runbook"))
 
 
+@pytest.mark.usefixtures("repo_sandbox")  # runs runbooks in the repository's .ci-tmp/
 def test_pytest_runbooks_passes_on_the_reference_handbook(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     run = subprocess.run([sys.executable, "-m", "pytest", "--runbooks", "-p", "no:cacheprovider", "-q",
