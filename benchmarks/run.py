@@ -1,6 +1,6 @@
 """One benchmark run: opsbook against plain MkDocs and against peer validators, side by side.
 
-    python benchmarks/run.py --size small          # under a minute
+    python benchmarks/run.py --size small          # about a minute
     python benchmarks/run.py --size reference      # 2,000 runbooks, 10,000 alerts, 200 workflows, 200 components
     python benchmarks/run.py --size reference --scales 1,2,4 --repeat 3
 

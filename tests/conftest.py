@@ -47,7 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from hypothesis import core
 
     seed = config.option.hypothesis_seed
-    core.global_force_seed = int(seed) if str(seed).isdigit() else seed  # as hypothesis's plugin does
+    core.global_force_seed = int(seed) if str(seed).isdigit() else seed  # type: ignore[assignment]
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_SeedToWorkers(), "opsbook-seed-to-workers")
 
@@ -166,7 +166,7 @@ def loader_work(monkeypatch: pytest.MonkeyPatch) -> LoaderWork:
         mode = str(args[0] if args else kwargs.get("mode", "r"))
         if not set(mode) & set("wax+"):  # opened for reading only
             work.opened.append(self)
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
 
     class RecordingBuilder(loader._Builder):
         def __init__(self, *args: object, **kwargs: object) -> None:
