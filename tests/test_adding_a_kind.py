@@ -156,37 +156,25 @@ def test_a_renewed_certificate_passes_and_gets_its_pages(copy: Path, tmp_path: P
     assert (out / "reference" / "schemas" / "certificate.md").is_file()
 
 
-def _example_files(example: str) -> dict[str, str]:
-    """The files of a `Code` example: each introduced by a `# path` line."""
-    files: dict[str, str] = {}
-    path = None
-    for line in example.splitlines(keepends=True):
-        header = re.fullmatch(r"# ([\w./-]+\.ya?ml)\n?", line)
-        if header:
-            path = header.group(1)
-            files[path] = ""
-        else:
-            assert path is not None, f"an example should start with a line naming its file: {example!r}"
-            files[path] += line
-    return files
-
-
 @pytest.fixture(scope="module")
-def examples(copy: Path) -> dict[str, str]:
-    """The failing and passing examples of the new code, as the copy's catalogue holds them."""
-    script = ("import json, opsbook.registry as r; c = r.CODES['OB850']; "
-              "print(json.dumps({'failing': c.failing, 'passing': c.passing}))")
+def examples(copy: Path) -> dict[str, list[list[str]]]:
+    """The files of the new code's failing and passing examples, as the copy's catalogue holds them and
+    `diagnostics.example_files` reads them (as tests/test_codes.py does for opsbook's own codes)."""
+    script = ("import json; from opsbook.registry import CODES; from opsbook.diagnostics import example_files; "
+              "c = CODES['OB850']; print(json.dumps({which: [[f.path, f.text] for f in example_files(text)] "
+              "for which, text in (('failing', c.failing), ('passing', c.passing))}))")
     codes = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(copy / "plugins")},
                            capture_output=True, text=True, timeout=60, check=True)
     return json.loads(codes.stdout)
 
 
 @pytest.mark.parametrize("which", ["failing", "passing"])
-def test_the_codes_examples_are_true(copy: Path, examples: dict[str, str], tmp_path: Path, which: str) -> None:
+def test_the_codes_examples_are_true(copy: Path, examples: dict[str, list[list[str]]], tmp_path: Path,
+                                     which: str) -> None:
     """The new code's failing example yields it and nothing else; its passing example yields nothing."""
-    example = examples[which]
     root = tmp_path / "handbook"
-    for path, text in _example_files(example).items():
+    assert examples[which], f"OB850 has no {which} example"
+    for path, text in examples[which]:
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text, encoding="utf-8")
     (root / "opsbook.yml").write_text(f"today: {TODAY}\n", encoding="utf-8")
