@@ -1,6 +1,7 @@
 """Hostile input: every text field carrying markup, scripts, template and diagram syntax, look-alike
 ids, path tricks and oversized files. Each case gets a diagnostic or safely escaped output, in bounded
-time, never a traceback; a real MkDocs build of the hostile handbook emits no markup of its own."""
+work (how long it takes is a target of the benchmark, benchmarks/hostile.py), never a traceback; a real
+MkDocs build of the hostile handbook emits no markup of its own."""
 
 from __future__ import annotations
 
