@@ -8,6 +8,7 @@ escaped for Markdown and HTML unless it is `Markup` made by one of the helpers h
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -53,6 +54,29 @@ def _finalize(value: Any) -> Any:
     return md_inline(str(value))
 
 
+@functools.lru_cache(maxsize=8)
+def _environment(packages: tuple[str, ...]) -> jinja2.Environment:
+    """The Jinja2 environment for templates in these packages' `templates/` folders, made once per process:
+    it holds nothing of a handbook, and compiling the templates again for every build would cost most of
+    a small handbook's rendering time."""
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.PackageLoader(package, "templates") for package in packages]),
+        autoescape=False,  # Markdown, not HTML: _finalize escapes for both
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Source data reaches templates as the user wrote it: `listed` and `mapped` give a list or a
+    # mapping whatever the value was, so that a wrong type is a diagnostic, never a crash.
+    env.filters.update(block=md_block, code=code_block, md=md_inline,
+                       listed=lambda v: [i for i in v if i is not None] if isinstance(v, list) else [],
+                       mapped=lambda v: v if isinstance(v, dict) else {})
+    env.globals.update(Markup=Markup, inline_code=inline_code)
+    return env
+
+
 class Renderer:
     """Renders templates for one handbook, and knows where each record's page is."""
 
@@ -74,22 +98,7 @@ class Renderer:
         self.paged_kinds = frozenset(paged_kinds)
         self.sections: Mapping[str, Section] = sections if sections is not None else {}
         self.codes: Mapping[str, Code] = codes if codes is not None else {}
-        loaders = [jinja2.PackageLoader(package, "templates") for package in ("opsbook.render", *templates)]
-        self.env = jinja2.Environment(
-            loader=jinja2.ChoiceLoader(loaders),
-            autoescape=False,  # Markdown, not HTML: _finalize escapes for both
-            finalize=_finalize,
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        # Source data reaches templates as the user wrote it: `listed` and `mapped` give a list or a
-        # mapping whatever the value was, so that a wrong type is a diagnostic, never a crash.
-        self.env.filters.update(block=md_block, code=code_block, md=md_inline,
-                                listed=lambda v: [i for i in v if i is not None] if isinstance(v, list) else [],
-                                mapped=lambda v: v if isinstance(v, dict) else {})
-        self.env.globals.update(Markup=Markup, inline_code=inline_code)
+        self.env = _environment(("opsbook.render", *templates))
 
     def page_dir(self, kind: str) -> str:
         folder = self.handbook.kinds[kind].page_folder if kind in self.handbook.kinds else kind
