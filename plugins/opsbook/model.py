@@ -134,6 +134,11 @@ class TextField(_Field["str | None"]):
     def read(self, value: Any) -> str | None:
         return value if isinstance(value, str) and (self.blank or value.strip()) else None
 
+    @staticmethod
+    def of(data: dict[str, Any], key: str) -> str | None:
+        """The text at `key` of a mapping, None when it is not text or only spaces."""
+        return TextField(key, blank=False).read(data.get(key))
+
 
 class TextListField(_Field[list[str]]):
     """The text items of a list (other items left out); empty when the value is not a list."""

@@ -6,17 +6,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ...durations import parse_date, parse_duration
-from ...model import Kind, Record, Ref
+from ...model import Kind, MappingField, Record, Ref, TextField
 
 __all__ = ["Backup", "Component", "Drill", "BACKUP_KIND", "COMPONENT_KIND", "DRILL_KIND", "COMPONENT_KINDS"]
 
 #: The sorts of component, in the order the overview lists them.
 COMPONENT_KINDS = ("frontend", "service", "queue", "datastore", "external")
-
-
-def _text(data: dict[str, Any], name: str) -> str | None:
-    value = data.get(name)
-    return value if isinstance(value, str) and value.strip() else None
 
 
 @dataclass
@@ -27,17 +22,18 @@ class Component(Record):
     FIELDS: ClassVar[tuple[str, ...]] = ("id", "name", "kind", "owner", "description", "tier", "depends_on", "rto",
                                          "rpo", "data", "last_reviewed", "review_every")
 
+    owner = TextField(blank=False)
+    rto = TextField(blank=False)
+    rpo = TextField(blank=False)
+    data_protection = MappingField("data")
+
     @property
     def title(self) -> str:
-        return _text(self.data, "name") or self.id
+        return TextField.of(self.data, "name") or self.id
 
     @property
     def sort(self) -> str:
-        return _text(self.data, "kind") or "service"
-
-    @property
-    def owner(self) -> str | None:
-        return _text(self.data, "owner")
+        return TextField.of(self.data, "kind") or "service"
 
     @property
     def depends_on(self) -> list[dict[str, Any]]:
@@ -46,21 +42,8 @@ class Component(Record):
             if isinstance(value, list) else []
 
     @property
-    def rto(self) -> str | None:
-        return _text(self.data, "rto")
-
-    @property
-    def rpo(self) -> str | None:
-        return _text(self.data, "rpo")
-
-    @property
-    def data_protection(self) -> dict[str, Any]:
-        value = self.data.get("data")
-        return value if isinstance(value, dict) else {}
-
-    @property
     def classification(self) -> str | None:
-        return _text(self.data_protection, "classification")
+        return TextField.of(self.data_protection, "classification")
 
     @property
     def holds_pii(self) -> bool:
@@ -75,14 +58,8 @@ class Backup(Record):
     FIELDS: ClassVar[tuple[str, ...]] = ("id", "datastore", "schedule", "retention", "script", "verify_runbook",
                                          "restore_runbook", "owner", "last_reviewed", "review_every")
 
-    @property
-    def schedule(self) -> str | None:
-        return _text(self.data, "schedule")
-
-    @property
-    def retention(self) -> dict[str, Any]:
-        value = self.data.get("retention")
-        return value if isinstance(value, dict) else {}
+    schedule = TextField(blank=False)
+    retention = MappingField()
 
 
 @dataclass
@@ -100,9 +77,7 @@ class Drill(Record):
     def day(self) -> Any:
         return parse_date(self.data.get("date"))
 
-    @property
-    def outcome(self) -> str | None:
-        return _text(self.data, "outcome")
+    outcome = TextField(blank=False)
 
     @property
     def seconds(self) -> float | None:
