@@ -3,7 +3,8 @@
 Everything here is complete once this module is imported, and nothing registers itself anywhere as a
 side effect of an import: the families are listed below, and the catalogues are computed from them.
 The core (loader, model, configuration, generic checks, rendering) receives these values as arguments
-and never imports this module. Adding a family is one line in `FAMILIES`.
+and never imports this module. A new kind in an existing family changes nothing here (its family's value
+lists it); a new family is its import and its entry in `FAMILIES`.
 """
 
 from __future__ import annotations

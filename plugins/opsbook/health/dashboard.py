@@ -1,5 +1,5 @@
-"""The handbook-health dashboard: figures and charts drawn at build time as SVG (no JavaScript), and the
-other cross-cutting sections: the symptom index, on-call, the schema and diagnostic-code references."""
+"""The handbook-health dashboard: the page and the `health` section, its figures (`figures.compute_health`)
+drawn at build time as SVG charts (no JavaScript)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...diagnostics import Code, Diagnostic, Severity, make
-from ...durations import parse_date, parse_duration, shift_date
+from ...durations import parse_duration
 from ...model import Kind, Record, Ref, TextField, TextListField
 
 if TYPE_CHECKING:
@@ -137,12 +137,6 @@ class Runbook(Record):
     def all_steps(self) -> list[Step]:
         return [step for name in SECTIONS for step in self.section(name)]
 
-    def review_due(self) -> Any:
-        """The date the next review is due, or None when either field is missing or invalid."""
-        reviewed, every = parse_date(self.last_reviewed), parse_duration(self.review_every)
-        if reviewed is None or every is None:
-            return None
-        return shift_date(reviewed, every)
 
 
 def _schema_error(error: jsonschema.ValidationError, record: Record | None) -> Diagnostic | bool | None:
