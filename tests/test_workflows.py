@@ -225,3 +225,25 @@ def test_workflow_pages(make_handbook: Callable[..., Path]) -> None:
     assert "[production](../environments/production.md)" in pages["cicd/workflows/index.md"]
     environment = pages["cicd/environments/production.md"]
     assert "`DEPLOY_KEY`" in environment and "`FORGOTTEN`" in environment and "[rollback](../../runbooks/rollback.md)" in environment
+
+
+def test_the_projects_workflows_bound_their_time_and_give_outsiders_code_no_credentials() -> None:
+    """Every job of the project's own pipelines sets `timeout-minutes` (a hung step must not hold a runner for
+    GitHub's six hours); a workflow that runs on pull requests runs on `pull_request` (outsiders' code, no
+    secrets), never `pull_request_target`, names no secret but GITHUB_TOKEN, and checks out without leaving
+    the token in `.git/config` for the runbook steps it runs to read."""
+    analysis = analyse(REPO)
+    workflows = analysis.handbook.records_of(Workflow)
+    assert len(workflows) >= 5
+    for workflow in workflows:
+        for job in workflow.jobs:
+            assert isinstance(job.data.get("timeout-minutes"), int), f"{workflow.file}: job {job.key} has no timeout"
+        events = {trigger.event for trigger in workflow.triggers}
+        assert "pull_request_target" not in events, workflow.file
+        if "pull_request" not in events:
+            continue
+        assert set(workflow.secrets) <= {"GITHUB_TOKEN"}, (workflow.file, workflow.secrets)
+        for job in workflow.jobs:
+            for step in job.steps:
+                if str(step.get("uses", "")).startswith("actions/checkout@"):
+                    assert (step.get("with") or {}).get("persist-credentials") is False, (workflow.file, job.key)
