@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,10 +20,11 @@ from opsbook import analyse
 from opsbook.cli import main
 from opsbook.kinds.runbooks.records import Runbook
 from opsbook.kinds.runbooks.results import write_junit, write_results
-from opsbook.kinds.runbooks.runner import MASK, RunOptions, run_runbook
+from opsbook.kinds.runbooks.runner import MASK, RunOptions, namespace_prefix, run_runbook
 
 SECRET = "s3cr3t-Value-8d1f"
 CALLER_TOKEN = "tok-9a8b7c6d5e"
+OPSBOOK = str(Path(sys.executable).with_name("opsbook"))
 
 
 def _runbook(root: Path, runbook_id: str) -> Runbook:
@@ -94,34 +99,58 @@ steps:
     assert failed.line == 6 and failed.output_tail() == "nothing here"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie waiting for its parent counts as gone
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
+MODES = [pytest.param(True, id="pid-namespace"), pytest.param(False, id="subreaper")]
 
 
-def test_timeout_kills_the_whole_process_tree(make_handbook: Callable[..., Path]) -> None:
-    root = make_handbook({"runbooks/r.yaml": """\
+def _mode(namespaces: bool) -> bool:
+    """The isolation a test asks for: a PID namespace is tested where the machine allows one."""
+    if namespaces and namespace_prefix() is None:
+        pytest.skip("PID namespaces are not available on this machine")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the subreaper and /proc are Linux's")
+    return namespaces
+
+
+def _survivors(token: str) -> list[int]:
+    """Live processes whose environment holds `token`, seen from outside any PID namespace: what a step
+    started, whatever it did to its process group, session or parent."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text(encoding="ascii", errors="replace").rsplit(") ", 1)[1][0]
+        except (OSError, IndexError):
+            continue
+        if token.encode() in environ and state != "Z":  # a zombie waiting for its parent counts as gone
+            found.append(int(entry.name))
+    return found
+
+
+def _token() -> str:
+    return f"opsbook-test-{uuid.uuid4().hex}"
+
+
+@pytest.mark.parametrize("namespaces", MODES)
+def test_timeout_kills_the_whole_process_tree(make_handbook: Callable[..., Path], namespaces: bool) -> None:
+    token = _token()
+    root = make_handbook({"runbooks/r.yaml": f"""\
 title: R
+inputs: {{MARKER: {{default: {token}}}}}
 steps:
   - name: Hang
     run: |
       sleep 60 &
-      echo $! > child.pid
-      bash -c 'sleep 60 & echo $! > grandchild.pid; wait' &
+      bash -c 'sleep 60 & wait' &
+      setsid bash -c 'trap "" TERM; sleep 60' &
       trap '' TERM
       sleep 60
-    expect: {timeout: 2s}
-cleanup: [{name: Clean, run: echo cleaned}]
-"""})
+    expect: {{timeout: 2s}}
+cleanup: [{{name: Clean, run: echo cleaned}}]
+"""}, shellcheck=False)
     started = time.monotonic()
-    result = run_runbook(_runbook(root, "r"), RunOptions(root=root))
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root, namespaces=_mode(namespaces)))
     elapsed = time.monotonic() - started
     hang = result.steps[0]
     assert hang.status == "timeout" and hang.problems == ["killed after its timeout of 2 s"]
@@ -130,19 +159,49 @@ cleanup: [{name: Clean, run: echo cleaned}]
     # benchmarks/hostile.py).
     assert hang.duration < 30, hang.duration
     assert elapsed < 30, elapsed
-    time.sleep(0.2)
-    for name in ("child.pid", "grandchild.pid"):
-        pid = int((root / name).read_text())
-        assert not _alive(pid), f"{name} {pid} survived the timeout"
+    assert _survivors(token) == []  # the setsid daemon that ignores SIGTERM included
     assert result.steps[1].status == "passed"  # cleanup ran after the timeout
 
 
-def test_background_processes_do_not_outlive_their_step(make_handbook: Callable[..., Path]) -> None:
-    root = make_handbook({"runbooks/r.yaml": "title: R\nsteps:\n  - {name: Leave, run: 'sleep 60 & echo $! > bg.pid'}\n"})
-    result = run_runbook(_runbook(root, "r"), RunOptions(root=root))
-    assert result.passed
-    time.sleep(0.2)
-    assert not _alive(int((root / "bg.pid").read_text()))
+@pytest.mark.parametrize("namespaces", MODES)
+def test_background_processes_do_not_outlive_their_step(make_handbook: Callable[..., Path],
+                                                        namespaces: bool) -> None:
+    token = _token()
+    root = make_handbook({"runbooks/r.yaml": f"title: R\ninputs: {{MARKER: {{default: {token}}}}}\nsteps:\n"
+                                             "  - {name: Leave, run: 'sleep 60 & setsid sleep 60 & echo started'}\n"})
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root, namespaces=_mode(namespaces)))
+    assert result.passed and result.steps[0].stdout == "started\n"
+    assert _survivors(token) == []
+
+
+@pytest.mark.parametrize("namespaces", MODES)
+def test_a_setsid_daemon_does_not_hold_opsbook_test(make_handbook: Callable[..., Path], namespaces: bool) -> None:
+    """The issue's case: `setsid sleep 20 & echo started` under a short timeout, through `opsbook test` as CI
+    runs it. The daemon holds the step's output pipe; the run must neither wait for it nor leave it running."""
+    token = _token()
+    root = make_handbook({"runbooks/r.yaml": f"""\
+title: R
+inputs: {{MARKER: {{default: {token}}}}}
+steps:
+  - {{name: Daemon, run: 'setsid sleep 60 & echo started', expect: {{timeout: 2s, stdout: '^started$'}}}}
+  - name: Daemon that ignores TERM, then a hang
+    run: |
+      setsid bash -c 'trap "" TERM; sleep 60' &
+      echo started; sleep 60
+    expect: {{timeout: 2s}}
+"""}, shellcheck=False)
+    env = {**os.environ}
+    if not namespaces:
+        env["OPSBOOK_NO_NAMESPACES"] = "1"
+    _mode(namespaces)
+    # A hang detector (30 s, where the daemons sleep 60 s): how soon it returns is benchmarks/hostile.py's.
+    run = subprocess.run([OPSBOOK, "test", "--dir", str(root), "--results", str(root / "results.json")],
+                         capture_output=True, text=True, timeout=30, env=env, check=False)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "  pass    steps[1] Daemon" in run.stdout, run.stdout
+    assert "TIMEOUT" in run.stdout.upper() and "killed after its timeout of 2 s" in run.stdout, run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+    assert _survivors(token) == []
 
 
 def test_minimal_environment(make_handbook: Callable[..., Path]) -> None:
@@ -321,3 +380,121 @@ def test_a_script_an_earlier_step_writes_is_not_required(make_handbook: Callable
     root = make_handbook({"runbooks/t.yaml": runbook}, shellcheck=False)
     found = [d.message for d in analyse(root).diagnostics if d.code == "OB045"]
     assert found == ["step 'Never written' runs tools/other.sh, which is not in the repository"]
+
+
+HIDDEN = "hidden-runner-value-5f4e3d2c"
+
+
+@pytest.mark.parametrize("namespaces", MODES)
+def test_a_step_cannot_read_the_runners_environment(make_handbook: Callable[..., Path], namespaces: bool,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # A variable of the runner that the step is not allowed (and whose name the masker would not mask).
+    monkeypatch.setenv("OPSBOOK_TEST_HIDDEN", HIDDEN)
+    root = make_handbook({"runbooks/r.yaml": """\
+title: R
+steps:
+  - name: Parent
+    run: (tr '\\0' '\\n' < /proc/$PPID/environ || echo unreadable); echo "parent=$(tr '\\0' ' ' < /proc/$PPID/cmdline)"
+  - name: Every process it can see
+    run: for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < "$f" 2>/dev/null || true; done; ls /proc | grep -c '^[0-9]'
+"""}, shellcheck=False)
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root, namespaces=_mode(namespaces)))
+    assert result.passed, [(step.problems, step.stdout, step.stderr) for step in result.steps]
+    parent = result.steps[0].stdout
+    # The parent is the launcher, whose environment is the step's own; in a namespace the step cannot even
+    # read that (the launcher, the namespace's init, keeps capabilities the step has not).
+    assert "launch.py" in parent and ("unreadable" if namespaces else "OPSBOOK_RUNBOOK=r") in parent, parent
+    assert HIDDEN not in parent and "OPSBOOK_TEST_HIDDEN" not in parent
+    if namespaces:  # without a PID namespace the runner's /proc/PID/environ is readable: a residual risk
+        everything = result.steps[1].stdout
+        assert HIDDEN not in everything
+        assert int(everything.splitlines()[-1]) < 10  # the launcher, bash and the commands of the step
+
+
+def test_a_step_cannot_signal_the_runner(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
+    _mode(True)
+    received: list[int] = []
+    previous = {number: signal.signal(number, lambda number, _: received.append(number))
+                for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    root = make_handbook({"runbooks/r.yaml": f"""\
+title: R
+steps:
+  - name: Signal the runner
+    run: |
+      kill -TERM $PPID || true
+      kill -KILL $PPID || true
+      kill -TERM {os.getpid()} || true
+      pkill -TERM -f pytest || true
+      pkill -TERM -f opsbook || true
+      pkill -TERM python || true
+      kill -TERM -1 || true
+      echo still here
+  - {{name: Next, run: echo next}}
+"""}, shellcheck=False)
+    try:
+        result = run_runbook(_runbook(root, "r"), RunOptions(root=root, namespaces=True))
+        time.sleep(0.2)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    assert received == []
+    # `kill -TERM -1` ends the step's own shell; nothing outside its namespace.
+    assert [step.status for step in result.steps][1:] in ([], ["passed"], ["not-run"])
+    assert all("Traceback" not in problem for step in result.steps for problem in step.problems)
+
+
+def test_without_a_namespace_killing_the_launcher_is_reported(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": "title: R\nsteps:\n  - {name: Kill, run: 'kill -KILL $PPID; sleep 5'}\n"
+                                             "  - {name: Next, run: echo next}\n"}, shellcheck=False)
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root, namespaces=_mode(False)))
+    kill = result.steps[0]
+    assert kill.status == "failed" and "the step's launcher ended without a report" in kill.problems[0]
+
+
+@pytest.mark.parametrize("namespaces", MODES)
+def test_home_is_a_folder_of_the_run(make_handbook: Callable[..., Path], namespaces: bool) -> None:
+    root = make_handbook({"runbooks/r.yaml": "title: R\nsteps:\n  - {name: Plant, run: 'echo \"$HOME\"; "
+                                             "touch \"$HOME/.opsbook-planted\"; test -w \"$HOME\"'}\n"})
+    real = Path.home()
+    result = run_runbook(_runbook(root, "r"), RunOptions(root=root, namespaces=_mode(namespaces)))
+    assert result.passed
+    home = Path(result.steps[0].stdout.strip())
+    assert home != real and home.name.startswith("opsbook-home-") and not home.exists()  # removed after the run
+    assert not (real / ".opsbook-planted").exists()
+
+
+def test_expect_patterns_are_re2(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
+    """`^(a|aa)+$` against 60 a's and a b backtracks for ages in Python's `re`; RE2 answers at once. Run
+    through `opsbook test` in a process of its own, so that a regression is a timeout, not a stalled suite."""
+    root = make_handbook({"runbooks/r.yaml": """\
+title: R
+steps:
+  - {name: Lines, run: "printf 'one\\\\ntwo\\\\n'", expect: {stdout: '^two$', stderr: '^$'}}
+  - {name: Exponential, run: "printf 'a%.0s' $(seq 60); echo b", expect: {stdout: '^(a|aa)+$'}}
+"""}, shellcheck=False)
+    run = subprocess.run([OPSBOOK, "test", "--dir", str(root), "--results", str(tmp_path / "results.json")],
+                         capture_output=True, text=True, timeout=30, check=False)
+    assert run.returncode == 1 and "stdout does not match '^(a|aa)+$'" in run.stdout, run.stdout + run.stderr
+    assert "  pass    steps[1] Lines" in run.stdout and "Traceback" not in run.stdout + run.stderr
+
+
+def test_patterns_re2_refuses_are_reported_at_check_and_fail_the_step(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"runbooks/r.yaml": """\
+title: R
+steps:
+  - name: Backreference
+    run: echo orders-orders
+    expect: {stdout: '(orders)-\\1'}
+  - {name: Lookahead, run: echo x, expect: {stderr: '(?!x)'}}
+  - {name: Fine, run: echo x, expect: {stdout: x}}
+"""}, shellcheck=False)
+    analysis = analyse(root)
+    found = [(d.code, d.line, d.column, d.message) for d in analysis.diagnostics]
+    assert [(code, line, column) for code, line, column, _ in found] == [("OB032", 5, 22), ("OB032", 6, 53)]
+    assert "expect.stdout '(orders)-\\\\1' is not a regular expression RE2 accepts: invalid escape" in found[0][3]
+    runbook = analysis.handbook.get("runbook", "r")
+    assert isinstance(runbook, Runbook)
+    result = run_runbook(runbook, RunOptions(root=root))
+    assert [step.status for step in result.steps] == ["failed", "not-run", "not-run"]
+    assert result.steps[0].problems == ["stdout pattern '(orders)-\\\\1' is not a regular expression RE2 accepts: "
+                                        "invalid escape sequence: \\1"]

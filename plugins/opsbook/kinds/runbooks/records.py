@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import re2
+
 from ...diagnostics import Code, Diagnostic, Severity, make
 from ...durations import parse_duration
-from ...model import Kind, Record, Ref, TextField, TextListField
+from ...model import Handbook, Kind, Record, Ref, TextField, TextListField
 
 if TYPE_CHECKING:
     import jsonschema
 
-__all__ = ["KIND", "OB030", "OB031", "Runbook", "Step", "SEVERITIES", "SECTIONS"]
+__all__ = ["KIND", "OB030", "OB031", "OB032", "Runbook", "Step", "SEVERITIES", "SECTIONS", "check_expect_patterns",
+           "expect_pattern"]
 
 #: Severities a runbook may declare, most urgent first (the schema's `severity` enum).
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -42,6 +46,36 @@ OB031 = Code("OB031", Severity.ERROR, "CI skip without a reason",
                  "  - name: Restore the last backup\n"
                  "    run: pg_restore --clean --dbname \"$DATABASE_URL\" latest.dump\n"
                  "    ci: {skip: needs production credentials}\n")
+OB032 = Code("OB032", Severity.ERROR, "Step output pattern that RE2 does not accept",
+         "A step's `expect.stdout` and `expect.stderr` are regular expressions in RE2's syntax (Go's, as "
+         "Alertmanager's matchers), matched line by line (`^` and `$` at each line) in time linear in the "
+         "output. RE2 has no backreferences (`\\1`) and no lookaround (`(?=`, `(?!`, `(?<=`, `(?<!`): a "
+         "pattern that needs them, or is not a regular expression at all, would fail the step in CI. Write "
+         "it without them: match the text itself, or check it with a command in the step.",
+         failing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Restore the last backup\n"
+                 "    run: ls backups\n"
+                 "    expect: {stdout: '(orders)-\\1'}\n",
+         passing="# runbooks/orders-db-restore.yaml\n"
+                 "steps:\n"
+                 "  - name: Restore the last backup\n"
+                 "    run: ls backups\n"
+                 "    expect: {stdout: 'orders-orders'}\n")
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error is reported; RE2's own log line on stderr is noise
+
+
+def expect_pattern(pattern: str) -> Any:
+    """An `expect.stdout` or `expect.stderr` pattern compiled by RE2, multi-line (`^` and `$` at each
+    line), or, as a string, why RE2 refuses it (backreferences, lookaround, bad syntax). RE2 matches in
+    time linear in the output whatever the pattern: `^(a|aa)+$` cannot stall the runner."""
+    try:
+        return re2.compile(f"(?m:{pattern})", _RE2_OPTIONS)
+    except re2.error as error:
+        reason = error.args[0] if error.args else error
+        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
 
 
 @dataclass
@@ -137,6 +171,21 @@ class Runbook(Record):
     def all_steps(self) -> list[Step]:
         return [step for name in SECTIONS for step in self.section(name)]
 
+
+def check_expect_patterns(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB032: every `expect.stdout` and `expect.stderr` pattern is one RE2 accepts, at its line and column."""
+    for runbook in handbook.loaded_of(Runbook):
+        for step in runbook.all_steps():
+            for stream in ("stdout", "stderr"):
+                pattern = step.expect.get(stream)
+                if not isinstance(pattern, str):
+                    continue
+                reason = expect_pattern(pattern)
+                if isinstance(reason, str):
+                    line, column = runbook.position(step.section, step.index, "expect", stream)
+                    yield make(OB032, runbook.path, line, column,
+                               f"step '{step.name}': expect.{stream} {pattern!r} is not a regular expression "
+                               f"RE2 accepts: {reason}")
 
 
 def _schema_error(error: jsonschema.ValidationError, record: Record | None) -> Diagnostic | bool | None:

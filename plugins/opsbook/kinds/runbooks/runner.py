@@ -4,19 +4,55 @@ Order: `setup`, `steps`, `verify`; then `cleanup`, always, after a failure or a 
 failure stops the sections before cleanup; the steps it skips are recorded as not run. `setup` and
 `cleanup` build and tear down the CI sandbox, so they run only in CI mode.
 
-Each `run` step is executed by bash (`bash --noprofile --norc -eo pipefail -c RUN`) in its own
-process group, from the handbook root, under its timeout; when the timeout expires the whole group
-is sent SIGTERM, then SIGKILL a second later, so the step and everything it started end within the
-timeout plus about a second. Steps see a minimal environment: PATH (with the running Python's folder
-first, so that `opsbook` in a step is the one running it), HOME, LANG, the runbook's inputs
-(their `ci` values in CI, their defaults elsewhere, or what the caller gives), and only the caller's
-variables that the configuration allows. Output is captured up to a bound. The value of every secret
-input, and of every variable whose name contains TOKEN, SECRET, PASSWORD or KEY, is masked in
-everything the runner returns.
+Each `run` step is executed by bash (`bash --noprofile --norc -eo pipefail -c RUN`) from the handbook
+root, under its timeout, below a launcher (`launch.py`): a small Python process, started with the
+step's environment as its only environment, that starts bash, ends everything the step started and
+reports to the runner. Steps see a minimal environment: PATH (with the running Python's folder first,
+so that `opsbook` in a step is the one running it), HOME (a folder of the run's own, removed after
+it), LANG, the runbook's inputs (their `ci` values in CI, their defaults elsewhere, or what the caller
+gives), and only the caller's variables that the configuration allows. Output is captured up to a
+bound. The value of every secret input, and of every variable whose name contains TOKEN, SECRET,
+PASSWORD or KEY, is masked in everything the runner returns. `expect.stdout` and `expect.stderr` are
+RE2 patterns (linear time; `opsbook check` reports one RE2 refuses as OB032).
 
-What it does not protect against: a step runs with the rights of the user running opsbook and can
-read any file that user can read; a process that leaves its process group (`setsid`) escapes the
-timeout; the network is not restricted. Run untrusted runbooks in a sandbox of their own.
+Isolation, strongest first; the runner takes the first the machine allows (probed once per process
+with `unshare`; `OPSBOOK_NO_NAMESPACES=1` or `RunOptions(namespaces=False)` skips the namespace):
+
+- **PID namespace** (Linux with `unshare` from util-linux, and user namespaces allowed, or opsbook
+  running as root): `unshare --user --map-current-user --pid --fork --mount-proc` gives each step a
+  PID namespace and a `/proc` of its own, whose init (pid 1) is the launcher. The step sees only its
+  own processes: not the runner's pid, environment or command line (`/proc/*/environ`, `kill`,
+  `pkill` reach nothing outside); its launcher's environment holds only what the step may see. The launcher
+  empties its capability bounding set before it starts bash, so the step, root in its user
+  namespace or not, has no capability there and cannot unmount that `/proc`. Every process the
+  step starts, `setsid` daemons and double forks included, stays in the namespace; when the
+  launcher exits, the kernel kills what is left.
+- **Subreaper** (Linux without namespaces: many containers and CI runners): the launcher becomes a
+  child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`), so that orphans, `setsid` daemons included,
+  are re-parented to it, and it finds every descendant by walking `/proc`. `/proc/$PPID/environ`
+  is the launcher's, which holds only what the step may see.
+- **Process group** (other systems, such as macOS): the step's session is signalled; a process that
+  leaves it (`setsid`) escapes the kill.
+
+When the step's main process exits, when its timeout expires, or when the runner goes away, the
+launcher sends SIGTERM to every process the step started, then SIGKILL a second later (KILL_GRACE)
+to what is left: nothing outlives its step, and a step ends within its timeout plus about a second.
+The runner reads the output pipes with a deadline (select), never waiting on a pipe that an escaped
+process holds: the launcher's report is due by the timeout plus the grace period (plus BACKSTOP
+seconds, after which the runner kills the launcher itself), and output is read for at most DRAIN
+seconds after the launcher ends.
+
+What a step can still do, in every mode: it runs with the rights of the user running opsbook
+(run `opsbook test` on outsiders' pull requests as an unprivileged user, in a throwaway machine or
+container, with no secrets in its environment): it can read every file that user can read and write
+every file that user can write, outside the handbook too (the repository, `/tmp`, the real home
+folder by its path); it can use the network; it can use CPU, memory and disk up to the timeout (no
+cgroup limits); what it writes to its output is shown, masked, in the results and the log. Without
+a PID namespace, in addition: it can see the runner's processes, read their environment through
+`/proc/PID/environ` (same user), and signal them (`pkill -f opsbook`); a step that kills its
+launcher with SIGKILL before starting a `setsid` daemon leaves that daemon running (the run does
+not wait for it: the step fails with "the step's launcher ended without a report"). With the
+process-group fallback, a `setsid` daemon escapes the kill.
 """
 
 from __future__ import annotations
@@ -25,17 +61,20 @@ import datetime as _dt
 import hashlib
 import os
 import re
+import selectors
+import shutil
 import signal
+import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .records import SECTIONS, Runbook, Step
+from .records import SECTIONS, Runbook, Step, expect_pattern
 
 __all__ = ["RunOptions", "RunbookResult", "StepResult", "run_runbook", "git_commit", "MASK"]
 
@@ -59,6 +98,8 @@ class RunOptions:
         default_timeout: Seconds a step may run when its `expect` names no timeout.
         max_output: Bytes of stdout and of stderr kept per step (the tail is kept).
         environ: The caller's environment (os.environ by default).
+        namespaces: Run each step in a PID namespace of its own: None where the machine allows
+            (the default), False never, True always (an error where it cannot).
     """
 
     root: Path
@@ -68,6 +109,7 @@ class RunOptions:
     default_timeout: float = DEFAULT_TIMEOUT
     max_output: int = 256 * 1024
     environ: Mapping[str, str] | None = None
+    namespaces: bool | None = None
 
 
 @dataclass
@@ -180,14 +222,18 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def step_environment(runbook: Runbook, options: RunOptions) -> tuple[dict[str, str], _Masker]:
-    """The environment a step runs in, and the masker for everything it prints."""
+def step_environment(runbook: Runbook, options: RunOptions,
+                     home: Path | None = None) -> tuple[dict[str, str], _Masker]:
+    """The environment a step runs in, and the masker for everything it prints.
+
+    HOME is `home`, a folder of the run's own (the runner makes one, and removes it after the run),
+    never the caller's: a step cannot read or plant the caller's dotfiles through it."""
     caller = dict(options.environ if options.environ is not None else os.environ)
     # The folder of the running Python first: `opsbook` in a step is the opsbook running the runbook.
     scripts = os.path.dirname(sys.executable)
     env = {
         "PATH": os.pathsep.join([scripts, caller.get("PATH", os.defpath)]),
-        "HOME": caller.get("HOME", str(options.root)),
+        "HOME": str(home if home is not None else options.root),
         "LANG": "C.UTF-8",
         "OPSBOOK_RUNBOOK": runbook.id,
         "OPSBOOK_CI": "1" if options.ci else "0",
@@ -203,72 +249,191 @@ def step_environment(runbook: Runbook, options: RunOptions) -> tuple[dict[str, s
     return env, _Masker(secrets)
 
 
-class _Capture(threading.Thread):
-    """Reads a pipe to its end, keeping at most `limit` bytes (the tail) and counting what it drops."""
+class _Capture:
+    """What one pipe gave, keeping at most `limit` bytes (the tail) and counting what it drops."""
 
-    def __init__(self, stream: Any, limit: int) -> None:
-        super().__init__(daemon=True)
-        self.stream = stream
+    def __init__(self, limit: int) -> None:
         self.limit = limit
         self.kept = bytearray()
         self.dropped = 0
 
-    def run(self) -> None:
-        while chunk := self.stream.read(65536):
-            self.kept += chunk
-            if len(self.kept) > self.limit:
-                excess = len(self.kept) - self.limit
-                del self.kept[:excess]
-                self.dropped += excess
+    def add(self, chunk: bytes) -> None:
+        self.kept += chunk
+        if len(self.kept) > self.limit:
+            excess = len(self.kept) - self.limit
+            del self.kept[:excess]
+            self.dropped += excess
 
     def text(self) -> str:
         body = self.kept.decode("utf-8", errors="replace")
         return (f"[... {self.dropped} bytes dropped ...]\n" + body) if self.dropped else body
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=KILL_GRACE)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+LAUNCHER = str(Path(__file__).with_name("launch.py"))
+#: Seconds the runner waits, beyond a step's timeout and grace period, before it kills the launcher
+#: itself (the launcher ends the step; this is for a launcher that was stopped or killed).
+BACKSTOP = 3.0
+#: Seconds the runner keeps reading a step's output after its launcher ended: a process that escaped
+#: (possible only without a PID namespace) may hold the pipe open, and is not waited for.
+DRAIN = 0.5
+#: The `unshare` options tried, in order, for a PID namespace of the step's own.
+_UNSHARE = (
+    ("--user", "--map-current-user"),
+    ("--user", "--map-root-user"),
+    (),  # root without user namespaces
+)
+_namespace_prefix: list[list[str] | None] = []
 
 
-def execute(command: str, env: Mapping[str, str], cwd: Path, timeout: float,
-            max_output: int) -> tuple[int | None, str, str, float, bool]:
-    """Run one command through bash in a process group of its own: exit code, stdout, stderr, seconds, timed out."""
+def namespace_prefix() -> list[str] | None:
+    """The command that gives a step a PID namespace of its own here, or None where it cannot.
+
+    Probed once per process: `unshare` must exist, and the kernel must allow it (a user namespace
+    unless opsbook runs as root; many CI runners and containers allow neither)."""
+    if not _namespace_prefix:
+        _namespace_prefix.append(_probe_namespaces())
+    return _namespace_prefix[0]
+
+
+def _probe_namespaces() -> list[str] | None:
+    if not sys.platform.startswith("linux") or os.environ.get("OPSBOOK_NO_NAMESPACES"):
+        return None
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    for extra in _UNSHARE:
+        if not extra and os.geteuid() != 0:
+            continue
+        prefix = [unshare, *extra, "--pid", "--fork", "--mount-proc", "--kill-child"]
+        try:
+            probe = subprocess.run([*prefix, "sh", "-c", "test $$ = 1"], capture_output=True, timeout=10,
+                                   check=False, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if probe.returncode == 0:
+            return prefix
+    return None
+
+
+@dataclass
+class Execution:
+    """What one command did: exit code (None after a timeout), output, seconds, and how it was isolated."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    duration: float
+    timed_out: bool
+    isolation: str
+    problems: list[str] = field(default_factory=list)
+
+
+def execute(command: str, env: Mapping[str, str], cwd: Path, timeout: float, max_output: int,
+            namespaces: bool | None = None) -> Execution:
+    """Run one command through bash, under the launcher, in a PID namespace of its own where the machine
+    allows (`namespaces=None`: where available; False: never; True: required)."""
+    prefix = namespace_prefix() if namespaces is not False else None
+    if namespaces is True and prefix is None:
+        raise RuntimeError("PID namespaces are not available here (unshare --pid --fork --mount-proc)")
+    isolation = "pid-namespace" if prefix is not None else (
+        "subreaper" if sys.platform.startswith("linux") else "process-group")
+    argv = [*(prefix or []), sys.executable, "-I", "-S", LAUNCHER, repr(float(timeout)), repr(KILL_GRACE), "--",
+            "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command]
     started = time.perf_counter()
-    process = subprocess.Popen(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
-        cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    out, err = _Capture(process.stdout, max_output), _Capture(process.stderr, max_output)
-    out.start()
-    err.start()
-    timed_out = False
+    control, theirs = socket.socketpair()
     try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+        process = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdin=theirs.fileno(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, start_new_session=True)
     finally:
-        # Also ends what the step left running in the background: nothing outlives its step.
-        _kill_group(process)
-        process.wait()
-    out.join(timeout=5)
-    err.join(timeout=5)
+        theirs.close()
+    try:
+        report, out, err, problems = _collect(process, control, timeout, max_output)
+    finally:
+        control.close()
+        _end_launcher(process)
+    duration = time.perf_counter() - started
+    if report.startswith("exit "):
+        return Execution(int(report.split()[1]), out.text(), err.text(), duration, False, isolation, problems)
+    if report == "timeout" or duration >= timeout:
+        return Execution(None, out.text(), err.text(), duration, True, isolation, problems)
+    # No report: the launcher was killed (by the step: only possible without a PID namespace).
+    problems.append(f"the step's launcher ended without a report (exit code {process.returncode})")
+    return Execution(process.returncode, out.text(), err.text(), duration, False, isolation, problems)
+
+
+def _collect(process: subprocess.Popen[bytes], control: socket.socket, timeout: float,
+             max_output: int) -> tuple[str, _Capture, _Capture, list[str]]:
+    """Read the step's output and the launcher's report, never past a deadline: the launcher's report
+    is due by the timeout plus the grace period; after it, output is read for at most DRAIN seconds."""
+    assert process.stdout is not None and process.stderr is not None
+    out, err = _Capture(max_output), _Capture(max_output)
+    report = bytearray()
+    problems: list[str] = []
+    streams: dict[int, _Capture | None] = {process.stdout.fileno(): out, process.stderr.fileno(): err,
+                                           control.fileno(): None}
+    deadline = time.monotonic() + timeout + KILL_GRACE + BACKSTOP
+    drain: float | None = None
+    with selectors.DefaultSelector() as selector:
+        for fd in streams:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            now = time.monotonic()
+            if drain is None and (_ended(process) or control.fileno() not in selector.get_map()):
+                drain = now + DRAIN
+            limit = drain if drain is not None else deadline
+            if now >= limit:
+                if drain is None:  # the launcher is stuck or stopped: kill it, and with it the namespace
+                    problems.append("the step's launcher did not end in time and was killed")
+                    _kill_launcher(process)
+                    drain = now + DRAIN
+                    continue
+                break
+            for key, _ in selector.select(timeout=min(limit - now, 0.1)):
+                fd = int(key.fd)
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    selector.unregister(fd)
+                    continue
+                capture = streams[fd]
+                if capture is None:
+                    report += chunk[:256]
+                else:
+                    capture.add(chunk)
+    return report.decode("ascii", "replace").strip(), out, err, problems
+
+
+def _ended(process: subprocess.Popen[bytes]) -> bool:
+    """Whether the launcher ended, without reaping it: its pid, and its process group, stay reserved."""
+    if process.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
+def _kill_launcher(process: subprocess.Popen[bytes]) -> None:
+    for kill in (lambda: os.killpg(process.pid, signal.SIGKILL), process.kill):
+        try:
+            kill()
+        except OSError:
+            pass
+
+
+def _end_launcher(process: subprocess.Popen[bytes]) -> None:
+    end = time.monotonic() + KILL_GRACE + 1
+    while not _ended(process) and time.monotonic() < end:
+        time.sleep(0.005)
+    # Its process group, before it is reaped (a reaped pid may be reused): with a PID namespace, `unshare`
+    # and the launcher; otherwise the launcher alone, unless it was killed before it could end the step.
+    _kill_launcher(process)
+    process.wait()
     for stream in (process.stdout, process.stderr):
         if stream is not None:
             stream.close()
-    return (None if timed_out else process.returncode, out.text(), err.text(),
-            time.perf_counter() - started, timed_out)
 
 
 def _check_expectations(step: Step, exit_code: int, stdout: str, stderr: str) -> list[str]:
@@ -279,18 +444,27 @@ def _check_expectations(step: Step, exit_code: int, stdout: str, stderr: str) ->
     for stream, text in (("stdout", stdout), ("stderr", stderr)):
         pattern = step.expect.get(stream)
         if isinstance(pattern, str):
-            try:
-                if re.search(pattern, text, re.M) is None:
-                    problems.append(f"{stream} does not match {pattern!r}")
-            except re.error as error:
-                problems.append(f"{stream} pattern {pattern!r} is not a regular expression: {error}")
+            compiled = expect_pattern(pattern)
+            if isinstance(compiled, str):
+                problems.append(f"{stream} pattern {pattern!r} is not a regular expression RE2 accepts: {compiled}")
+            elif compiled.search(text) is None:
+                problems.append(f"{stream} does not match {pattern!r}")
     return problems
 
 
 def run_runbook(runbook: Runbook, options: RunOptions,
                 on_step: Callable[[StepResult], None] | None = None) -> RunbookResult:
     """Run a runbook's sections in order, cleanup always, and return what happened to every step."""
-    env, mask = step_environment(runbook, options)
+    home = Path(tempfile.mkdtemp(prefix="opsbook-home-"))
+    try:
+        return _run_sections(runbook, options, home, on_step)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _run_sections(runbook: Runbook, options: RunOptions, home: Path,
+                  on_step: Callable[[StepResult], None] | None) -> RunbookResult:
+    env, mask = step_environment(runbook, options, home)
     started_at = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     started = time.perf_counter()
     results: list[StepResult] = []
@@ -328,15 +502,15 @@ def _run_step(runbook: Runbook, step: Step, env: Mapping[str, str], mask: _Maske
     if step.skip_reason is not None and options.ci:
         return _record(runbook, step, "skipped", mask, reason=step.skip_reason)
     timeout = step.timeout if step.timeout is not None else options.default_timeout
-    exit_code, stdout, stderr, duration, timed_out = execute(step.run, env, options.root, timeout,
-                                                             options.max_output)
-    stdout, stderr = mask(stdout), mask(stderr)
+    done = execute(step.run, env, options.root, timeout, options.max_output, options.namespaces)
+    exit_code, duration, timed_out = done.exit_code, done.duration, done.timed_out
+    stdout, stderr = mask(done.stdout), mask(done.stderr)
     expected: dict[str, Any] = {"exit_code": step.expect.get("exit_code", 0), "timeout": timeout,
                 **{k: step.expect[k] for k in ("stdout", "stderr") if k in step.expect}}
     if timed_out:
         return _record(runbook, step, "timeout", mask, duration=duration, stdout=stdout, stderr=stderr,
-                       expected=expected, problems=[f"killed after its timeout of {timeout:g} s"])
+                       expected=expected, problems=[f"killed after its timeout of {timeout:g} s", *done.problems])
     assert exit_code is not None
-    problems = _check_expectations(step, exit_code, stdout, stderr)
+    problems = [*done.problems, *_check_expectations(step, exit_code, stdout, stderr)]
     return _record(runbook, step, "failed" if problems else "passed", mask, duration=duration, exit_code=exit_code,
                    stdout=stdout, stderr=stderr, expected=expected, problems=problems)
