@@ -22,7 +22,7 @@ from .config import find_root
 from .diagnostics import Diagnostic, Severity
 from .durations import parse_duration
 from .kinds.runbooks.records import Runbook
-from .kinds.runbooks.results import write_results
+from .kinds.runbooks.results import ResultsGuard, write_results
 from .kinds.runbooks.runner import RunbookResult, RunOptions, StepResult, run_runbook
 from .pipeline import Analysis, analyse, load_config
 
@@ -55,8 +55,9 @@ def pytest_configure(config: pytest.Config) -> None:
     analysis = analyse(root, core)
     config.stash[_ANALYSIS] = analysis
     target = config.getoption("runbook_results")
-    if target and not hasattr(config, "workerinput"):  # under xdist the controller writes, not the workers
-        config.pluginmanager.register(_ResultsWriter(Path(target)), "opsbook-results")
+    if not hasattr(config, "workerinput"):  # under xdist the controller writes, not the workers
+        guard = ResultsGuard(root / analysis.config.results)
+        config.pluginmanager.register(_ResultsWriter(Path(target) if target else None, guard), "opsbook-results")
     # `pytest --runbooks` with no path runs the runbooks, not the test paths of the ini file.
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         files = sorted({(root / rb.path).as_posix() for rb in analysis.handbook.loaded.get("runbook", [])})
@@ -166,10 +167,12 @@ def describe_failure(result: RunbookResult, step: StepResult) -> list[str]:
 
 
 class _ResultsWriter:
-    """Gathers the runbook results from the test reports (sent by xdist workers too) and writes them."""
+    """Gathers the runbook results from the test reports (sent by xdist workers too) and writes them, a
+    new file holding this session's results only; discards a results file that a step wrote (`guard`)."""
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path | None, guard: ResultsGuard) -> None:
         self.target = target
+        self.guard = guard
         self.results: list[dict[str, Any]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -177,7 +180,19 @@ class _ResultsWriter:
             self.results.extend(json.loads(str(value)) for name, value in report.user_properties if name == _PROPERTY)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        write_results(self.target, self.results)
+        if self.guard.discard():
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"opsbook: a step wrote {self.guard.path} during the run; discarded "
+                                    "(only opsbook writes the results)", yellow=True)
+        if self.target is not None:
+            try:
+                write_results(self.target, self.results)
+            except OSError as error:  # a full disk, a read-only tree: said in a line, the session failed
+                reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+                if reporter is not None:
+                    reporter.write_line(f"opsbook: cannot write {self.target}: {error.strerror or error}", red=True)
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -1,5 +1,5 @@
 """The runbook family's checks: step timeouts (OB041), the scripts steps run (OB045), a readable
-results file (OB050).
+results file (OB050) that no commit brought (OB051).
 
 The step rules the schema states (OB030, OB031) are the runbook kind's schema hook, in `records`;
 shellcheck on the steps is in `shellcheck`.
@@ -18,7 +18,7 @@ from ...model import Handbook
 from .records import Runbook
 from .verification import results_of
 
-__all__ = ["OB050", "check_results", "check_step_scripts", "check_timeouts"]
+__all__ = ["OB050", "OB051", "check_results", "check_step_scripts", "check_timeouts"]
 
 
 def check_timeouts(handbook: Handbook) -> Iterator[Diagnostic]:
@@ -48,12 +48,28 @@ OB050 = Code("OB050", Severity.WARNING, "Runner results cannot be read",
          passing="# .opsbook/results.json\n"
                  "{\"version\": 1, \"runbooks\": {}}\n")
 
+OB051 = Code("OB051", Severity.WARNING, "Results file committed",
+         "The results file (the `results` option, `.opsbook/results.json` by default) is tracked by git. "
+         "The results the site shows must come from the run of the runbooks in the job that builds it: a "
+         "committed file, which anyone opening a pull request can write, could say that any runbook passed. "
+         "opsbook ignores it, and the site shows no runbook as verified. Remove it from git "
+         "(`git rm --cached .opsbook/results.json`) and ignore it (`.opsbook/` in `.gitignore`); CI writes "
+         "it with `opsbook test` before the build.",
+         # No example: whether git tracks a file is a fact of the repository, not of a file's text
+         # (tests/test_forgery.py asserts it in a real git repository).
+         )
+
 
 def check_results(handbook: Handbook) -> Iterator[Diagnostic]:
-    """OB050: a results file that exists is readable, or the site would silently show nothing verified."""
-    problem = results_of(handbook).problem
-    if problem is not None:
-        yield make(OB050, handbook.config.results, 1, 1, problem)
+    """OB050: a results file that exists is readable, or the site would silently show nothing verified.
+    OB051: the results file is not tracked by git (its results are ignored)."""
+    results = results_of(handbook)
+    if results.committed:
+        yield make(OB051, handbook.config.results, 1, 1,
+                   f"{handbook.config.results} is tracked by git: its results are ignored; "
+                   "the run in CI writes it before the build")
+    elif results.problem is not None:
+        yield make(OB050, handbook.config.results, 1, 1, results.problem)
 
 
 def check_step_scripts(handbook: Handbook) -> Iterator[Diagnostic]:

@@ -8,12 +8,13 @@ command is masked): a step edited since the run is not verified any more.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...model import Handbook
 from .records import Runbook, Step
-from .results import Results, load_results
+from .results import Results, committed, load_results
 
 __all__ = ["Verification", "results_of", "verification_of", "coverage"]
 
@@ -35,7 +36,16 @@ class Verification:
 
 
 def results_of(handbook: Handbook) -> Results:
-    return handbook.derived("results", lambda hb: load_results(hb.root / hb.config.results))
+    """The results file at the configured `results` path, read once per build; a file that git tracks
+    holds nothing (a pull request could otherwise commit one that says any runbook passed)."""
+    return handbook.derived("results", _read_results)
+
+
+def _read_results(handbook: Handbook) -> Results:
+    path = handbook.root / handbook.config.results
+    if os.path.lexists(path) and committed(handbook.root, path):
+        return Results(committed=True)
+    return load_results(path)
 
 
 def verification_of(handbook: Handbook, runbook: Runbook) -> Verification:
