@@ -269,7 +269,7 @@ def test_opsbook_test_cli(make_handbook: Callable[..., Path], tmp_path: Path) ->
     assert 'failures="1"' in junit.read_text()
     only_good = CliRunner().invoke(main, ["test", "good", "--dir", str(root), "--results", str(results)])
     assert only_good.exit_code == 0
-    assert set(json.loads(results.read_text())["runbooks"]) == {"good", "bad"}  # the others are kept
+    assert set(json.loads(results.read_text())["runbooks"]) == {"good"}  # a run writes what it ran, and only that
     assert CliRunner().invoke(main, ["test", "nope", "--dir", str(root)]).exit_code == 2
 
 
