@@ -231,3 +231,15 @@ def test_opsbook_test_in_a_read_only_tree(make_handbook: Callable[..., Path], tm
     _read_only(disk)
     result = _run([*OPSBOOK, "test", "--dir", str(root)], root)
     _one_line_error(result, "opsbook: cannot write", "Read-only file system")
+
+
+def test_a_write_error_is_said_in_one_line_and_a_read_error_as_one() -> None:
+    from opsbook.publish import write_problem
+
+    site = Path("/srv/handbook/site")
+    full = OSError(errno.ENOSPC, "No space left on device", "/venv/material/bundle.js", "/srv/handbook/.site.x/b.js")
+    assert write_problem(full, site) == "cannot write /srv/handbook/site: No space left on device"
+    denied = OSError(errno.EACCES, "Permission denied", "/srv/handbook/.site.opsbook-staging-1/index.html")
+    assert write_problem(denied, site) == "cannot write /srv/handbook/site: Permission denied"
+    unreadable = OSError(errno.EACCES, "Permission denied", "/srv/handbook/docs/private.md")
+    assert write_problem(unreadable, site) == "cannot read /srv/handbook/docs/private.md: Permission denied"

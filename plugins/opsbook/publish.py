@@ -81,6 +81,21 @@ def discard(folder: Path) -> None:
 
 def write_problem(error: OSError, target: Path) -> str:
     """Why `target` could not be written, in one line: `cannot write site: No space left on device`.
-    (The file named by the error is left out: it is in a staging folder that is gone, or it is the
-    source of a copy.)"""
-    return f"cannot write {target}: {error.strerror or error}"
+    The file the error names is left out: it is in a staging folder that is gone, or it is the source
+    of a copy. A permission error on a file outside the target and its staging folders is a file
+    that could not be read: `cannot read docs/x.md: Permission denied`."""
+    reason = error.strerror or str(error)
+    names = [str(name) for name in (error.filename, error.filename2) if name]
+    if error.errno in (errno.EACCES, errno.EPERM) and names and not any(_ours(name, target) for name in names):
+        return f"cannot read {names[0]}: {reason}"
+    return f"cannot write {target}: {reason}"
+
+
+def _ours(name: str, target: Path) -> bool:
+    """Whether a path is the target, inside it, or inside one of its staging or replaced folders."""
+    try:
+        relative = Path(name).absolute().relative_to(target.parent.absolute())
+    except ValueError:
+        return False
+    first = relative.parts[0] if relative.parts else ""
+    return first == target.name or first.startswith(f".{target.name}.")
