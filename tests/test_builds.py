@@ -243,3 +243,26 @@ def test_a_write_error_is_said_in_one_line_and_a_read_error_as_one() -> None:
     assert write_problem(denied, site) == "cannot write /srv/handbook/site: Permission denied"
     unreadable = OSError(errno.EACCES, "Permission denied", "/srv/handbook/docs/private.md")
     assert write_problem(unreadable, site) == "cannot read /srv/handbook/docs/private.md: Permission denied"
+
+
+def test_a_killed_build_leaves_no_staging_for_the_next(fixture_handbook: Callable[[str], Path]) -> None:
+    """The staging folder of a build that died (no lock held on it) is removed by the next build; the
+    staging folder of a build that is running (its lock held) is left alone."""
+    import fcntl
+
+    root = fixture_handbook("minimal")
+    out = root.parent / "out"
+    dead = root.parent / ".out.staging-dead1234"
+    (dead / "pages").mkdir(parents=True)
+    (dead / "pages" / "big.md").write_bytes(b"x" * 100_000)
+    running = root.parent / ".out.staging-live1234"
+    running.mkdir()
+    handle = os.open(running, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        assert _run([*OPSBOOK, "build", str(root), "--out", str(out)], root).returncode == 0
+        assert not dead.exists() and running.is_dir()
+    finally:
+        os.close(handle)
+    assert _run([*OPSBOOK, "build", str(root), "--out", str(out)], root).returncode == 0
+    assert _leftovers(out.parent, "out") == []

@@ -5,7 +5,8 @@ A build writes into a staging folder of its own, made beside the target with a u
 fully succeeded is the staging folder renamed over the target (`replace_folder`), under an exclusive
 lock on the folder that holds both, so that two builds finishing at once replace the site one after
 the other, each whole. A build that fails removes its staging folder (`discard`) and leaves the last
-good target as it was. `write_problem` says in one line why a folder could not be written (a full disk,
+good target as it was; the staging folders of builds that died without cleaning up (they hold no
+lock any more) are removed by the next build. `write_problem` says in one line why a folder could not be written (a full disk,
 a read-only tree), for the adapters to print instead of a traceback.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import secrets
 import shutil
@@ -32,9 +34,56 @@ WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
 
 
 def staging_beside(target: Path, label: str = "staging") -> Path:
-    """A new, empty folder beside `target`, unique to this build: `.<name>.<label>-<random>`."""
+    """A new, empty folder beside `target`, unique to this build: `.<name>.<label>-<random>`.
+
+    The build holds a lock (flock) on its staging folder until the folder is put in place or discarded.
+    Staging folders of builds that died without cleaning up (killed, or a machine that stopped) hold
+    no lock: they are removed here first, so that they cannot fill the disk for the builds after them."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{label}-", dir=target.parent))
+    with _locked(target.parent):
+        _remove_stale(target, label)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{label}-", dir=target.parent))
+        _hold(staging)
+    return staging
+
+
+#: The staging folders this process is writing, each with the descriptor that holds its lock.
+_HELD: dict[Path, int] = {}
+
+
+def _hold(folder: Path) -> None:
+    if fcntl is None:  # pragma: no cover
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    _HELD[folder] = handle
+
+
+def _release(folder: Path) -> None:
+    handle = _HELD.pop(folder, None)
+    if handle is not None:
+        os.close(handle)
+
+
+def _remove_stale(target: Path, label: str) -> None:
+    """Remove the staging and replaced folders beside `target` that no living build holds."""
+    if fcntl is None:  # pragma: no cover - without locks, a living build's folder cannot be told apart
+        return
+    for prefix in (f".{target.name}.{label}-", f".{target.name}.previous-"):
+        for candidate in target.parent.glob(glob.escape(prefix) + "*"):
+            if candidate in _HELD or candidate.is_symlink() or not candidate.is_dir():
+                continue
+            try:
+                handle = os.open(candidate, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a build running now holds it
+            finally:
+                os.close(handle)
+            shutil.rmtree(candidate, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -67,12 +116,14 @@ def replace_folder(staging: Path, target: Path) -> None:
             if previous is not None:
                 previous.rename(target)
             raise
+        _release(staging)
     if previous is not None:
         discard(previous)
 
 
 def discard(folder: Path) -> None:
     """Remove a staging folder (or a replaced one), whatever it holds; never raises."""
+    _release(folder)
     if folder.is_symlink():
         folder.unlink(missing_ok=True)
     else:
