@@ -23,6 +23,8 @@ Options:
   -h, --help          this text
 
 Without a health check option, the check is that the release has an index.html that is not empty.
+One deploy or rollback at a time per target (a lock on TARGET/.deploy.lock); staging folders left by a
+killed deploy are removed first, so a retry with the same --release-id ships only the new artifact.
 Exit status: 0 deployed; 1 error, nothing switched; 2 usage; 3 the health check failed, nothing switched.
 USAGE
 }
@@ -77,12 +79,23 @@ if [ -z "$release_id" ]; then
 fi
 [[ "$release_id" =~ ^[A-Za-z0-9._-]+$ ]] || die "a release id may hold only letters, digits, '.', '_' and '-'"
 release="$target/releases/$release_id"
+
+# One deploy at a time into a target: a staging folder or a temporary link found while holding the lock
+# was left by a deploy that was killed (SIGKILL, a lost runner), and is removed before anything else.
+exec 9>>"$target/.deploy.lock"
+flock -n 9 || die "another deploy into $target is running"
+for leftover in "$target"/releases/.staging-* "$target"/.current-*; do
+  if [ -e "$leftover" ] || [ -L "$leftover" ]; then
+    rm -rf -- "$leftover"
+    log "removed ${leftover#"$target"/}, left by a deploy that did not finish"
+  fi
+done
 [ ! -e "$release" ] || die "release $release_id exists already"
 
 # Copy into a staging folder, then rename: a release folder is complete or absent.
 staging="$target/releases/.staging-$release_id"
 trap 'rm -rf -- "$staging"' EXIT
-mkdir -p "$staging"
+mkdir "$staging"
 if [ -d "$artifact" ]; then
   cp -a "$artifact/." "$staging/"
 else
@@ -97,14 +110,14 @@ healthy=1
 if [ -n "$health_url" ]; then
   url="${health_url//\{release\}/$release_id}"
   for attempt in 1 2 3; do
-    if curl --fail --silent --show-error --max-time 10 --output /dev/null "$url"; then
+    if curl --fail --silent --show-error --max-time 10 --output /dev/null "$url" 9>&-; then
       healthy=0
       break
     fi
     sleep "$attempt"
   done
 elif [ -n "$health_cmd" ]; then
-  if RELEASE_DIR="$release" bash -c "$health_cmd"; then healthy=0; fi
+  if RELEASE_DIR="$release" bash -c "$health_cmd" 9>&-; then healthy=0; fi
 elif [ -s "$release/index.html" ]; then
   healthy=0
 fi

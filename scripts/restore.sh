@@ -22,8 +22,17 @@ Environment:
   RESTORE_URL    where to restore (default DATABASE_URL)
   BACKUP_PREFIX  name prefix (default orders)
 
+latest is the newest backup; a manifest that cannot be read is an error, never skipped (restore an older
+backup by its NAME). A manifest's file must be a plain name inside BACKUP_DIR, not a path nor a symbolic link.
+
+SQLite: the backup is restored into PATH.restoring and checked (PRAGMA integrity_check, row counts) before
+the database and its -wal and -journal files are moved aside to PATH.pre-restore (-shm is deleted); that
+copy is deleted once the restored database checks out in place, and put back if it does not.
+verify: the scratch copy goes when the script ends, even by SIGTERM; one left by a verify killed with
+SIGKILL is removed by the next verify on the same host.
+
 Exit status: 0 restored and counts match; 1 error; 2 usage; 3 checksum mismatch (nothing restored);
-4 row counts differ.
+4 row counts differ (SQLite: the database is left as it was).
 USAGE
 }
 
@@ -47,7 +56,8 @@ prefix="${BACKUP_PREFIX:-orders}"
 
 # The manifest of the wanted backup.
 if [ "$wanted" = latest ]; then
-  listing="$(BACKUP_DIR="$BACKUP_DIR" BACKUP_PREFIX="$prefix" "$here/backup.sh" list)"
+  listing="$(BACKUP_DIR="$BACKUP_DIR" BACKUP_PREFIX="$prefix" "$here/backup.sh" list)" ||
+    die "cannot tell which backup is the latest (see above); restore one by its name: scripts/restore.sh NAME"
   newest="${listing%%$'\n'*}"
   name="${newest%%$'\t'*}"
   [ -n "$name" ] || die "no backup in $BACKUP_DIR"
@@ -55,45 +65,171 @@ else
   [[ "$wanted" =~ ^[A-Za-z0-9_.-]+$ ]] || die "not a backup name: $wanted"
   name="$wanted"
 fi
-manifest="$BACKUP_DIR/$name.json"
-[ -f "$manifest" ] || die "no backup named $name in $BACKUP_DIR"
-
-field() {
-  python3 -c 'import json, sys; print(json.load(open(sys.argv[1], encoding="utf-8"))[sys.argv[2]])' "$manifest" "$1"
-}
-file="$BACKUP_DIR/$(field file)"
+[ -f "$BACKUP_DIR/$name.json" ] || die "no backup named $name in $BACKUP_DIR"
+# The manifest's fields, checked (lib/manifest.py): an unreadable manifest, or one naming a file outside
+# BACKUP_DIR or a symbolic link, is an error.
+manifest_fields="$(manifests show "$BACKUP_DIR" "$name")"
+{ read -r file_name; read -r format; read -r expected_sha; read -r expected; } <<<"$manifest_fields"
+file="$BACKUP_DIR/$file_name"
 [ -f "$file" ] || die "the manifest names $file, which is missing"
-expected_sha="$(field sha256)"
 actual_sha="$(sha256_of "$file")"
 if [ "$expected_sha" != "$actual_sha" ]; then
   echo "error: checksum mismatch for $name: manifest says $expected_sha, file is $actual_sha; refusing to restore" >&2
   exit 3
 fi
-format="$(field format)"
+
+# Compares the row counts of a database with the manifest's: prints the tables that differ and returns 4.
+compare_counts() {
+  python3 - "$name" "$expected" "$(row_counts "$1")" "$2" <<'PY'
+import json, sys
+name, expected, actual, done = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+if expected != actual:
+    for table in sorted(set(expected) | set(actual)):
+        if expected.get(table) != actual.get(table):
+            print(f"{table}: manifest {expected.get(table)}, restored {actual.get(table)}", file=sys.stderr)
+    print(f"error: row counts differ from the manifest of {name}", file=sys.stderr)
+    sys.exit(4)
+if done:
+    print(f"{done} {name}: row counts match ({len(actual)} tables, {sum(actual.values())} rows)")
+PY
+}
+
+# SQLite's own check of a database file: prints what is wrong and fails, or succeeds silently.
+sqlite_intact() {
+  python3 - "$1" <<'PY'
+import sqlite3, sys
+try:
+    db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    problems = [row[0] for row in db.execute("pragma integrity_check")]
+except sqlite3.Error as error:
+    problems = [str(error)]
+if problems != ["ok"]:
+    sys.exit(f"error: {sys.argv[1]} fails SQLite's integrity check: {'; '.join(problems[:5])}")
+PY
+}
+
+# Restores a SQLite backup into PATH. The backup is copied (SQLite's backup interface) into PATH.restoring,
+# which must pass the integrity check and match the manifest's row counts before anything else is touched.
+# Then the database is moved aside to PATH.pre-restore with its -wal and -journal files (its -shm index is
+# removed): SQLite would otherwise replay the old write-ahead log over the restored file. The restored file
+# takes its place and is checked again; the pre-restore copy is deleted only then, and put back if that fails.
+restore_sqlite() {
+  local path="$1" suffix status=0
+  local restoring="$path.restoring" pre="$path.pre-restore"
+  for suffix in -wal -journal ""; do
+    if [ -e "$pre$suffix" ]; then
+      die "$pre$suffix is left from an interrupted restore and may be the only copy of the database as it was; move it away first"
+    fi
+  done
+  mkdir -p "$(dirname "$path")"
+  rm -f -- "$restoring" "$restoring-journal" "$restoring-wal" "$restoring-shm"
+  restoring_file="$restoring"
+  python3 - "$file" "$restoring" <<'PY'
+import sqlite3, sys
+try:
+    source = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    target = sqlite3.connect(sys.argv[2])
+    source.backup(target)
+    target.close()
+    source.close()
+except sqlite3.Error as error:
+    sys.exit(f"error: cannot restore {sys.argv[1]}: {error}")
+PY
+  sqlite_intact "$restoring"
+  compare_counts "sqlite:///$restoring" "" || { echo "nothing was replaced: $path is as it was" >&2; exit 4; }
+  if [ -e "$path" ]; then
+    for suffix in "" -wal -journal; do
+      if [ -e "$path$suffix" ]; then mv -- "$path$suffix" "$pre$suffix"; fi
+    done
+    rm -f -- "$path-shm"
+  fi
+  for suffix in -wal -journal -shm; do
+    [ ! -e "$path$suffix" ] || die "$path$suffix appeared during the restore (is something writing?); the database as it was is at $pre, the restored copy at $restoring"
+  done
+  mv -- "$restoring" "$path"
+  restoring_file=""
+  sqlite_intact "$path" && compare_counts "sqlite:///$path" "" || status=$?
+  if [ "$status" != 0 ]; then
+    if [ -e "$pre" ]; then
+      rm -f -- "$path" "$path-wal" "$path-journal" "$path-shm"
+      for suffix in "" -wal -journal; do
+        if [ -e "$pre$suffix" ]; then mv -- "$pre$suffix" "$path$suffix"; fi
+      done
+      echo "the restored database did not verify: $path is back as it was" >&2
+    fi
+    exit "$status"
+  fi
+  rm -f -- "$pre" "$pre-wal" "$pre-journal" "$pre-shm"
+}
 
 target="${RESTORE_URL:-${DATABASE_URL:-}}"
 [ -n "$target" ] || die "neither RESTORE_URL nor DATABASE_URL is set"
 target_kind="$(db_kind "$target")"
-scratch_cleanup=""
+
+# The scratch copy of `verify`, and the half-restored file of a SQLite restore, go when the script ends,
+# however it ends short of SIGKILL; after SIGKILL, the next `verify` removes the scratch copies whose process
+# has ended (each carries a mark: host, process number, start time).
+scratch_dir=""
+scratch_db=""
+restoring_file=""
+admin=""
 cleanup() {
-  if [ -n "$scratch_cleanup" ]; then
-    eval "$scratch_cleanup"
-  fi
+  if [ -n "$scratch_dir" ]; then rm -rf -- "$scratch_dir"; fi
+  if [ -n "$scratch_db" ]; then drop_scratch_database "$scratch_db"; fi
+  if [ -n "$restoring_file" ]; then rm -f -- "$restoring_file" "$restoring_file-journal"; fi
 }
 trap cleanup EXIT
 
-if [ "$mode" = verify ]; then
+drop_scratch_database() {
+  psql "$admin" -X -q -c "drop database if exists $1 with (force)" >/dev/null 2>&1 ||
+    psql "$admin" -X -q -c "drop database if exists $1" >/dev/null
+}
+
+scratch_mark="opsbook restore.sh verify:"
+remove_stale_scratch() {
+  local dir mark datname
   case "$target_kind" in
     sqlite)
-      scratch_dir="$(mktemp -d)"
-      scratch_cleanup="rm -rf -- '$scratch_dir'"
+      for dir in "${TMPDIR:-/tmp}"/opsbook-restore-verify.*; do
+        [ -d "$dir" ] && [ -O "$dir" ] || continue
+        if [ -f "$dir/owner" ]; then
+          mark="$(cat "$dir/owner")"
+          if mark_is_stale "$mark"; then
+            rm -rf -- "$dir"
+            echo "removed the scratch copy of a verify that did not finish: $dir" >&2
+          fi
+        elif [ -z "$(find "$dir" -mindepth 1 -print -quit)" ] && [ -n "$(find "$dir" -maxdepth 0 -mmin +10)" ]; then
+          rmdir -- "$dir"
+        fi
+      done
+      ;;
+    postgres)
+      while IFS='|' read -r datname mark; do
+        [ -n "$datname" ] || continue
+        if mark_is_stale "${mark#"$scratch_mark" }"; then
+          drop_scratch_database "$datname"
+          echo "dropped the scratch database of a verify that did not finish: $datname" >&2
+        fi
+      done < <(psql "$admin" -X -v ON_ERROR_STOP=1 -Atc "select datname, shobj_description(oid, 'pg_database')
+                 from pg_database where datname ~ '^restore_verify_[0-9]+\$'
+                  and shobj_description(oid, 'pg_database') like '$scratch_mark %'")
+      ;;
+  esac
+}
+
+if [ "$mode" = verify ]; then
+  [ "$target_kind" != postgres ] || admin="$(pg_url_with_db "$target" postgres)"
+  remove_stale_scratch
+  case "$target_kind" in
+    sqlite)
+      scratch_dir="$(mktemp -d "${TMPDIR:-/tmp}/opsbook-restore-verify.XXXXXXXX")"
+      process_mark >"$scratch_dir/owner"
       target="sqlite:///$scratch_dir/verify.db"
       ;;
     postgres)
-      scratch_db="restore_verify_$$"
-      admin="$(pg_url_with_db "$target" postgres)"
-      psql "$admin" -v ON_ERROR_STOP=1 -q -c "create database $scratch_db"
-      scratch_cleanup="psql '$admin' -q -c 'drop database if exists $scratch_db' >/dev/null"
+      scratch_db="restore_verify_$$"  # set first: the EXIT trap drops it even if the comment below is never made
+      psql "$admin" -X -v ON_ERROR_STOP=1 -q -c "create database $scratch_db"
+      psql "$admin" -X -v ON_ERROR_STOP=1 -q -c "comment on database $scratch_db is '$scratch_mark $(process_mark)'"
       target="$(pg_url_with_db "$target" "$scratch_db")"
       ;;
   esac
@@ -103,20 +239,7 @@ case "$mode:$target_kind:$format" in
   check:*)
     ;;
   *:sqlite:sqlite)
-    path="$(sqlite_path "$target")"
-    mkdir -p "$(dirname "$path")"
-    # Restore into a new file, then move it into place: the target is never half restored.
-    python3 - "$file" "$path.restoring" <<'PY'
-import os, sqlite3, sys
-if os.path.exists(sys.argv[2]):
-    os.remove(sys.argv[2])
-source = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-target = sqlite3.connect(sys.argv[2])
-source.backup(target)
-target.close()
-source.close()
-PY
-    mv -- "$path.restoring" "$path"
+    restore_sqlite "$(sqlite_path "$target")"
     ;;
   *:postgres:pg_dump-custom)
     pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction --dbname="$target" "$file"
@@ -126,17 +249,5 @@ PY
     ;;
 esac
 
-expected="$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["tables"], sort_keys=True))' "$manifest")"
-actual="$(row_counts "$target")"
-python3 - "$name" "$expected" "$actual" "$mode" <<'PY'
-import json, sys
-name, expected, actual, mode = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
-if expected != actual:
-    for table in sorted(set(expected) | set(actual)):
-        if expected.get(table) != actual.get(table):
-            print(f"{table}: manifest {expected.get(table)}, restored {actual.get(table)}", file=sys.stderr)
-    print(f"error: row counts differ from the manifest of {name}", file=sys.stderr)
-    sys.exit(4)
-done = "checked against" if mode == "check" else "restored"
-print(f"{done} {name}: row counts match ({len(actual)} tables, {sum(actual.values())} rows)")
-PY
+if [ "$mode" = check ]; then done="checked against"; else done=restored; fi
+compare_counts "$target" "$done"

@@ -32,6 +32,9 @@ done
 die() { echo "rollback: $*" >&2; exit 1; }
 
 [ -L "$target/current" ] || die "$target/current is not a deploy's link: nothing to roll back"
+# The lock deploy.sh holds: a rollback never switches in the middle of a deploy.
+exec 9>>"$target/.deploy.lock"
+flock -n 9 || die "a deploy or rollback into $target is running"
 current="$(readlink "$target/current")"
 current="${current##*/}"
 if [ -z "$to" ]; then
@@ -45,7 +48,7 @@ fi
 [ -d "$target/releases/$to" ] || die "release $to is not in $target/releases (removed?)"
 [ "$to" != "$current" ] || die "release $to is live already"
 
-if [ -n "$health_cmd" ] && ! RELEASE_DIR="$target/releases/$to" bash -c "$health_cmd"; then
+if [ -n "$health_cmd" ] && ! RELEASE_DIR="$target/releases/$to" bash -c "$health_cmd" 9>&-; then
   echo "rollback: the health check of release $to failed; current still points to $current" >&2
   exit 3
 fi

@@ -7,6 +7,8 @@ import functools
 import hashlib
 import http.server
 import os
+import shutil
+import signal
 import subprocess
 import tarfile
 import threading
@@ -142,3 +144,43 @@ def test_old_releases_are_pruned_but_not_the_live_or_previous(tmp_path: Path) ->
     again = _run(ROLLBACK, "--target", str(target))
     assert again.returncode == 1 and "r2 is not in" in again.stderr  # pruned: nothing switched
     assert os.readlink(target / "current") == "releases/r3"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_deploy_retried_after_a_kill_ships_only_the_new_files(tmp_path: Path, sig: int) -> None:
+    """Killed while unpacking (a `cp` on PATH that pauses after copying), then retried with the same
+    release id and a new artifact: the release holds the new artifact's files and nothing else."""
+    target = tmp_path / "target"
+    first = _release(tmp_path / "first", "first")
+    (first / "stale.html").write_text("from the killed attempt", encoding="utf-8")
+    second = _release(tmp_path / "second", "second")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    marker = bin_dir / "cp.paused"
+    (bin_dir / "cp").write_text(f'#!/bin/sh\n"{shutil.which("cp")}" "$@"\nstatus=$?\n: >"{marker}"\nsleep 60\n'
+                                'exit $status\n', encoding="utf-8")
+    (bin_dir / "cp").chmod(0o755)
+    process = subprocess.Popen([DEPLOY, "--target", str(target), "--release-id", "r1", str(first)],
+                               env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "deploy.sh never reached cp"
+            time.sleep(0.01)
+        os.killpg(process.pid, sig)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    staged = [p.name for p in (target / "releases").iterdir() if p.name.startswith(".staging-")]
+    assert not (target / "releases" / "r1").exists() and not (target / "current").exists()
+    if sig == signal.SIGTERM:
+        assert staged == [], "the EXIT trap removes the staging folder"
+    retried = _run(DEPLOY, "--target", str(target), "--release-id", "r1", str(second))
+    assert retried.returncode == 0, retried.stderr
+    assert sorted(p.name for p in (target / "releases" / "r1").iterdir()) == ["index.html"]
+    assert (target / "current" / "index.html").read_text() == "second"
+    assert [p.name for p in (target / "releases").iterdir() if p.name.startswith(".staging-")] == []

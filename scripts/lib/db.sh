@@ -98,3 +98,31 @@ die() {
   echo "error: $*" >&2
   exit 1
 }
+
+# The manifests of the backups, read and checked by lib/manifest.py (see there): a manifest that cannot be
+# read or holds a wrong field is an error, and its `file` must be a plain file inside BACKUP_DIR.
+manifests() {
+  python3 "$(dirname "${BASH_SOURCE[0]}")/manifest.py" "$@"
+}
+
+# This process, as a mark a later run can test for: the host, the process number and its start time
+# (which tells a reused process number apart).
+process_mark() {
+  echo "$(uname -n) $$ $(process_start $$)"
+}
+
+process_start() {
+  local stat fields
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+  read -r -a fields <<<"${stat##*) }"
+  echo "${fields[19]}"
+}
+
+# Whether the process of a mark made by process_mark has ended (on this host; a mark from another host is
+# never taken for ended).
+mark_is_stale() {
+  local host pid start
+  read -r host pid start <<<"$1"
+  [ "$host" = "$(uname -n)" ] && [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [ "$(process_start "$pid")" != "$start" ]
+}
