@@ -1,30 +1,37 @@
-"""The launcher: the one process between the runner and a step, which ends everything the step started.
+"""The launcher: the one process between the runner and the steps of a run, which ends everything
+each step started.
 
-The runner starts it as `python -I -S launch.py TIMEOUT GRACE -- bash ... -c RUN`, with the step's
-environment as its own (so that `/proc/$PPID/environ` in the step shows nothing the step does not
-already have), a socket as its standard input (the control channel), and the step's output pipes
-as its standard output and error. It imports nothing but the standard library and nothing of
-opsbook: `-S` skips the site packages, and it is started as a file, not as a module.
+The runner starts it once per run of a runbook, as `python -I -S launch.py GRACE`, with the steps'
+environment as its own (so that `/proc/$PPID/environ` in a step shows nothing the step does not
+already have) and a Unix socket as its standard input: the control channel. It imports nothing but
+the standard library and nothing of opsbook (`-S` skips the site packages; it is started as a file).
+For each step the runner sends a request, `LENGTH\n` and JSON `{"timeout": SECONDS, "argv": [...]}`,
+with the write ends of the step's stdout and stderr pipes attached (SCM_RIGHTS); the launcher starts
+the command in a session of its own with those as its output, waits for it, ends everything it
+started, and answers one line: `exit CODE` or `timeout`. The end of the socket ends the launcher.
 
-Where the runner could give it a PID namespace of its own (`unshare --pid --fork --mount-proc`),
-it is that namespace's init (pid 1): every process the step starts, `setsid` daemons included, is
-in the namespace, orphans are re-parented to it, and all of them die when it exits. It then drops
-every capability from the bounding set, so that the step, root in its user namespace or not, cannot
-unmount the namespace's `/proc` to look at the runner's processes. Elsewhere on Linux it becomes a
-child subreaper (`prctl(PR_SET_CHILD_SUBREAPER)`): orphans are re-parented to it, and it finds every
-descendant by walking `/proc`. On other systems it kills the step's process group only.
+Where the runner could give it a PID namespace (`unshare --pid --fork --mount-proc`), it is that
+namespace's init (pid 1): every process a step starts, `setsid` daemons included, is in the
+namespace, orphans are re-parented to it, it ends them all with `kill(-1, ...)`, and the kernel
+kills whatever is left when it exits. It first empties its capability bounding set, so that steps,
+root in their user namespace or not, have no capability and cannot unmount the namespace's `/proc`
+to look at the runner's processes. Elsewhere on Linux it becomes a child subreaper
+(`prctl(PR_SET_CHILD_SUBREAPER)`): orphans are re-parented to it, and it finds every descendant by
+walking `/proc`. On other systems it signals the step's process group only.
 
-It ends the step and everything it started (SIGTERM, then SIGKILL after GRACE seconds) when the
-step's main process exits, when TIMEOUT seconds have passed, or when the control socket reaches its
-end (the runner is gone or gave up). It ignores SIGTERM, SIGINT and SIGHUP, which only the step could
-send it, and reports on the control socket one line: `exit CODE` or `timeout`.
+It ends a step and everything the step started (SIGTERM, then SIGKILL after GRACE seconds to what is
+left) when the step's main process exits, when the step's timeout has passed, or when the control
+socket reaches its end (the runner is gone or gave up). It ignores SIGTERM, SIGINT and SIGHUP, which
+only a step could send it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import signal
+import socket
 import sys
 import time
 
@@ -86,9 +93,7 @@ def _descendants(ancestor: int) -> list[int]:
 
 
 class Launcher:
-    def __init__(self, command: list[str], timeout: float, grace: float) -> None:
-        self.command = command
-        self.timeout = timeout
+    def __init__(self, grace: float) -> None:
         self.grace = grace
         self.init = os.getpid() == 1
         self.linux = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
@@ -100,8 +105,6 @@ class Launcher:
             os.set_blocking(fd, False)
         signal.set_wakeup_fd(wakeup_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-
-    def start(self) -> None:
         if self.init:
             _drop_capabilities()
         elif self.linux:
@@ -109,10 +112,16 @@ class Launcher:
         for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             # A handler, not SIG_IGN: handlers are reset by exec, so the step gets the default dispositions.
             signal.signal(number, lambda *_: None)
+
+    def start(self, command: list[str], stdout: int, stderr: int) -> None:
+        """Start the step's main process, in a session of its own, its output to the pipes it was given."""
+        self.status = None
         pid = os.fork()
         if pid == 0:  # the step's main process
             try:
                 os.setsid()
+                os.dup2(stdout, 1)
+                os.dup2(stderr, 2)
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)
                 os.closerange(3, 65536)
@@ -120,9 +129,9 @@ class Launcher:
                 for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ"):
                     if hasattr(signal, name):
                         signal.signal(getattr(signal, name), signal.SIG_DFL)
-                os.execvp(self.command[0], self.command)
+                os.execvp(command[0], command)
             except BaseException as error:
-                os.write(2, f"opsbook: cannot start {self.command[0]}: {error}\n".encode())
+                os.write(2, f"opsbook: cannot start {command[0]}: {error}\n".encode())
             finally:
                 os._exit(127)
         self.main_pid = pid
@@ -181,9 +190,9 @@ class Launcher:
         while self.reap() and time.monotonic() < end:
             self.sleep(min(end - time.monotonic(), 0.05))
 
-    def run_step(self, control: int) -> str:
+    def run_step(self, control: int, timeout: float) -> str:
         """Wait for the main process, the timeout or the control socket: `exited`, `timeout` or `control`."""
-        end = time.monotonic() + self.timeout
+        end = time.monotonic() + timeout
         while self.status is None:
             self.reap()
             if self.status is not None:
@@ -212,20 +221,48 @@ class Launcher:
             time.sleep(0.005)
 
 
+def _request(control: socket.socket) -> tuple[float, list[str], list[int]] | None:
+    """The next step: its timeout, its command and its two output pipes; None when the runner is done."""
+    data, fds, _, _ = socket.recv_fds(control, 65536, 2)
+    if not data:
+        return None
+    header, _, body = data.partition(b"\n")
+    size = int(header)
+    while len(body) < size:
+        chunk = control.recv(size - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    request = json.loads(body)
+    if len(fds) != 2:
+        raise ValueError("a request comes with two pipes")
+    return float(request["timeout"]), [str(arg) for arg in request["argv"]], fds
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 5 or argv[3] != "--":
-        os.write(2, b"usage: launch.py TIMEOUT GRACE -- COMMAND...\n")
+    if len(argv) != 2:
+        os.write(2, b"usage: launch.py GRACE (requests on standard input)\n")
         return 2
-    launcher = Launcher(argv[4:], float(argv[1]), float(argv[2]))
-    control = 0
-    launcher.start()
-    why = launcher.run_step(control)
+    launcher = Launcher(float(argv[1]))
+    control = socket.socket(fileno=0)
+    while True:
+        request = _request(control)
+        if request is None:
+            break
+        timeout, command, (stdout, stderr) = request
+        launcher.start(command, stdout, stderr)
+        os.close(stdout)
+        os.close(stderr)
+        why = launcher.run_step(0, timeout)
+        launcher.end_all()
+        if why == "control":  # the runner went away or gave up: nothing to report to
+            break
+        report = f"exit {launcher.status}" if why == "exited" else "timeout"
+        try:
+            control.sendall((report + "\n").encode())
+        except OSError:
+            break
     launcher.end_all()
-    report = f"exit {launcher.status}" if why == "exited" else "timeout"
-    try:
-        os.write(control, (report + "\n").encode())
-    except OSError:
-        pass
     return 0
 
 

@@ -5,12 +5,13 @@ failure stops the sections before cleanup; the steps it skips are recorded as no
 `cleanup` build and tear down the CI sandbox, so they run only in CI mode.
 
 Each `run` step is executed by bash (`bash --noprofile --norc -eo pipefail -c RUN`) from the handbook
-root, under its timeout, below a launcher (`launch.py`): a small Python process, started with the
-step's environment as its only environment, that starts bash, ends everything the step started and
-reports to the runner. Steps see a minimal environment: PATH (with the running Python's folder first,
-so that `opsbook` in a step is the one running it), HOME (a folder of the run's own, removed after
-it), LANG, the runbook's inputs (their `ci` values in CI, their defaults elsewhere, or what the caller
-gives), and only the caller's variables that the configuration allows. Output is captured up to a
+root, under its timeout, below a launcher (`launch.py`, the `Launcher` here): a small Python process,
+one per run of a runbook, started with the steps' environment as its only environment, that starts
+each step, ends everything the step started and reports to the runner. Steps see a minimal
+environment: PATH (with the running Python's folder first, so that `opsbook` in a step is the one
+running it), HOME (a folder of the run's own, removed after it), LANG, the runbook's inputs (their
+`ci` values in CI, their defaults elsewhere, or what the caller gives), and only the caller's
+variables that the configuration allows. Output is captured up to a
 bound. The value of every secret input, and of every variable whose name contains TOKEN, SECRET,
 PASSWORD or KEY, is masked in everything the runner returns. `expect.stdout` and `expect.stderr` are
 RE2 patterns (linear time; `opsbook check` reports one RE2 refuses as OB032).
@@ -19,12 +20,14 @@ Isolation, strongest first; the runner takes the first the machine allows (probe
 with `unshare`; `OPSBOOK_NO_NAMESPACES=1` or `RunOptions(namespaces=False)` skips the namespace):
 
 - **PID namespace** (Linux with `unshare` from util-linux, and user namespaces allowed, or opsbook
-  running as root): `unshare --user --map-current-user --pid --fork --mount-proc` gives each step a
-  PID namespace and a `/proc` of its own, whose init (pid 1) is the launcher. The step sees only its
-  own processes: not the runner's pid, environment or command line (`/proc/*/environ`, `kill`,
-  `pkill` reach nothing outside); its launcher's environment holds only what the step may see. The launcher
-  empties its capability bounding set before it starts bash, so the step, root in its user
-  namespace or not, has no capability there and cannot unmount that `/proc`. Every process the
+  running as root): `unshare --user --map-current-user --pid --fork --mount-proc` gives each run a
+  PID namespace and a `/proc` of its own, whose init (pid 1) is the launcher (the steps of a run
+  share it; each step's processes are ended before the next starts). A step sees only its own
+  processes and the launcher: not the runner's pid, environment or command line (`/proc/*/environ`,
+  `kill`, `pkill` reach nothing outside); the launcher's environment holds only what the step may
+  see, and as the namespace's init it receives no signal it does not handle. The launcher empties
+  its capability bounding set before it starts a step, so the step, root in its user namespace or
+  not, has no capability there and cannot unmount that `/proc`. Every process the
   step starts, `setsid` daemons and double forks included, stays in the namespace; when the
   launcher exits, the kernel kills what is left.
 - **Subreaper** (Linux without namespaces: many containers and CI runners): the launcher becomes a
@@ -59,6 +62,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
 import os
 import re
 import selectors
@@ -328,49 +332,107 @@ class Execution:
     problems: list[str] = field(default_factory=list)
 
 
+class Launcher:
+    """The launcher of one run: a process started with the step environment, in a PID namespace of its
+    own where the machine allows, that runs the run's steps one after the other (`run`) and ends
+    everything each step started before it reports. Started on the first step; `close` ends it."""
+
+    def __init__(self, env: Mapping[str, str], cwd: Path, namespaces: bool | None = None) -> None:
+        self.env, self.cwd = dict(env), cwd
+        self.prefix = namespace_prefix() if namespaces is not False else None
+        if namespaces is True and self.prefix is None:
+            raise RuntimeError("PID namespaces are not available here (unshare --pid --fork --mount-proc)")
+        self.isolation = "pid-namespace" if self.prefix is not None else (
+            "subreaper" if sys.platform.startswith("linux") else "process-group")
+        self.process: subprocess.Popen[bytes] | None = None
+        self.control: socket.socket | None = None
+
+    def _start(self) -> tuple[subprocess.Popen[bytes], socket.socket]:
+        if self.process is not None and self.control is not None:
+            return self.process, self.control
+        control, theirs = socket.socketpair()
+        try:
+            self.process = subprocess.Popen(
+                [*(self.prefix or []), sys.executable, "-I", "-S", LAUNCHER, repr(KILL_GRACE)],
+                cwd=self.cwd, env=self.env, stdin=theirs.fileno(), stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, start_new_session=True)
+        except BaseException:
+            control.close()
+            raise
+        finally:
+            theirs.close()
+        self.control = control
+        return self.process, control
+
+    def run(self, command: str, timeout: float, max_output: int) -> Execution:
+        """Run one command through bash: what it did, its output, and whether it timed out."""
+        started = time.perf_counter()
+        process, control = self._start()
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        request = json.dumps({"timeout": timeout, "argv": ["bash", "--noprofile", "--norc", "-eo", "pipefail",
+                                                          "-c", command]}).encode()
+        try:
+            try:
+                control.sendall(b"")  # raises at once if the launcher is gone
+                socket.send_fds(control, [f"{len(request)}\n".encode() + request], [out_write, err_write])
+            finally:
+                os.close(out_write)
+                os.close(err_write)
+            report, out, err, problems = _collect(process, control, out_read, err_read, timeout, max_output)
+        except OSError as error:
+            report, out, err, problems = "", _Capture(0), _Capture(0), [f"the step's launcher is gone: {error}"]
+        finally:
+            os.close(out_read)
+            os.close(err_read)
+        duration = time.perf_counter() - started
+        if report.startswith("exit "):
+            return Execution(int(report.split()[1]), out.text(), err.text(), duration, False, self.isolation,
+                             problems)
+        # Without a report the launcher is of no further use: the next step gets a new one.
+        returncode = self.close()
+        if report == "timeout" or duration >= timeout:
+            return Execution(None, out.text(), err.text(), duration, True, self.isolation, problems)
+        # No report: the launcher was killed (by the step: only possible without a PID namespace).
+        problems.append(f"the step's launcher ended without a report (exit code {returncode})")
+        return Execution(returncode, out.text(), err.text(), duration, False, self.isolation, problems)
+
+    def close(self) -> int | None:
+        """End the launcher (closing the control socket tells it to) and what it still runs."""
+        process, control = self.process, self.control
+        self.process = self.control = None
+        if control is not None:
+            control.close()
+        if process is None:
+            return None
+        end = time.monotonic() + KILL_GRACE + 1
+        while not _ended(process) and time.monotonic() < end:
+            time.sleep(0.005)
+        # Its process group, before it is reaped (a reaped pid may be reused): with a PID namespace,
+        # `unshare` and the launcher, the namespace's init.
+        _kill_launcher(process)
+        return process.wait()
+
+
 def execute(command: str, env: Mapping[str, str], cwd: Path, timeout: float, max_output: int,
             namespaces: bool | None = None) -> Execution:
-    """Run one command through bash, under the launcher, in a PID namespace of its own where the machine
-    allows (`namespaces=None`: where available; False: never; True: required)."""
-    prefix = namespace_prefix() if namespaces is not False else None
-    if namespaces is True and prefix is None:
-        raise RuntimeError("PID namespaces are not available here (unshare --pid --fork --mount-proc)")
-    isolation = "pid-namespace" if prefix is not None else (
-        "subreaper" if sys.platform.startswith("linux") else "process-group")
-    argv = [*(prefix or []), sys.executable, "-I", "-S", LAUNCHER, repr(float(timeout)), repr(KILL_GRACE), "--",
-            "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command]
-    started = time.perf_counter()
-    control, theirs = socket.socketpair()
+    """Run one command through bash under a launcher of its own (`Launcher`), in a PID namespace of its own
+    where the machine allows (`namespaces=None`: where available; False: never; True: required)."""
+    launcher = Launcher(env, cwd, namespaces)
     try:
-        process = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdin=theirs.fileno(), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, start_new_session=True)
+        return launcher.run(command, timeout, max_output)
     finally:
-        theirs.close()
-    try:
-        report, out, err, problems = _collect(process, control, timeout, max_output)
-    finally:
-        control.close()
-        _end_launcher(process)
-    duration = time.perf_counter() - started
-    if report.startswith("exit "):
-        return Execution(int(report.split()[1]), out.text(), err.text(), duration, False, isolation, problems)
-    if report == "timeout" or duration >= timeout:
-        return Execution(None, out.text(), err.text(), duration, True, isolation, problems)
-    # No report: the launcher was killed (by the step: only possible without a PID namespace).
-    problems.append(f"the step's launcher ended without a report (exit code {process.returncode})")
-    return Execution(process.returncode, out.text(), err.text(), duration, False, isolation, problems)
+        launcher.close()
 
 
-def _collect(process: subprocess.Popen[bytes], control: socket.socket, timeout: float,
+def _collect(process: subprocess.Popen[bytes], control: socket.socket, out_fd: int, err_fd: int, timeout: float,
              max_output: int) -> tuple[str, _Capture, _Capture, list[str]]:
-    """Read the step's output and the launcher's report, never past a deadline: the launcher's report
-    is due by the timeout plus the grace period; after it, output is read for at most DRAIN seconds."""
-    assert process.stdout is not None and process.stderr is not None
+    """Read the step's output and the launcher's report, never past a deadline: the report is due by the
+    timeout plus the grace period (plus BACKSTOP); after it, output is read for at most DRAIN seconds."""
     out, err = _Capture(max_output), _Capture(max_output)
     report = bytearray()
     problems: list[str] = []
-    streams: dict[int, _Capture | None] = {process.stdout.fileno(): out, process.stderr.fileno(): err,
-                                           control.fileno(): None}
+    streams: dict[int, _Capture | None] = {out_fd: out, err_fd: err, control.fileno(): None}
     deadline = time.monotonic() + timeout + KILL_GRACE + BACKSTOP
     drain: float | None = None
     with selectors.DefaultSelector() as selector:
@@ -378,8 +440,11 @@ def _collect(process: subprocess.Popen[bytes], control: socket.socket, timeout: 
             selector.register(fd, selectors.EVENT_READ)
         while selector.get_map():
             now = time.monotonic()
-            if drain is None and (_ended(process) or control.fileno() not in selector.get_map()):
+            if drain is None and (b"\n" in report or control.fileno() not in selector.get_map()):
+                if control.fileno() in selector.get_map():
+                    selector.unregister(control.fileno())  # the report is in: the rest is the next step's
                 drain = now + DRAIN
+                continue
             limit = drain if drain is not None else deadline
             if now >= limit:
                 if drain is None:  # the launcher is stuck or stopped: kill it, and with it the namespace
@@ -391,7 +456,7 @@ def _collect(process: subprocess.Popen[bytes], control: socket.socket, timeout: 
             for key, _ in selector.select(timeout=min(limit - now, 0.1)):
                 fd = int(key.fd)
                 try:
-                    chunk = os.read(fd, 65536)
+                    chunk = os.read(fd, 65536) if fd != control.fileno() else control.recv(256)
                 except OSError:
                     chunk = b""
                 if not chunk:
@@ -399,7 +464,7 @@ def _collect(process: subprocess.Popen[bytes], control: socket.socket, timeout: 
                     continue
                 capture = streams[fd]
                 if capture is None:
-                    report += chunk[:256]
+                    report += chunk
                 else:
                     capture.add(chunk)
     return report.decode("ascii", "replace").strip(), out, err, problems
@@ -421,19 +486,6 @@ def _kill_launcher(process: subprocess.Popen[bytes]) -> None:
             kill()
         except OSError:
             pass
-
-
-def _end_launcher(process: subprocess.Popen[bytes]) -> None:
-    end = time.monotonic() + KILL_GRACE + 1
-    while not _ended(process) and time.monotonic() < end:
-        time.sleep(0.005)
-    # Its process group, before it is reaped (a reaped pid may be reused): with a PID namespace, `unshare`
-    # and the launcher; otherwise the launcher alone, unless it was killed before it could end the step.
-    _kill_launcher(process)
-    process.wait()
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
 
 
 def _check_expectations(step: Step, exit_code: int, stdout: str, stderr: str) -> list[str]:
@@ -465,6 +517,15 @@ def run_runbook(runbook: Runbook, options: RunOptions,
 def _run_sections(runbook: Runbook, options: RunOptions, home: Path,
                   on_step: Callable[[StepResult], None] | None) -> RunbookResult:
     env, mask = step_environment(runbook, options, home)
+    launcher = Launcher(env, options.root, options.namespaces)
+    try:
+        return _run_with(runbook, options, launcher, mask, on_step)
+    finally:
+        launcher.close()
+
+
+def _run_with(runbook: Runbook, options: RunOptions, launcher: Launcher, mask: _Masker,
+              on_step: Callable[[StepResult], None] | None) -> RunbookResult:
     started_at = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     started = time.perf_counter()
     results: list[StepResult] = []
@@ -476,7 +537,7 @@ def _run_sections(runbook: Runbook, options: RunOptions, home: Path,
             if failed and section != "cleanup":
                 result = _record(runbook, step, "not-run", mask, reason="an earlier step failed")
             else:
-                result = _run_step(runbook, step, env, mask, options)
+                result = _run_step(runbook, step, launcher, mask, options)
                 failed = failed or not result.ok
             results.append(result)
             if on_step is not None:
@@ -493,7 +554,7 @@ def _record(runbook: Runbook, step: Step, status: str, mask: _Masker | None = No
                       command_sha256=digest, **extra)
 
 
-def _run_step(runbook: Runbook, step: Step, env: Mapping[str, str], mask: _Masker,
+def _run_step(runbook: Runbook, step: Step, launcher: Launcher, mask: _Masker,
               options: RunOptions) -> StepResult:
     if step.manual is not None and step.run is None:
         return _record(runbook, step, "manual")
@@ -502,7 +563,7 @@ def _run_step(runbook: Runbook, step: Step, env: Mapping[str, str], mask: _Maske
     if step.skip_reason is not None and options.ci:
         return _record(runbook, step, "skipped", mask, reason=step.skip_reason)
     timeout = step.timeout if step.timeout is not None else options.default_timeout
-    done = execute(step.run, env, options.root, timeout, options.max_output, options.namespaces)
+    done = launcher.run(step.run, timeout, options.max_output)
     exit_code, duration, timed_out = done.exit_code, done.duration, done.timed_out
     stdout, stderr = mask(done.stdout), mask(done.stderr)
     expected: dict[str, Any] = {"exit_code": step.expect.get("exit_code", 0), "timeout": timeout,
