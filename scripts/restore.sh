@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Restores a backup made by backup.sh, refusing one whose checksum does not match its manifest, and
-# verifies the row counts of the restored database against the manifest.
+# verifies the row counts of the restored database against the manifest before it replaces anything.
 set -euo pipefail
 
 usage() {
@@ -25,6 +25,8 @@ Environment:
 latest is the newest backup; a manifest that cannot be read is an error, never skipped (restore an older
 backup by its NAME). A manifest's file must be a plain name inside BACKUP_DIR, not a path nor a symbolic link.
 
+PostgreSQL: psql runs pg_restore's statements in one transaction and commits only when the row counts,
+taken inside it, match the manifest's; otherwise it rolls back and the database is as it was.
 SQLite: the backup is restored into PATH.restoring and checked (PRAGMA integrity_check, row counts) before
 the database and its -wal and -journal files are moved aside to PATH.pre-restore (-shm is deleted); that
 copy is deleted once the restored database checks out in place, and put back if it does not.
@@ -32,7 +34,7 @@ verify: the scratch copy goes when the script ends, even by SIGTERM; one left by
 SIGKILL is removed by the next verify on the same host.
 
 Exit status: 0 restored and counts match; 1 error; 2 usage; 3 checksum mismatch (nothing restored);
-4 row counts differ (SQLite: the database is left as it was).
+4 row counts differ (a restore is then rolled back: the database is left as it was).
 USAGE
 }
 
@@ -78,9 +80,17 @@ if [ "$expected_sha" != "$actual_sha" ]; then
   exit 3
 fi
 
-# Compares the row counts of a database with the manifest's: prints the tables that differ and returns 4.
+# Compares the row counts of a database (compare_counts URL DONE), or row counts as JSON (compare_counts_json
+# JSON DONE), with the manifest's: prints the tables that differ and returns 4; when they match, prints
+# "DONE NAME: row counts match" unless DONE is empty.
 compare_counts() {
-  python3 - "$name" "$expected" "$(row_counts "$1")" "$2" <<'PY'
+  local counts
+  counts="$(row_counts "$1")"
+  compare_counts_json "$counts" "$2"
+}
+
+compare_counts_json() {
+  python3 - "$name" "$expected" "$1" "$2" <<'PY'
 import json, sys
 name, expected, actual, done = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
 if expected != actual:
@@ -138,6 +148,7 @@ PY
   sqlite_intact "$restoring"
   compare_counts "sqlite:///$restoring" "" || { echo "nothing was replaced: $path is as it was" >&2; exit 4; }
   if [ -e "$path" ]; then
+    moved_aside="$path"
     for suffix in "" -wal -journal; do
       if [ -e "$path$suffix" ]; then mv -- "$path$suffix" "$pre$suffix"; fi
     done
@@ -147,7 +158,7 @@ PY
     [ ! -e "$path$suffix" ] || die "$path$suffix appeared during the restore (is something writing?); the database as it was is at $pre, the restored copy at $restoring"
   done
   mv -- "$restoring" "$path"
-  restoring_file=""
+  restoring_file="" moved_aside=""
   sqlite_intact "$path" && compare_counts "sqlite:///$path" "" || status=$?
   if [ "$status" != 0 ]; then
     if [ -e "$pre" ]; then
@@ -162,6 +173,26 @@ PY
   rm -f -- "$pre" "$pre-wal" "$pre-journal" "$pre-shm"
 }
 
+# Restores a pg_dump into a PostgreSQL database in one transaction: psql runs the SQL of pg_restore --clean,
+# then counts the rows inside the same transaction and commits only when they match the manifest's. A
+# restore that fails or does not match is rolled back: the database is left as it was.
+restore_postgres() {
+  local url="$1" output counts
+  output="$({ echo "begin;"; pg_restore --clean --if-exists --no-owner --file=- "$file" && printf '%s\n' \
+    "select (${PG_ROW_COUNTS_SQL%;}) as restored_counts \\gset" \
+    "\\echo opsbook-restored-counts :restored_counts" \
+    "select :'restored_counts'::jsonb = :'expected'::jsonb as counts_match \\gset" \
+    "\\if :counts_match" "commit;" "\\else" "rollback;" "\\endif"
+  } | psql "$url" -X -q -At -v ON_ERROR_STOP=1 -v expected="$expected")" ||
+    die "the restore into $(redact_url "$url") failed and was rolled back: the database is as it was"
+  counts="$(sed -n 's/^opsbook-restored-counts //p' <<<"$output")"
+  [ -n "$counts" ] || die "the restore into $(redact_url "$url") did not report its row counts"
+  if ! compare_counts_json "$counts" ""; then
+    echo "nothing was replaced: the restore was rolled back, $(redact_url "$url") is as it was" >&2
+    exit 4
+  fi
+}
+
 target="${RESTORE_URL:-${DATABASE_URL:-}}"
 [ -n "$target" ] || die "neither RESTORE_URL nor DATABASE_URL is set"
 target_kind="$(db_kind "$target")"
@@ -172,11 +203,19 @@ target_kind="$(db_kind "$target")"
 scratch_dir=""
 scratch_db=""
 restoring_file=""
+moved_aside=""
 admin=""
 cleanup() {
+  local suffix
   if [ -n "$scratch_dir" ]; then rm -rf -- "$scratch_dir"; fi
   if [ -n "$scratch_db" ]; then drop_scratch_database "$scratch_db"; fi
   if [ -n "$restoring_file" ]; then rm -f -- "$restoring_file" "$restoring_file-journal"; fi
+  # Stopped between moving the database aside and moving the restored file in: put the database back.
+  if [ -n "$moved_aside" ] && [ ! -e "$moved_aside" ]; then
+    for suffix in "" -wal -journal; do
+      if [ -e "$moved_aside.pre-restore$suffix" ]; then mv -- "$moved_aside.pre-restore$suffix" "$moved_aside$suffix"; fi
+    done
+  fi
 }
 trap cleanup EXIT
 
@@ -242,7 +281,7 @@ case "$mode:$target_kind:$format" in
     restore_sqlite "$(sqlite_path "$target")"
     ;;
   *:postgres:pg_dump-custom)
-    pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction --dbname="$target" "$file"
+    restore_postgres "$target"
     ;;
   *)
     die "a $format backup cannot be restored into $(redact_url "$target")"
