@@ -12,6 +12,9 @@ assert live here, beside the other targets of the benchmark (benchmarks/run.py r
   tests/test_hostile.py  each oversized or broken file is answered within 5 s; a merge-key bomb is
                          refused within 3 s; a backtracking-prone matcher is checked within 3 s
   tests/test_cli.py      `opsbook check` answers a handbook of such files within 2 s
+  issue #15              `opsbook check` answers within 2 s a runbook of 50,000 unknown keys, a rule with a
+                         17 KB expression of nested parentheses, and FIFOs and symlink loops among the
+                         sources and the docs (tests/test_hostile.py asserts their bounded work)
   tests/test_runner.py   a step with a 2 s timeout is killed within 4 s, its run ends within 5 s;
                          `opsbook test` of a step that leaves a `setsid` daemon, with a 2 s timeout,
                          returns within 4 s (the daemon killed: the tests assert that)
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -153,6 +157,25 @@ def measure(repeat: int) -> list[dict[str, object]]:
             "ops/routing-tests.yaml": "tests:\n  - labels: {team: " + "a" * 60 + "b}\n    receivers: [a]\n"})
         row("matcher", "check with a matcher (a|aa)+ routing 60 a's and a b",
             _timed(fresh(lambda: analyse(matcher_root)), repeat), 3)
+
+        # Issue #15: small files that hung or crashed. Each is asserted in bounded work by tests/test_hostile.py.
+        keys_root = _handbook(folder, {"runbooks/r.yaml": "title: R\nsteps: [{name: S, manual: m}]\n"
+                                                          + "".join(f"k{i:07d}: 1\n" for i in range(50_000))})
+        row("unknown_keys", "`opsbook check` of a 0.65 MB runbook of 50,000 unknown keys (was over 120 s)",
+            _timed(fresh(lambda: CliRunner().invoke(main, ["check", str(keys_root)])), repeat), 2)
+        deep_root = _handbook(folder, {"ops/alerts/a.yml": "groups:\n  - name: g\n    rules:\n      - alert: A\n"
+                                                           "        expr: '" + "(" * 8_500 + "up" + ")" * 8_500 + "'\n"})
+        row("promql_nesting", "check of a 17 KB PromQL expression of nested parentheses (was 5-8 GB, SIGSEGV)",
+            _timed(fresh(lambda: analyse(deep_root)), repeat), 2)
+        special_root = _handbook(folder, {"runbooks/ok.yaml": "title: R\nsteps: [{name: S, manual: m}]\n",
+                                          "docs/index.md": "# Home\n"})
+        os.mkfifo(special_root / "runbooks" / "pipe.yaml")
+        os.mkfifo(special_root / "docs" / "pipe.md")
+        (special_root / "runbooks" / "a.yaml").symlink_to("b.yaml")
+        (special_root / "runbooks" / "b.yaml").symlink_to("a.yaml")
+        (special_root / "docs" / "all").symlink_to(".")
+        row("special_files", "`opsbook check` with FIFOs and symlink loops in runbooks/ and docs/ (was a hang)",
+            _timed(fresh(lambda: CliRunner().invoke(main, ["check", str(special_root)])), repeat), 2)
 
         cli_root = _handbook(folder, {
             "runbooks/huge.yaml": "title: x\nsummary: " + "y" * (10 * 1000 * 1000) + "\n",

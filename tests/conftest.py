@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,11 +144,13 @@ class LoaderWork:
     document parsed.
 
     Hostile input is shown to be answered in bounded work, not in a time that a loaded machine may exceed:
-    a file over the size limit is never opened, and no document builds more values than `max_nodes`
-    however far its aliases expand."""
+    a file over the size limit is never opened, no document builds more values than `max_nodes`
+    however far its aliases expand, and the key/value pairs of mappings walked (`pairs_walked`, to build
+    values and to find positions) grow with the keys, not with their square."""
 
     opened: list[Path] = field(default_factory=list)
     builders: list[object] = field(default_factory=list)
+    pairs_walked: int = 0
 
     @property
     def most_values_built(self) -> int:
@@ -156,7 +159,8 @@ class LoaderWork:
 
 @pytest.fixture
 def loader_work(monkeypatch: pytest.MonkeyPatch) -> LoaderWork:
-    """Record the files opened for reading through `Path.open`, and the loader's value builders."""
+    """Record the files opened for reading through `Path.open`, the loader's value builders, and the
+    mapping pairs it walks."""
     from opsbook import loader
 
     work = LoaderWork()
@@ -173,8 +177,16 @@ def loader_work(monkeypatch: pytest.MonkeyPatch) -> LoaderWork:
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
             work.builders.append(self)
 
+    real_pairs = loader._mapping_pairs
+
+    def counting_pairs(node: Any) -> Iterator[tuple[Any, Any]]:
+        for pair in real_pairs(node):
+            work.pairs_walked += 1
+            yield pair
+
     monkeypatch.setattr(Path, "open", recording_open)
     monkeypatch.setattr(loader, "_Builder", RecordingBuilder)
+    monkeypatch.setattr(loader, "_mapping_pairs", counting_pairs)
     return work
 
 

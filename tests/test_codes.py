@@ -38,6 +38,8 @@ EXCEPTIONS = {
     "OB003": "test_loader.py::test_file_over_the_size_limit_is_not_read",
     # A symbolic link to a file outside the repository: a file system fact, not a file's text.
     "OB006": "test_hostile.py::test_a_source_folder_linked_outside_is_not_read",
+    # A named pipe, a socket or a link that loops: file system facts, not a file's text.
+    "OB008": "test_hostile.py::test_only_regular_files_are_opened",
     # Whether the shellcheck program is installed: a fact of the machine that runs opsbook.
     "OB043": "test_codes.py::test_ob043_when_shellcheck_is_missing",
     # Whether git tracks the results file: a fact of the repository, not of a file's text.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import pytest
 from opsbook import analyse
 from opsbook.kinds.alerting.routing import parse_matcher
 from opsbook.loader import Limits, load_yaml_text
+from opsbook.registry import make_renderer
 
 if TYPE_CHECKING:
     from conftest import LoaderWork
@@ -224,3 +226,232 @@ def test_setext_and_rule_lines_in_text_do_not_make_headings() -> None:
 
     html = markdown.markdown(str(md_block("Fake heading\n---\n\nAnother\n===\n\n***\n___")))
     assert "<h1" not in html and "<h2" not in html and "<hr" not in html
+
+
+# --- Small files that hang or crash (issue #15) -----------------------------------------------------------
+
+
+def test_fifty_thousand_unknown_keys_are_answered_in_linear_work(make_handbook: Callable[..., Path],
+                                                                 loader_work: LoaderWork) -> None:
+    """Each OB011 used to search the mapping for its key's position: 50,000 unknown keys were 1.25 billion
+    comparisons (over 120 s). Each mapping's keys are now indexed once, and a mapping's first 100 unknown
+    fields are reported one by one, the rest in one more diagnostic. (The time, under 2 s, is a target of
+    benchmarks/hostile.py.)"""
+    keys = 50_000
+    root = make_handbook({"runbooks/r.yaml": "title: R\nsteps: [{name: S, manual: m}]\n"
+                                             + "".join(f"unknown_key_{i:05d}: v\n" for i in range(keys))})
+    diagnostics = analyse(root).diagnostics
+    assert {d.code for d in diagnostics} == {"OB011"} and len(diagnostics) == 101
+    first, last = diagnostics[0], diagnostics[-1]
+    assert (first.line, first.column, first.message) == (3, 1, "unknown field 'unknown_key_00000'")
+    assert diagnostics[99].message == "unknown field 'unknown_key_00099'"
+    assert (last.line, last.column) == (103, 1)
+    assert last.message == ("unknown field 'unknown_key_00100' and 49,899 more unknown fields after it in this "
+                            "mapping, not listed one by one")
+    assert loader_work.pairs_walked <= 3 * keys  # built once, indexed once: not once per diagnostic
+
+
+def _probe_under_memory_limit(root: Path, limit: int = 2 << 30) -> list[str]:
+    """The diagnostics of an analysis run in a process of its own, its address space limited: an expression
+    that made the PromQL parser take gigabytes would kill it, not the test run."""
+    probe = ("import pathlib, resource, sys\n"
+             f"resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))\n"
+             "import opsbook\n"
+             "for d in opsbook.analyse(pathlib.Path(sys.argv[1])).diagnostics: print(d.code, d.message)\n")
+    try:
+        checked = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True,
+                                 timeout=HANG)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the check did not end within {HANG} s")
+    assert checked.returncode == 0, f"the check died ({checked.returncode}): {checked.stderr[-2000:]}"
+    return checked.stdout.splitlines()
+
+
+@pytest.mark.parametrize(("expr", "why"), [
+    ("(" * 8_500 + "up" + ")" * 8_500, "nests 8500 brackets deep, over the limit of 64"),  # 17 KB: SIGSEGV
+    ("sum(" * 4_000 + "up" + ")" * 4_000, "nests 4000 brackets deep, over the limit of 64"),
+    ("1+" * 8_500 + "1", "has 8500 operators, over the limit of 256"),  # a tree as deep: gigabytes too
+    ("-" * 17_000 + "up", "has 17000 operators, over the limit of 256"),
+])
+def test_promql_nesting_is_bounded_before_parsing(make_handbook: Callable[..., Path],
+                                                  monkeypatch: pytest.MonkeyPatch, expr: str, why: str) -> None:
+    """The parser's memory grows with the square of the nesting: 17 KB of parentheses took 5 to 8 GB and
+    the process died (SIGSEGV). Such an expression is OB301 and never reaches the parser."""
+    import promql_parser
+
+    from opsbook.kinds.alerting import promql
+
+    root = make_handbook({"ops/alerts/a.yml": "groups:\n  - name: g\n    rules:\n      - alert: Deep\n"
+                                              f"        expr: '{expr}'\n        labels: {{severity: warning}}\n"})
+    assert f"OB301 could not parse expression: the expression {why}; it was not parsed" in \
+        _probe_under_memory_limit(root)
+    parsed: list[str] = []
+    monkeypatch.setattr(promql_parser, "parse", parsed.append)
+    promql.parse_expr.cache_clear()
+    try:
+        assert promql.parse_expr(expr).error is not None and parsed == []
+    finally:
+        promql.parse_expr.cache_clear()
+
+
+def test_promql_nesting_bound_counts_what_the_parser_nests() -> None:
+    from opsbook.kinds.alerting.promql import MAX_NESTING, MAX_OPERATORS, nesting, parse_expr
+
+    at_bound = "(" * MAX_NESTING + "-" * MAX_OPERATORS + "up" + ")" * MAX_NESTING
+    assert nesting(at_bound) == (MAX_NESTING, MAX_OPERATORS) and parse_expr(at_bound).error is None
+    assert "over the limit" in (parse_expr("(" + at_bound + ")").error or "")
+    # Brackets and operators in strings, comments and label matchers are not the expression's.
+    assert nesting('up{job=~"((((a|b))))", path!="-/-"} # ((((( + - *\n> 0') == (1, 1)
+    assert nesting("label_replace(up, \"x\", '$1', \"y\", `(((` )") == (1, 0)
+    # A string the lexer would end at a line's end (an error) ends there for the count too: never fewer.
+    assert nesting('"((\n((') == (2, 0)
+    deepest_public = ('group without(label_deployment) (label_replace(label_replace(label_replace(label_replace('
+                      'label_replace(topk by (pod) (1, kube_pod_labels{}), "a", "$0", "b", ".*"), "a", "$0", "b", '
+                      '".*"), "a", "$0", "b", ".*"), "a", "$0", "b", ".*"), "a", "$0", "b", ".*"))')
+    assert nesting(deepest_public)[0] == 8 and parse_expr(deepest_public).error is None
+
+
+def _special(root: Path, relpath: str, what: str) -> None:
+    file = root / relpath
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if what == "fifo":
+        os.mkfifo(file)
+    elif what == "socket":
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as listening:
+            listening.bind(str(file))
+    elif what == "loop":  # a → a~ → a
+        file.symlink_to(file.name + "~")
+        file.with_name(file.name + "~").symlink_to(file.name)
+    elif what == "self":
+        file.symlink_to(file.name)
+    elif what == "holds-itself":  # a linked folder inside itself: MkDocs walks linked folders
+        file.symlink_to(".")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run([sys.executable, "-m", "opsbook", *args], capture_output=True, text=True,
+                              timeout=HANG)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`opsbook {' '.join(args[:1])}` did not end within {HANG} s: it hangs")
+
+
+@pytest.mark.parametrize(("relpath", "what", "message"), [
+    ("runbooks/pipe.yaml", "fifo", "'runbooks/pipe.yaml' is a named pipe (FIFO), not a regular file"),
+    ("runbooks/listening.yaml", "socket", "'runbooks/listening.yaml' is a socket, not a regular file"),
+    ("runbooks/a.yaml", "loop", "'runbooks/a.yaml' is a symbolic link that loops"),
+    ("runbooks/self.yaml", "self", "'runbooks/self.yaml' is a symbolic link that loops"),
+    ("runbooks/nested/folder", "loop", "'runbooks/nested/folder' is a symbolic link that loops"),
+    ("runbooks", "self", "source location 'runbooks' is a symbolic link that loops"),
+    ("migrations/001-init.sql", "fifo", "'migrations/001-init.sql' is a named pipe (FIFO), not a regular file"),
+    ("ops/alertmanager.yml", "fifo", "'ops/alertmanager.yml' is a named pipe (FIFO), not a regular file"),
+    ("docs/page.md", "fifo", "'docs/page.md' is a named pipe (FIFO), not a regular file"),
+    ("docs/logo.png", "fifo", "'docs/logo.png' is a named pipe (FIFO), not a regular file"),
+    ("docs/guide/x.md", "loop", "'docs/guide/x.md' is a symbolic link that loops"),
+    ("docs/guide/all", "holds-itself", "'docs/guide/all' links to a folder that holds it, a loop"),
+])
+def test_only_regular_files_are_opened(make_handbook: Callable[..., Path], tmp_path: Path, relpath: str,
+                                       what: str, message: str) -> None:
+    """A named pipe among the sources hung `check`, `build` and `serve` (opening it waits for a writer); a
+    link that loops was a traceback. Each is OB008 with its path, at line 0 (no reporter opens it to show
+    a line), and nothing else of the handbook is refused."""
+    root = make_handbook({"runbooks/ok.yaml": "title: R\nsteps: [{name: S, manual: m}]\n", "docs/index.md": "# Home\n"})
+    if relpath == "runbooks":
+        shutil.rmtree(root / relpath)
+    _special(root, relpath, what)
+    expected = [f"{relpath}:0:0: error OB008 {message}; it was not read"]
+    if what == "loop":  # and the link it loops through
+        expected.append(f"{relpath}~:0:0: error OB008 '{relpath}~' is a symbolic link that loops; it was not read")
+    checked = _cli("check", str(root))
+    assert (checked.returncode, checked.stderr) == (1, "")
+    assert [line for line in checked.stdout.splitlines() if " error " in line] == expected
+    out = tmp_path / "out"
+    built = _cli("build", str(root), "--out", str(out))
+    assert built.returncode == 1 and "Traceback" not in built.stderr and expected[0] in built.stderr
+    assert not out.exists()
+
+
+def test_a_link_to_a_device_is_not_read(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({})
+    (root / "runbooks").mkdir()
+    (root / "runbooks" / "zero.yaml").symlink_to("/dev/zero")
+    (root / "runbooks" / "null.yaml").symlink_to("/dev/null")
+    assert [(d.code, d.path) for d in analyse(root).diagnostics] == [("OB006", "runbooks/null.yaml"),
+                                                                      ("OB006", "runbooks/zero.yaml")]
+
+
+@pytest.mark.parametrize(("relpath", "what", "message"), [
+    ("docs/page.md", "fifo", "'docs/page.md' is a named pipe (FIFO), not a regular file"),
+    ("docs/all", "holds-itself", "'docs/all' links to a folder that holds it, a loop"),
+    ("runbooks/pipe.yaml", "fifo", "'runbooks/pipe.yaml' is a named pipe (FIFO), not a regular file"),
+])
+def test_mkdocs_stops_at_a_file_that_is_not_regular(make_handbook: Callable[..., Path], relpath: str, what: str,
+                                                    message: str) -> None:
+    """MkDocs lists the docs folder, following linked folders (two folders linked into themselves are 2**40
+    folders), and reads every page: the plugin refuses such a docs folder before MkDocs lists it, and a
+    source that is not a regular file fails the build like any error."""
+    root = make_handbook({"runbooks/ok.yaml": "title: R\nsteps: [{name: S, manual: m}]\n", "docs/index.md": "# Home\n"})
+    (root / "mkdocs.yml").write_text("site_name: t\nplugins:\n  - opsbook:\n      today: '2026-11-26'\n"
+                                     "      shellcheck: false\n", encoding="utf-8")
+    _special(root, relpath, what)
+    if what == "holds-itself":
+        _special(root, "docs/again", what)
+    try:
+        built = subprocess.run([sys.executable, "-m", "mkdocs", "build"], cwd=root, capture_output=True, text=True,
+                               env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=HANG)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`mkdocs build` did not end within {HANG} s: it hangs")
+    assert built.returncode == 1 and "Traceback" not in built.stderr and message in built.stderr
+    assert not (root / "site").exists()
+
+
+@pytest.mark.parametrize("name", ["g" * 250, "é" * 250, "组" * 250, "a-" * 125])
+def test_long_names_become_short_file_names(make_handbook: Callable[..., Path], tmp_path: Path, name: str) -> None:
+    """A 250-character rule group name passed `check`, then the build died: 'File name too long' (255 bytes,
+    and a multibyte character is several). Every name that becomes a file name is at most 100 bytes, a
+    longer one shortened with a digest of the whole."""
+    from click.testing import CliRunner
+
+    from opsbook.cli import main
+
+    root = make_handbook({
+        "ops/alerts/a.yml": f"groups:\n  - name: '{name}'\n    rules:\n      - alert: '{name}'\n        expr: up == 0\n"
+                            "        labels: {severity: warning}\n",
+        "ops/alertmanager.yml": f"route: {{receiver: '{name}'}}\nreceivers: [{{name: '{name}'}}]\n"})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", str(root), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    handbook = analyse(root).handbook
+    records = [*handbook.all("rule_group"), *handbook.all("alert"), *handbook.all("receiver")]
+    assert len(records) == 3 and all(len(record.slug.encode("utf-8")) <= 100 for record in records)
+    for record in records:
+        assert (out / make_renderer(handbook).uri_of(record)).is_file(), record
+    assert all(len(part.encode("utf-8")) <= 104 for file in out.rglob("*") for part in file.relative_to(out).parts)
+
+
+def test_safe_slug_is_at_most_100_bytes() -> None:
+    from opsbook.model import safe_slug
+
+    for text in ["a" * 100, "a" * 101, "é" * 250, "\U0001f600" * 300, "../" * 200, "x" * 10_000, ""]:
+        slug = safe_slug(text)
+        assert 0 < len(slug.encode("utf-8")) <= 100 and "/" not in slug and not slug.startswith(".")
+    assert safe_slug("a" * 100) == "a" * 100 and safe_slug("a" * 101) != safe_slug("a" * 101 + "b")
+
+
+def test_a_final_newline_is_no_part_of_an_id_or_a_name(make_handbook: Callable[..., Path]) -> None:
+    """`$` matches before a final newline: a file named `x\\n.yaml` was accepted as the id `x\\n`. Ids and
+    names are matched to the end of the text (`\\Z`), in opsbook's code and in its schemas' patterns."""
+    root = make_handbook({
+        "runbooks/x\n.yaml": "title: R\nsteps: [{name: S, manual: m}]\n",
+        "runbooks/r.yaml": 'id: "orders-db\\n"\ntitle: R\nsteps: [{name: S, manual: m}]\n',
+        "ops/alerts/a.yml": 'groups:\n  - name: g\n    rules:\n      - {record: "job:up:sum\\n", expr: up}\n'
+                            '      - {alert: A, expr: up == 0, labels: {"severity\\n": warning}}\n'})
+    found = {(d.path, d.code, d.message) for d in analyse(root).diagnostics}
+    assert ("runbooks/x\n.yaml", "OB022", "the file name gives the id 'x\\n', which is not lower-case words "
+                                          "joined by hyphens") in found
+    assert ("runbooks/r.yaml", "OB010",
+            "id 'orders-db\\n' does not match the pattern ^[a-z0-9]+(-[a-z0-9]+)*$") in found
+    assert ("ops/alerts/a.yml", "OB300", "invalid recording rule name 'job:up:sum\\n'") in found
+    assert ("ops/alerts/a.yml", "OB300", "invalid label name 'severity\n'") in found

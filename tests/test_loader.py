@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,11 +111,32 @@ def test_file_over_the_size_limit_is_not_read(tmp_path: Path, loader_work: Loade
     assert file not in loader_work.opened and loader_work.builders == []
 
 
-def test_a_file_that_is_not_regular_is_read_no_further_than_the_limit(loader_work: LoaderWork) -> None:
-    endless = Path("/dev/zero")  # its size says 0; reading it never ends
-    _, problems = load_yaml_file(endless, "zero.yaml", Limits(max_file_size=1000))
-    assert [p.code for p in problems] == ["OB003"] and "over the limit of 1,000 bytes" in problems[0].message
-    assert loader_work.opened == [endless] and loader_work.builders == []
+def test_a_file_that_is_not_regular_is_not_opened(tmp_path: Path, loader_work: LoaderWork) -> None:
+    """A device never ends and a named pipe waits for a writer forever: only a regular file is opened."""
+    pipe = tmp_path / "pipe.yaml"
+    os.mkfifo(pipe)
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop)
+    for file, what in [(Path("/dev/zero"), "is a character device, not a regular file"),
+                       (pipe, "is a named pipe (FIFO), not a regular file"),
+                       (loop, "is a symbolic link that loops")]:
+        _, problems = load_yaml_file(file, "x.yaml", Limits(max_file_size=1000))
+        assert [(p.code, p.line, p.message) for p in problems] == [("OB008", 0, f"'x.yaml' {what}; it was not read")]
+    assert loader_work.opened == [] and loader_work.builders == []
+
+
+def test_positions_are_found_in_work_linear_in_the_keys(loader_work: LoaderWork) -> None:
+    """Each mapping on a path is indexed once: the position of every one of 50,000 keys is one lookup, not
+    a search of the mapping (which made 50,000 unknown keys 1.25 billion comparisons)."""
+    keys = 50_000
+    text = "title: R\nsteps: [{name: S, manual: m}]\n" + "".join(f"k{i:05d}: v\n" for i in range(keys))
+    (doc,), problems = load_yaml_text("r.yaml", text)
+    assert problems == []
+    built = loader_work.pairs_walked  # the values built, once
+    positions = [doc.position((f"k{i:05d}",), key=True) for i in range(keys)]
+    assert positions[0] == (3, 1) and positions[-1] == (keys + 2, 1)
+    assert doc.position(("steps", 0, "manual")) == (2, 27)
+    assert loader_work.pairs_walked - built <= keys + 10  # the top mapping indexed once, the step's once
 
 
 def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:

@@ -8,15 +8,21 @@ The document is composed once by libyaml when it is present (PyYAML's C parser),
 plain Python values by a walk that keeps mapping keys as strings (so `on:` stays `"on"`, as GitHub
 reads it), keeps timestamps as the strings they were written as, and refuses duplicate keys.
 Positions are not stored for every value: the composed node tree is kept, and `Document.position`
-walks it along a path only when a diagnostic needs one.
+walks it along a path only when a diagnostic needs one. The keys of each mapping on such a path are
+indexed the first time one of them is looked up (`Document._keys`), so that a path costs its depth,
+however many keys its mappings have: 50,000 unknown keys, each with its diagnostic, are not 50,000
+searches of 50,000 keys.
 """
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +37,7 @@ try:  # libyaml's parser is ten times faster; the pure-Python one gives the same
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-__all__ = ["Document", "Limits", "load_yaml_file", "load_yaml_text"]
+__all__ = ["Document", "Limits", "load_yaml_file", "load_yaml_text", "not_regular"]
 
 OB001 = Code("OB001", Severity.ERROR, "YAML syntax error",
          "The file is not valid YAML, so nothing in it could be read. The message is the parser's; the "
@@ -96,6 +102,11 @@ OB007 = Code("OB007", Severity.ERROR, "Unsupported YAML",
                  "title: Restart the API\n"
                  "steps: [{name: Restart, run: systemctl restart api}]\n"
                  "owner: team-data\n")
+OB008 = Code("OB008", Severity.ERROR, "Not a regular file",
+         "A source, or a file of the docs folder, is not a regular file: a named pipe (FIFO), a socket or a "
+         "device, or a symbolic link that loops (`a.yaml` → `b.yaml` → `a.yaml`). opsbook reads only regular "
+         "files: reading a pipe waits for a writer that never comes, and a device never ends. Such a file has "
+         "no place in a repository; remove it, or replace it with the file it should be.")
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,9 @@ class Document:
     index: int = 0
     #: A document read as JSON has no node tree until a position is asked for: then it is composed.
     lazy: bool = field(repr=False, default=False)
+    #: The keys of each mapping node looked into, by the node's id: key → (key node, value node).
+    _indexes: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = field(repr=False, default_factory=dict,
+                                                                        compare=False)
 
     @property
     def node(self) -> yaml.Node | None:
@@ -148,10 +162,7 @@ class Document:
         for part in path:
             found: tuple[yaml.Node | None, yaml.Node] | None = None
             if isinstance(node, yaml.MappingNode):
-                for key_node, value_node in _mapping_pairs(node):
-                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
-                        found = (key_node, value_node)
-                        break
+                found = self._keys(node).get(part) if isinstance(part, str) else None
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
                 found = (None, node.value[part])
             if found is None:
@@ -165,8 +176,8 @@ class Document:
         node = self.node
         for part in path:
             if isinstance(node, yaml.MappingNode):
-                node = next((value for key, value in _mapping_pairs(node)
-                             if isinstance(key, yaml.ScalarNode) and key.value == part), None)
+                pair = self._keys(node).get(part) if isinstance(part, str) else None
+                node = pair[1] if pair is not None else None
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
                 node = node.value[part]
             else:
@@ -174,6 +185,18 @@ class Document:
             if node is None:
                 return None
         return node
+
+    def _keys(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """The text keys of a mapping node, each with its first pair (merged keys after its own), indexed
+        once per node: a lookup is then one step, however many keys the mapping has."""
+        index = self._indexes.get(id(node))
+        if index is None:
+            index = {}
+            for key_node, value_node in _mapping_pairs(node):
+                if isinstance(key_node, yaml.ScalarNode):
+                    index.setdefault(key_node.value, (key_node, value_node))
+            self._indexes[id(node)] = index
+        return index
 
     def position_of_text(self, path: Sequence[str | int], value: str, needle: str) -> tuple[int, int]:
         """Where `needle` first stands in `value`, the text of the scalar at `path` (a script's name in a
@@ -418,9 +441,31 @@ def _within(data: Any, limits: Limits) -> bool:
     return True
 
 
+_FILE_TYPES = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
+
+
+def not_regular(file: Path | str) -> str | None:
+    """Why `file` must not be opened, as the end of a sentence that starts with its name ("is a named pipe
+    (FIFO), not a regular file"), or None for a regular file, links followed (and for a file that does not
+    exist: reading it reports that). Only its status is read: the file is never opened."""
+    try:
+        mode = os.stat(file).st_mode
+    except OSError as error:
+        return "is a symbolic link that loops" if error.errno == errno.ELOOP else None
+    if stat.S_ISREG(mode):
+        return None
+    what = next((name for test, name in _FILE_TYPES if test(mode)), "a special file")
+    return f"is {what}, not a regular file"
+
+
 def load_yaml_file(file: Path, relpath: str, limits: Limits | None = None) -> tuple[list[Document], list[Diagnostic]]:
-    """Read and parse a file, within the limits."""
+    """Read and parse a file, within the limits. Only a regular file is opened: a named pipe would wait for
+    a writer forever."""
     limits = limits or Limits()
+    why = not_regular(file)
+    if why is not None:
+        return [], [make(OB008, relpath, 0, 0, f"'{relpath}' {why}; it was not read")]
     try:
         size = file.stat().st_size
         if size > limits.max_file_size:

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from .config import Config
 from .diagnostics import Code, Diagnostic, Severity, make
-from .loader import Document, load_yaml_file
+from .loader import OB008, Document, load_yaml_file, not_regular
 
 __all__ = ["Handbook", "Kind", "MappingField", "MappingListField", "Record", "Ref", "Reference", "TextField",
            "TextListField", "as_list", "as_mapping", "load_handbook"]
@@ -369,9 +369,12 @@ class Handbook:
 
 
 def _source_files(root: Path, folder: str, patterns: tuple[str, ...]) -> Iterator[tuple[Path, str]]:
-    """Files of a source folder matching the patterns, in a stable order, without following links."""
+    """Files of a source folder matching the patterns, in a stable order, without following links.
+
+    A single-file location that is not a folder is yielded whatever it is, and so is a link that loops
+    whatever its name (it may have been meant as a folder): the caller refuses what is not a regular file."""
     base = root / folder
-    if base.is_file():
+    if base.exists() and not base.is_dir():
         yield base, folder
         return
     if not base.is_dir():
@@ -379,9 +382,14 @@ def _source_files(root: Path, folder: str, patterns: tuple[str, ...]) -> Iterato
     for directory, subdirs, names in os.walk(base):
         subdirs.sort()
         for name in sorted(names):
-            if any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
-                file = Path(directory) / name
+            file = Path(directory) / name
+            if any(fnmatch.fnmatch(name, pattern) for pattern in patterns) or _loops(file):
                 yield file, file.relative_to(root).as_posix()
+
+
+def _loops(file: Path) -> bool:
+    """Whether `file` is a symbolic link that never reaches a file (`a` → `b` → `a`)."""
+    return file.is_symlink() and not file.exists() and not_regular(file) is not None
 
 
 def _inside(root: Path, file: Path, linked_only: bool = True) -> bool:
@@ -391,7 +399,73 @@ def _inside(root: Path, file: Path, linked_only: bool = True) -> bool:
         file.resolve().relative_to(root.resolve())
     except ValueError:
         return False
+    except (OSError, RuntimeError):  # a link that loops (RuntimeError before Python 3.13) leads nowhere
+        return True
     return True
+
+
+def _unreadable(root: Path, file: Path, relpath: str) -> Diagnostic | None:
+    """Why a source file is not read: a link that leads outside the repository (OB006); a named pipe, a
+    socket, a device or a link that loops (OB008), which would hang or break the reading. None when it
+    can be read."""
+    if not _inside(root, file):
+        return make(OB006, relpath, 1, 1, f"'{relpath}' links outside the repository; it was not read")
+    why = not_regular(file)
+    if why is not None:  # line 0: it has no lines, and no reporter opens it to show one
+        return make(OB008, relpath, 0, 0, f"'{relpath}' {why}; it was not read")
+    return None
+
+
+def special_docs(root: Path, docs_dir: str) -> list[Diagnostic]:
+    """OB008 for each entry of the docs folder that MkDocs or `opsbook build` could not read as a page
+    or a file to copy: a named pipe would hang the build, a device never end, a link that loops break
+    it. MkDocs follows linked folders, so they are followed here too, within the repository, each real
+    folder once; a linked folder that holds itself (`docs/all` → `.`) is reported, not walked: MkDocs
+    would walk it until the path is too long, and two such links are 2**40 folders."""
+    docs = root / docs_dir
+    if not docs.is_dir() or not _inside(root, docs, linked_only=False):
+        return []
+    found: list[Diagnostic] = []
+
+    def report(folder: str, name: str, why: str) -> None:  # where the entry really is: each once
+        relpath = Path(os.path.relpath(os.path.join(folder, name), base)).as_posix()
+        found.append(make(OB008, relpath, 0, 0, f"'{relpath}' {why}; it was not read"))
+
+    def entries(folder: Path) -> Iterator[os.DirEntry[str]]:
+        try:
+            with os.scandir(folder) as listing:
+                return iter(sorted(listing, key=lambda entry: entry.name))
+        except OSError:
+            return iter(())
+
+    base, top = os.path.realpath(root), os.path.realpath(docs)
+    walking, walked = {top}, {top}
+    stack = [(docs, top, entries(docs))]
+    while stack:  # depth first, without recursion: a folder nested a thousand deep is no error
+        _, real, listing = stack[-1]
+        entry = next(listing, None)
+        if entry is None:
+            stack.pop()
+            walking.discard(real)
+            continue
+        path = Path(entry.path)
+        try:
+            folder = entry.is_dir()  # links followed, as MkDocs does
+        except OSError:
+            folder = False
+        if not folder:
+            why = not_regular(path)
+            if why is not None:
+                report(real, entry.name, why)
+            continue
+        target = os.path.realpath(path)
+        if target in walking:
+            report(real, entry.name, "links to a folder that holds it, a loop")
+        elif target not in walked and (target == base or target.startswith(base + os.sep)):
+            walked.add(target)
+            walking.add(target)
+            stack.append((path, target, entries(path)))
+    return found
 
 
 def load_handbook(config: Config, kinds: dict[str, Kind]) -> Handbook:
@@ -405,12 +479,16 @@ def load_handbook(config: Config, kinds: dict[str, Kind]) -> Handbook:
                 handbook.load_diagnostics.append(make(
                     OB006, folder, 1, 1, f"source folder '{folder}' leads outside the repository; it was not read"))
                 continue
+            if _loops(root / folder):
+                handbook.load_diagnostics.append(make(
+                    OB008, folder, 0, 0, f"source location '{folder}' is a symbolic link that loops; it was not read"))
+                continue
             if (root / folder).exists():
                 handbook.present.add(kind.name)
             for file, relpath in _source_files(root, folder, kind.patterns):
-                if not _inside(root, file):
-                    handbook.load_diagnostics.append(make(
-                        OB006, relpath, 1, 1, f"'{relpath}' links outside the repository; it was not read"))
+                refused = _unreadable(root, file, relpath)
+                if refused is not None:
+                    handbook.load_diagnostics.append(refused)
                     continue
                 documents, problems = _parsed(file, relpath, kind, config)
                 handbook.load_diagnostics.extend(problems)
@@ -428,6 +506,7 @@ def load_handbook(config: Config, kinds: dict[str, Kind]) -> Handbook:
                         else:  # a source may hold records of several kinds (a rule file: groups, alerts)
                             handbook.loaded.setdefault(item.kind, []).append(item)
                             handbook.present.add(item.kind)
+    handbook.load_diagnostics.extend(special_docs(root, config.docs_dir))
     handbook.resolve()
     return handbook
 

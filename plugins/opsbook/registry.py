@@ -23,7 +23,7 @@ from .kinds.operations import FAMILY as OPERATIONS
 from .kinds.recovery import FAMILY as RECOVERY
 from .kinds.runbooks import FAMILY as RUNBOOKS
 from .kinds.teams import FAMILY as TEAMS
-from .loader import OB001, OB002, OB003, OB004, OB005, OB007
+from .loader import OB001, OB002, OB003, OB004, OB005, OB007, OB008
 from .model import OB006, Check, Handbook, Kind
 from .render import Renderer
 from .render.code_pages import check_codes_section
@@ -60,7 +60,7 @@ SECTIONS: dict[str, Section] = _by_name(
 CHECKS: tuple[Check, ...] = (*GENERIC_CHECKS, sections_check(SECTIONS),
                              *(check for family in FAMILIES for check in family.checks))
 #: The catalogue of diagnostic codes, complete at import: each code with its documentation.
-CORE_CODES: tuple[Code, ...] = (OB001, OB002, OB003, OB004, OB005, OB006, OB007, OB010, OB011, OB090)
+CORE_CODES: tuple[Code, ...] = (OB001, OB002, OB003, OB004, OB005, OB006, OB007, OB008, OB010, OB011, OB090)
 CODES: dict[str, Code] = catalogue((*CORE_CODES, *GENERIC_CODES,
                                     *(code for family in FAMILIES for code in family.codes)))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
@@ -46,6 +46,9 @@ OB011 = Code("OB011", Severity.ERROR, "Unknown field",
 
 _PACKAGE = "opsbook.schemas"
 _MAX_SHOWN = 80
+#: Unknown fields of one mapping reported one by one; the rest are counted in one more diagnostic (a file
+#: of 50,000 unknown keys is not 50,000 diagnostics, each with its closest-match search).
+_MAX_UNKNOWN = 100
 
 
 def schema_names() -> list[str]:
@@ -118,7 +121,38 @@ def _quick(name: str) -> Callable[[Any], bool]:
 def _full(name: str) -> jsonschema.protocols.Validator:
     import jsonschema
 
-    return jsonschema.Draft202012Validator(load_schema(name))
+    validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})
+    return cast("jsonschema.protocols.Validator", validator(load_schema(name)))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[jsonschema.ValidationError]:
+    """The `pattern` keyword as JSON Schema (ECMA-262) and jsonschema-rs read it: `$` ends the text. Python's
+    `re` also lets it match before a final newline, so that an id `x\n`, or a file named `x\n.yaml`,
+    would pass `^[a-z0-9]+$`."""
+    import jsonschema
+
+    if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _ecma(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern compiled for Python's `re`, each `$` outside a character class made `\\Z`."""
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
 
 
 def _shown(value: Any) -> str:
@@ -198,10 +232,15 @@ def schema_error_diagnostics(error: jsonschema.ValidationError, document: Docume
         known = list((schema.get("properties") or {}).keys())
         patterns = [re.compile(p) for p in (schema.get("patternProperties") or {})]
         out = []
-        for key in error.instance:
-            if key in known or any(p.search(key) for p in patterns):
-                continue
+        unknown = [key for key in error.instance if key not in known and not any(p.search(key) for p in patterns)]
+        for number, key in enumerate(unknown):
             line, column = document.position(path + (key,), key=True)
+            if number == _MAX_UNKNOWN:
+                out.append(make(unknown_code, document.path, line, column,
+                                f"unknown field '{_field_name(path + (key,))}' and {len(unknown) - number - 1:,} "
+                                "more unknown fields after it in this mapping, not listed one by one",
+                                f"known fields: {', '.join(known)}"))
+                break
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}"
             out.append(make(unknown_code, document.path, line, column,

@@ -30,7 +30,7 @@ OB022 = Code("OB022", Severity.ERROR, "File name is not a valid id",
                  "title: Restart the API\n"
                  "steps: [{name: Restart, run: systemctl restart api}]\n")
 
-ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")  # \Z: `$` would also match before a final newline
 
 
 def check_identity(handbook: Handbook) -> Iterator[Diagnostic]:

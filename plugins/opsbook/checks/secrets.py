@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..diagnostics import Code, Diagnostic, Severity, make
+from ..loader import not_regular
 from ..model import Handbook
 
 OB411 = Code("OB411", Severity.ERROR, "Secret value committed to a source file",
@@ -140,6 +141,8 @@ def check_committed_secrets(handbook: Handbook) -> Iterator[Diagnostic]:
 
 def _read_bounded(file: Path) -> str | None:
     """A file's text up to MAX_SCAN bytes; bytes that are not UTF-8 read as U+FFFD (lines are kept)."""
+    if not_regular(file) is not None:
+        return None  # a named pipe would wait for a writer forever
     try:
         if file.stat().st_size > MAX_SCAN:
             return None

@@ -48,7 +48,7 @@ def _read_runbook_url(handbook: Handbook, url: str) -> tuple[str | None, bool]:
         if not site or not url.startswith(site.rstrip("/") + "/"):
             return None, True
         path = urlsplit(url[len(site.rstrip("/")):]).path
-    found = re.search(rf"(?:^|/){re.escape(folder)}/([^/#?]+?)(?:\.md|\.html|/index\.html|/)?$", path)
+    found = re.search(rf"(?:^|/){re.escape(folder)}/([^/#?]+?)(?:\.md|\.html|/index\.html|/)?\Z", path)
     if found is None:
         return None, True  # a page of the site, or of another one, that is not a runbook: not checked
     return found.group(1), False

@@ -66,8 +66,8 @@ OB301 = Code("OB301", Severity.ERROR, "Invalid PromQL expression",
 _GROUP_FIELDS = {"name", "interval", "rules", "limit", "query_offset", "labels"}
 _ALERT_FIELDS = {"alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
 _RECORD_FIELDS = {"record", "expr", "labels"}
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*\Z")  # \Z, not $: no name ends in a newline
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 
 
 @dataclass
@@ -88,7 +88,7 @@ class RuleGroup(Record):
 
     @property
     def slug(self) -> str:
-        return self.id
+        return safe_slug(self.id)  # a long name would be a file name over the file system's limit
 
     @property
     def interval(self) -> str | None:
