@@ -51,6 +51,7 @@ VALID: dict[str, Any] = {
     "default_timeout": "30s",
     "shellcheck": False,
     "site_url": "https://handbook.example.com/ops/",
+    "image_hosts": ["grafana.example.com"],
 }
 #: What `Config` keeps of a valid value, where it is not the value itself.
 KEPT = {"sources": {"runbook": ["ops/runbooks"], "team": ["ops/teams"]}}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +189,16 @@ def _kinds_or_pages(name: str, value: list[Any], reading: _Reading) -> Any:
     return value
 
 
+def _host_names(name: str, value: list[Any], reading: _Reading) -> Any:
+    """`image_hosts`: host names as a URL holds them (`grafana.example.com`), not URLs."""
+    label = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+    wrong = [item for item in value if not isinstance(item, str) or not re.fullmatch(rf"{label}(\.{label})*", item)]
+    if wrong:
+        reading.report((name,), f"{name} must list host names, such as grafana.example.com, not {wrong[0]!r}")
+        return INVALID
+    return value
+
+
 _SEVERITIES = ("error", "warning")
 
 #: Every option of opsbook, in the order the reference and the messages list them: the one declaration
@@ -258,6 +269,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("site_url", (str,), None,
            "The published site's address, to recognise absolute `runbook_url` links into it",
            "URL", shown_default="unset: MkDocs' `site_url`"),
+    Option("image_hosts", (list,), [],
+           "The hosts whose images a postmortem may show, such as `grafana.example.com`; an image from any "
+           "other host is shown as a link, so that reading a page loads nothing from elsewhere",
+           "list of host names", items=str, validate=_host_names),
 )
 
 _Class = TypeVar("_Class", bound=type)
@@ -322,6 +337,7 @@ class Config:
         default_timeout: str = _OPTION
         shellcheck: bool = _OPTION
         site_url: str | None = _OPTION
+        image_hosts: list[str] = _OPTION
     repo_url: str | None = None
     edit_uri: str | None = None
     docs_dir: str = "docs"

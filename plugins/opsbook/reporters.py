@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
@@ -12,7 +13,27 @@ from . import __version__
 from .diagnostics import Diagnostic, Severity
 from .registry import CODES
 
-__all__ = ["FORMATS", "default_format", "format_diagnostics"]
+__all__ = ["FORMATS", "default_format", "format_diagnostics", "one_line"]
+
+# Line breaks and other control characters (C0, DEL, C1), the Unicode line and paragraph separators,
+# and the bidirectional controls that reorder what a terminal shows.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """Text that stays on its line of a log and is read by nothing as a command.
+
+    A newline shows as `\\n`, any other control character as `\\xNN` or `\\uNNNN`, so a value from a
+    source (a title, a path) can never start a line of its own. GitHub's runner reads a line that starts,
+    after spaces, with `::` as a workflow command (`::error file=...::`), and `##[` anywhere in a line as
+    one of the older form: the first `:` of such a line and the `[` of `##[` are written as `\\x3a` and
+    `\\x5b`.
+    """
+    value = _CONTROL.sub(lambda m: _NAMED.get(m.group(0)) or (f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
+                                                              else f"\\u{ord(m.group(0)):04x}"), text)
+    value = value.replace("##[", "##\\x5b")
+    return re.sub(r"\A(\s*):(?=:)", r"\1\\x3a", value)
 
 
 def _source_line(root: Path, diagnostic: Diagnostic, cache: dict[str, list[str]]) -> str | None:
@@ -25,7 +46,7 @@ def _source_line(root: Path, diagnostic: Diagnostic, cache: dict[str, list[str]]
             if not file.resolve().is_relative_to(root.resolve()) or file.stat().st_size > 5 * 1024 * 1024:
                 raise OSError
             cache[diagnostic.path] = file.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a path no file can have (a NUL in it)
             cache[diagnostic.path] = []
     lines = cache[diagnostic.path]
     if diagnostic.line == len(lines) + 1:
@@ -39,15 +60,15 @@ def text(diagnostics: Sequence[Diagnostic], root: Path) -> str:
     out = []
     credentials = {(d.path, d.line) for d in diagnostics if d.code == "OB411"}
     for diagnostic in diagnostics:
-        out.append(f"{diagnostic.location()}: {diagnostic.severity} {diagnostic.code} {diagnostic.message}")
+        out.append(one_line(f"{diagnostic.location()}: {diagnostic.severity} {diagnostic.code} {diagnostic.message}"))
         # The line of a committed credential is not repeated into logs.
         line = None if (diagnostic.path, diagnostic.line) in credentials else _source_line(root, diagnostic, cache)
         if line is not None:
-            shown = line.expandtabs(1)[:200]
+            shown = one_line(line.expandtabs(1)[:200])
             out.append(f"    {shown}")
             out.append("    " + " " * min(max(diagnostic.column - 1, 0), len(shown)) + "^")
         if diagnostic.hint:
-            out.append(f"    hint: {diagnostic.hint}")
+            out.append(f"    hint: {one_line(diagnostic.hint)}")
     errors = sum(d.severity >= Severity.ERROR for d in diagnostics)
     warnings = sum(d.severity == Severity.WARNING for d in diagnostics)
     out.append(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")

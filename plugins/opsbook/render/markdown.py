@@ -4,16 +4,23 @@ Source files come from pull requests, so no text from them may become markup: no
 Markdown link or image, not an attribute list (`{: onclick=...}`), not a heading or a list. Text is
 written with HTML character references for every character that could start markup; Python-Markdown
 and every other CommonMark engine show those as the characters themselves.
+
+A field that is Markdown by design (an incident's postmortem) goes through `md_source` instead: its
+Markdown is kept, but nothing in it can become HTML, a link with a dangerous scheme or an image from
+another host (see `render/sanitise.py` for the second layer, on the HTML).
 """
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from markupsafe import Markup
 
-__all__ = ["md_inline", "md_block", "code_block", "inline_code"]
+from .sanitise import loads_image, safe_link
+
+__all__ = ["md_inline", "md_block", "md_source", "code_block", "inline_code"]
 
 _ENTITIES = {
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
@@ -54,6 +61,97 @@ def _guard_line_start(line: str) -> str:
     # A list marker or numbered-list marker at the start of a line; escape its punctuation.
     return _LINE_START.sub(lambda m: m.group(1) + "".join(f"&#{ord(c)};" if not c.isdigit() else c
                                                            for c in m.group(2)), line)
+
+
+#: A reference definition's `]:` and its target (on the line, or alone on the next one), title included.
+_DEFINITION = re.compile(r"\]:([ \t]*(?:\n[ \t]*)?)([^\n]*)")
+#: Block syntax of Markdown extensions at the start of a line: admonitions, details, tabs, blocks.
+_BLOCK_MARKER = re.compile(r"^(\s*)(!!!|\?\?\?|===|:::|///)", re.M)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def md_source(text: object, image_hosts: Collection[str] = ()) -> Markup:
+    """Markdown written in a source (a postmortem), kept as Markdown but unable to carry markup.
+
+    HTML is escaped (`<`, `>`, `&`: raw tags, comments, entities and autolinks show as text), braces
+    become entities (no attribute lists, no template syntax), and so do the block markers of
+    extensions at the start of a line (`!!!`, `???`, `===`, `:::`, `///`). A link keeps its target
+    only if it is relative or `http`, `https` or `mailto` (`safe_link`): an inline link to anything
+    else points to `#`, and a reference definition to anything else is no longer one (its `:` an
+    entity), so reference-style links cannot reach `javascript:` either. An image stays an image only
+    when written inline with a target on the site or on a host of `image_hosts` (`loads_image`);
+    any other image, reference-style ones included, becomes a link (its `!` an entity). Control
+    characters other than tabs and newlines are dropped.
+    """
+    value = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", "" if text is None else str(text))
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = value.replace("{", "&#123;").replace("}", "&#125;")
+    value = _DEFINITION.sub(lambda m: m.group(0) if safe_link(html.unescape(m.group(2)))
+                            else "]&#58;" + m.group(1) + m.group(2), value)
+    value = _images(value, image_hosts)
+    value = _links(value)
+    value = _BLOCK_MARKER.sub(lambda m: m.group(1) + "".join(f"&#{ord(c)};" for c in m.group(2)), value)
+    return Markup("\n".join(value.splitlines()))
+
+
+def _closing(text: str, start: int, opening: str = "(", closing: str = ")") -> int:
+    """The index of the `closing` that balances text from `start`, or -1 (none before a blank line)."""
+    depth, index = 0, start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == opening:
+            depth += 1
+        elif char == closing:
+            if depth == 0:
+                return index
+            depth -= 1
+        elif char == "\n" and _BLANK_LINE.match(text, index):
+            return -1
+        index += 1
+    return -1
+
+
+def _image_loads(target: str, hosts: Collection[str]) -> bool:
+    """Whether the inside of `![alt](...)` is an image that may load: its address, then at most a title."""
+    parts = html.unescape(target).split(None, 1)
+    return bool(parts) and loads_image(parts[0], hosts) and (len(parts) == 1 or parts[1][:1] in "\"'(")
+
+
+def _images(text: str, hosts: Collection[str]) -> str:
+    out, position = [], 0
+    for match in re.finditer(r"!\[", text):
+        if match.start() < position:
+            continue
+        close = _closing(text, match.end(), "[", "]")
+        if close >= 0 and text.startswith("(", close + 1):
+            end = _closing(text, close + 2)
+            if end >= 0 and _image_loads(text[close + 2:end], hosts):
+                continue
+        out.append(text[position:match.start()] + "&#33;")
+        position = match.start() + 1
+    return "".join(out) + text[position:]
+
+
+def _links(text: str) -> str:
+    out, position = [], 0
+    for match in re.finditer(r"\]\(", text):
+        if match.start() < position:
+            continue
+        end = _closing(text, match.end())
+        blank = _BLANK_LINE.search(text, match.end())
+        target = text[match.end():end] if end >= 0 else text[match.end():blank.start() if blank else len(text)]
+        if safe_link(html.unescape(target)):
+            continue
+        if end >= 0:
+            out.append(text[position:match.start()] + "](#)")
+            position = end + 1
+        else:
+            out.append(text[position:match.start()] + "]&#40;")
+            position = match.end()
+    return "".join(out) + text[position:]
 
 
 def code_block(text: object, language: str = "", indent: int = 0) -> Markup:

@@ -72,8 +72,9 @@ def directives(markdown: str) -> Iterator[tuple[int, int, str]]:
 
 
 def expand_sections(handbook: Handbook, renderer: Renderer, page_uri: str, markdown: str,
-                    path: str) -> tuple[str, list[Diagnostic]]:
-    """The page with every directive replaced by its section (from `renderer.sections`); unknown
+                    path: str, wrap: Callable[[str], str] | None = None) -> tuple[str, list[Diagnostic]]:
+    """The page with every directive replaced by its section (from `renderer.sections`), passed through
+    `wrap` if given (the MkDocs plugin marks where each section is, to sanitise its HTML); unknown
     names are diagnostics."""
     sections = renderer.sections
     lines = markdown.splitlines(keepends=True)
@@ -85,6 +86,8 @@ def expand_sections(handbook: Handbook, renderer: Renderer, page_uri: str, markd
             continue
         body = known.render(handbook, renderer, page_uri)
         body = re.sub(r"\A# [^\n]*\n+", "", body)  # the section's own title: the page has one
+        if wrap is not None:
+            body = wrap(body)
         lines[number - 1] = body if body.endswith("\n") else body + "\n"
     return "".join(lines), sorted(problems, key=lambda d: (d.line, d.column))
 

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-
-from markupsafe import Markup
 
 from ...model import Handbook
 from ...render import Page, Renderer
+from ...render.markdown import md_source
 from ...render.sections import section
 from .records import Incident, LogSource, Migration
-
-
-def safe_markdown(text: object) -> Markup:
-    """Markdown written in a source (a postmortem), kept as Markdown but unable to carry markup:
-    HTML is escaped, attribute lists and links other than http(s) or relative ones are neutralised."""
-    value = str(text or "")
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    value = value.replace("{", "&#123;").replace("}", "&#125;")
-    value = re.sub(r"\]\(\s*(?!https?://|/|\.|#|[\w-]+(?:/|\.md|\))).*?\)", "](#)", value)
-    lines = []
-    for line in value.splitlines():
-        lines.append(re.sub(r"^(\s*)(!!!|\?\?\?|===|:::)", r"\1&#33;&#33;&#33;", line))
-    return Markup("\n".join(lines))
 
 
 def migration_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
@@ -53,8 +38,8 @@ def incident_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     incidents = handbook.records_of(Incident)
     for incident in incidents:
         uri = renderer.uri_of(incident)
-        text = renderer.render("incident.md.j2", uri, incident=incident, postmortem=safe_markdown(
-            incident.data.get("postmortem")), today=handbook.config.today_date)
+        text = renderer.render("incident.md.j2", uri, incident=incident, postmortem=md_source(
+            incident.data.get("postmortem"), handbook.config.image_hosts), today=handbook.config.today_date)
         yield Page(uri, text, source=incident.path, title=incident.title)
     if incidents:
         uri = renderer.index_uri("incident")
