@@ -498,3 +498,35 @@ steps:
     assert [step.status for step in result.steps] == ["failed", "not-run", "not-run"]
     assert result.steps[0].problems == ["stdout pattern '(orders)-\\\\1' is not a regular expression RE2 accepts: "
                                         "invalid escape sequence: \\1"]
+
+
+@pytest.mark.parametrize("namespaces", MODES)
+def test_nothing_outlives_a_killed_opsbook(make_handbook: Callable[..., Path], namespaces: bool) -> None:
+    """opsbook killed with SIGKILL mid-step: the launcher sees its control socket end and ends the step."""
+    token = _token()
+    root = make_handbook({"runbooks/r.yaml": f"""\
+title: R
+inputs: {{MARKER: {{default: {token}}}}}
+steps:
+  - {{name: Long, run: 'setsid sleep 60 & touch started; sleep 60', expect: {{timeout: 60s}}}}
+"""}, shellcheck=False)
+    env = {**os.environ}
+    if not _mode(namespaces):
+        env["OPSBOOK_NO_NAMESPACES"] = "1"
+    opsbook = subprocess.Popen([OPSBOOK, "test", "--dir", str(root), "--results", str(root / "results.json")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        for _ in range(300):  # a hang detector: 30 s for the step to start
+            if (root / "started").exists():
+                break
+            time.sleep(0.1)
+        assert (root / "started").exists()
+        assert _survivors(token)
+    finally:
+        opsbook.kill()
+        opsbook.wait()
+    for _ in range(100):  # the launcher ends them at once; 10 s as a hang detector
+        if not _survivors(token):
+            break
+        time.sleep(0.1)
+    assert _survivors(token) == []

@@ -474,6 +474,8 @@ def _ended(process: subprocess.Popen[bytes]) -> bool:
     """Whether the launcher ended, without reaping it: its pid, and its process group, stay reserved."""
     if process.returncode is not None:
         return True
+    if not hasattr(os, "waitid"):  # macOS: no waitid, the launcher is reaped
+        return process.poll() is not None
     try:
         return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:
