@@ -104,17 +104,29 @@ if done:
 PY
 }
 
-# SQLite's own check of a database file: prints what is wrong and fails, or succeeds silently.
-sqlite_intact() {
-  python3 - "$1" <<'PY'
-import sqlite3, sys
+# Copies a SQLite backup into a file through SQLite's backup interface (sqlite_counts FILE BACKUP), or not
+# (sqlite_counts FILE); then runs SQLite's integrity check on FILE and prints its row counts as JSON. Fails,
+# saying what is wrong, when the copy fails or the check does not pass.
+sqlite_counts() {
+  python3 - "$@" <<'PY'
+import json, sqlite3, sys
+path = sys.argv[1]
 try:
-    db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    if len(sys.argv) > 2:
+        source = sqlite3.connect(f"file:{sys.argv[2]}?mode=ro", uri=True)
+        target = sqlite3.connect(path)
+        source.backup(target)
+        target.close()
+        source.close()
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     problems = [row[0] for row in db.execute("pragma integrity_check")]
+    if problems != ["ok"]:
+        sys.exit(f"error: {path} fails SQLite's integrity check: {'; '.join(problems[:5])}")
+    names = [r[0] for r in db.execute("select name from sqlite_master where type='table' and name not like 'sqlite_%' "
+                                      "and name not like '%yoyo%' order by name")]
+    print(json.dumps({n: db.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}, sort_keys=True))
 except sqlite3.Error as error:
-    problems = [str(error)]
-if problems != ["ok"]:
-    sys.exit(f"error: {sys.argv[1]} fails SQLite's integrity check: {'; '.join(problems[:5])}")
+    sys.exit(f"error: {path}: {error}")
 PY
 }
 
@@ -124,7 +136,7 @@ PY
 # removed): SQLite would otherwise replay the old write-ahead log over the restored file. The restored file
 # takes its place and is checked again; the pre-restore copy is deleted only then, and put back if that fails.
 restore_sqlite() {
-  local path="$1" suffix status=0
+  local path="$1" suffix counts status=0
   local restoring="$path.restoring" pre="$path.pre-restore"
   for suffix in -wal -journal ""; do
     if [ -e "$pre$suffix" ]; then
@@ -134,19 +146,8 @@ restore_sqlite() {
   mkdir -p "$(dirname "$path")"
   rm -f -- "$restoring" "$restoring-journal" "$restoring-wal" "$restoring-shm"
   restoring_file="$restoring"
-  python3 - "$file" "$restoring" <<'PY'
-import sqlite3, sys
-try:
-    source = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-    target = sqlite3.connect(sys.argv[2])
-    source.backup(target)
-    target.close()
-    source.close()
-except sqlite3.Error as error:
-    sys.exit(f"error: cannot restore {sys.argv[1]}: {error}")
-PY
-  sqlite_intact "$restoring"
-  compare_counts "sqlite:///$restoring" "" || { echo "nothing was replaced: $path is as it was" >&2; exit 4; }
+  counts="$(sqlite_counts "$restoring" "$file")"
+  compare_counts_json "$counts" "" || { echo "nothing was replaced: $path is as it was" >&2; exit 4; }
   if [ -e "$path" ]; then
     moved_aside="$path"
     for suffix in "" -wal -journal; do
@@ -159,7 +160,7 @@ PY
   done
   mv -- "$restoring" "$path"
   restoring_file="" moved_aside=""
-  sqlite_intact "$path" && compare_counts "sqlite:///$path" "" || status=$?
+  counts="$(sqlite_counts "$path")" && compare_counts_json "$counts" "$done" || status=$?
   if [ "$status" != 0 ]; then
     if [ -e "$pre" ]; then
       rm -f -- "$path" "$path-wal" "$path-journal" "$path-shm"
@@ -187,7 +188,7 @@ restore_postgres() {
     die "the restore into $(redact_url "$url") failed and was rolled back: the database is as it was"
   counts="$(sed -n 's/^opsbook-restored-counts //p' <<<"$output")"
   [ -n "$counts" ] || die "the restore into $(redact_url "$url") did not report its row counts"
-  if ! compare_counts_json "$counts" ""; then
+  if ! compare_counts_json "$counts" "$done"; then
     echo "nothing was replaced: the restore was rolled back, $(redact_url "$url") is as it was" >&2
     exit 4
   fi
@@ -274,8 +275,12 @@ if [ "$mode" = verify ]; then
   esac
 fi
 
+# The row counts are compared, and the result printed, by the restore itself (restore_sqlite,
+# restore_postgres: before the restore replaces anything), or by compare_counts below for `check`.
+if [ "$mode" = check ]; then done="checked against"; else done=restored; fi
 case "$mode:$target_kind:$format" in
   check:*)
+    compare_counts "$target" "$done"
     ;;
   *:sqlite:sqlite)
     restore_sqlite "$(sqlite_path "$target")"
@@ -288,5 +293,3 @@ case "$mode:$target_kind:$format" in
     ;;
 esac
 
-if [ "$mode" = check ]; then done="checked against"; else done=restored; fi
-compare_counts "$target" "$done"
