@@ -2,9 +2,11 @@
 
     python benchmarks/runner_overhead.py [--steps 200] [--repeat 5]
 
-Both sides start one bash per command (the runner must: each step is its own process group); the
-difference is what opsbook adds: process-group handling, the environment, capture threads, the
-expectations, masking and bookkeeping. Target: at most 15 ms per step. A benchmark, not a test.
+Both sides start one bash per command (the runner must: each step is its own session); the
+difference is what opsbook adds: the launcher (one per run, in a PID namespace where the machine
+allows; `OPSBOOK_NO_NAMESPACES=1` measures the subreaper instead), handing it each step and ending
+what the step started, reading the output, the expectations, masking and bookkeeping. Target: at
+most 15 ms per step. A benchmark, not a test.
 """
 
 from __future__ import annotations
