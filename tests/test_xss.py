@@ -235,6 +235,37 @@ def test_no_page_runs_script_or_loads_from_another_host(site: tuple[str, Path]) 
     assert outside == [], f"requests left the site: {sorted(set(outside))[:10]}"
 
 
+@pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install playwright)")
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package chromium)")
+def test_search_results_run_no_script(site: tuple[str, Path]) -> None:
+    """Material's search shows the text of pages (the payloads among it) as results: as text."""
+    address, _ = site
+    outside: list[str] = []
+    dialogs: list[str] = []
+    assert sync_playwright is not None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        context = browser.new_context()
+        context.route(re.compile(rf"^(?!{re.escape(address)}/)"),
+                      lambda route, request: (outside.append(request.url), route.abort()))
+        page = context.new_page()
+        page.on("dialog", lambda opened: (dialogs.append(opened.message), opened.dismiss()))
+        page.goto(f"{address}/", wait_until="load")
+        box = page.locator("input.md-search__input")
+        for query in ("script", "onerror", "javascript"):
+            box.click()
+            box.fill("")
+            page.keyboard.type(query, delay=10)  # Material's search listens to key events
+            page.locator(".md-search-result__item").first.wait_for(timeout=20000)
+            page.wait_for_timeout(100)
+            found = page.evaluate(SCAN)
+            assert found == [], (query, found)
+            assert page.evaluate("() => typeof window.__xss === 'undefined'"), query
+            page.keyboard.press("Escape")
+        browser.close()
+    assert dialogs == [] and outside == []
+
+
 def test_no_page_holds_a_handler_a_frame_or_a_foreign_resource(site: tuple[str, Path]) -> None:
     """Every page of the site, read as HTML: no event handler, no `javascript:` or `data:` URL, no frame,
     no image, script or style sheet from another host, no inline script but the theme's."""
