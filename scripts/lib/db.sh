@@ -42,10 +42,13 @@ row_counts() {
     sqlite)
       python3 - "$(sqlite_path "$url")" <<'PY'
 import json, sqlite3, sys
-db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-names = [r[0] for r in db.execute("select name from sqlite_master where type='table' and name not like 'sqlite_%' "
-                                  "and name not like '%yoyo%' order by name")]
-print(json.dumps({n: db.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}, sort_keys=True))
+try:
+    db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+    names = [r[0] for r in db.execute("select name from sqlite_master where type='table' and name not like 'sqlite_%' "
+                                      "and name not like '%yoyo%' order by name")]
+    print(json.dumps({n: db.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}, sort_keys=True))
+except sqlite3.Error as error:
+    sys.exit(f"error: cannot count the rows of {sys.argv[1]}: {error}")
 PY
       ;;
     postgres)
