@@ -154,3 +154,17 @@ def test_metrics_out_refuses_a_socket(handbook: Path, tmp_path: Path) -> None:
     finally:
         server.close()
     assert code == 2 and "socket" in output
+
+
+def test_opsbook_test_prints_no_forged_annotation(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
+    """`opsbook test` runs in CI too: a step's name and the output it printed stay on their lines."""
+    name = json.dumps("Greet" + FORGED)
+    root = make_handbook({"runbooks/forged.yaml": (
+        "title: Forged\nsteps:\n"
+        f"  - {{name: {name}, run: \"printf '::error file=README.md,line=5::forged\\\\n##[error]x\\\\n'\","
+        " expect: {stdout: bye}}\n")})
+    run = CliRunner().invoke(main, ["test", "--dir", str(root), "--results", str(tmp_path / "results.json")])
+    assert run.exit_code == 1, run.output
+    assert "Greet\\n::error file=README.md,line=1::forged" in run.output  # the name, on its line
+    assert "          \\x3a:error file=README.md,line=5::forged" in run.output  # the output tail, escaped
+    assert _commands(run.output) == [], run.output
