@@ -373,6 +373,16 @@ def test_only_regular_files_are_opened(make_handbook: Callable[..., Path], tmp_p
     assert not out.exists()
 
 
+def test_a_configuration_file_that_is_a_named_pipe_is_not_opened(make_handbook: Callable[..., Path]) -> None:
+    """The configuration is read only from a regular file: a named pipe in its place is no configuration
+    (the defaults apply), never a hang."""
+    root = make_handbook({"runbooks/ok.yaml": "title: R\nsteps: [{name: S, manual: m}]\n"})
+    (root / "opsbook.yml").unlink()
+    os.mkfifo(root / "opsbook.yml")
+    checked = _cli("check", str(root))
+    assert "Traceback" not in checked.stderr and checked.stdout.splitlines()[-1].endswith("0 warnings")
+
+
 def test_a_link_to_a_device_is_not_read(make_handbook: Callable[..., Path]) -> None:
     root = make_handbook({})
     (root / "runbooks").mkdir()
