@@ -37,6 +37,9 @@ def _yaml(value: str) -> str:
 
 def hostile_handbook(make_handbook: Callable[..., Path]) -> Path:
     p = _yaml(PAYLOAD)
+    # An `expect` pattern must be a valid regular expression (OB032): the payload, escaped, is one that
+    # matches itself, so the page still has to show every character of it as text.
+    pattern = _yaml(re.escape(PAYLOAD))
     return make_handbook({
         "docs/index.md": "# Home\n",
         "teams/web.yaml": f"name: {p}\nchannel: {p}\nreceivers: [pager]\noncall: {{rotation: {p}, escalation: [{p}]}}\n",
@@ -45,7 +48,7 @@ def hostile_handbook(make_handbook: Callable[..., Path]) -> Path:
         "components/db.yaml": f"name: {p}\nkind: datastore\nowner: web\nrpo: 1h\ndata: {{classification: internal}}\n",
         "runbooks/r.yaml": f"title: {p}\nsummary: {p}\nowner: web\nservice: api\nalerts: [Bad]\nsymptoms: [{p}]\n"
                            f"inputs: {{X: {{description: {p}, default: {p}}}}}\n"
-                           f"steps:\n  - name: {p}\n    run: {p}\n    expect: {{stdout: {p}}}\n"
+                           f"steps:\n  - name: {p}\n    run: {p}\n    expect: {{stdout: {pattern}}}\n"
                            f"  - name: {p}\n    manual: {p}\n",
         "ops/alerts/a.yml": f"groups:\n  - name: {p}\n    rules:\n      - alert: Bad\n        expr: up == 0\n"
                             f"        labels: {{severity: warning, team: {p}}}\n"

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -24,19 +25,20 @@ from .health.figures import compute_health
 from .kinds.alerting.alertmanager import AlertmanagerConfig
 from .kinds.alerting.routing import build_tree
 from .kinds.runbooks.records import Runbook
-from .kinds.runbooks.results import write_junit, write_results
+from .kinds.runbooks.results import ResultsGuard, write_junit, write_results
 from .kinds.runbooks.runner import RunOptions, run_runbook
 from .loader import load_yaml_file
 from .model import load_handbook
 from .pipeline import analyse, load_config
+from .publish import discard, replace_folder, staging_beside, write_problem
 from .registry import KINDS, make_renderer
 from .render.sections import expand_sections
-from .reporters import FORMATS, format_diagnostics
+from .reporters import FORMATS, format_diagnostics, one_line
 from .schema_validation import schema_names, schema_text
 
 __all__ = ["main"]
 
-_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")  # \Z: `$` would also match before a final newline
 
 
 def _root(directory: str | None) -> Path:
@@ -81,7 +83,9 @@ def check(directory: str | None, fmt: str | None, strict: bool) -> None:
 def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: bool) -> None:
     """Write the generated pages as plain Markdown files that any site engine can read.
     Nothing is written when the handbook has errors; the folder is replaced only once every page
-    is written, so a failed build never leaves half a tree where the last good one was.
+    is written, so a failed build never leaves half a tree where the last good one was. Each build
+    writes into a staging folder of its own, removed when it fails; concurrent builds replace the
+    folder one after the other.
     """
     root = _root(directory)
     target = Path(out).resolve()
@@ -94,8 +98,26 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: 
     if failures:
         click.echo(f"opsbook: not writing {out}: the handbook has problems", err=True)
         sys.exit(1)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        staging = staging_beside(target)
+    except OSError as error:
+        click.echo(f"opsbook: {write_problem(error, target)}", err=True)
+        sys.exit(1)
+    try:
+        pages, written = _write_build(analysis, staging, out, docs)
+        replace_folder(staging, target)
+    except OSError as error:
+        discard(staging)
+        click.echo(f"opsbook: {write_problem(error, target)}; {out} is left as it was", err=True)
+        sys.exit(1)
+    except BaseException:
+        discard(staging)
+        raise
+    click.echo(f"opsbook: wrote {len(pages)} generated pages{f' and {written} docs files' if docs else ''} to {out}")
+
+
+def _write_build(analysis: Any, staging: Path, out: str, docs: bool) -> tuple[list[Any], int]:
+    """Write the pages (and the docs folder) into the staging folder: the pages, and the docs files copied."""
     (staging / BUILD_MARKER).write_text("Written by `opsbook build`; replaced whole by the next build.\n",
                                         encoding="utf-8")
     pages = analysis.pages()
@@ -110,14 +132,7 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: 
             continue  # a hand-written page of that name wins, as in the MkDocs build
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(page.text, encoding="utf-8")
-    previous = None
-    if target.exists():
-        previous = target.with_name(f".{target.name}.old-{os.getpid()}")
-        target.rename(previous)
-    staging.rename(target)
-    if previous is not None:
-        shutil.rmtree(previous, ignore_errors=True)
-    click.echo(f"opsbook: wrote {len(pages)} generated pages{f' and {written} docs files' if docs else ''} to {out}")
+    return pages, written
 
 
 @main.command("test")
@@ -172,23 +187,36 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
     def show(step: Any) -> None:
         extra = f" ({step.reason})" if step.reason else ""
         timing = f" {step.duration:.2f}s" if step.status in ("passed", "failed", "timeout") else ""
-        click.echo(f"  {symbols[step.status]:<7} {step.section}[{step.index + 1}] {step.name}{timing}{extra}")
+        # Names and output come from the pull request: each stays on its line (reporters.one_line).
+        click.echo(one_line(f"  {symbols[step.status]:<7} {step.section}[{step.index + 1}] {step.name}{timing}{extra}"))
         for problem in step.problems:
-            click.echo(f"          {problem}")
+            click.echo(one_line(f"          {problem}"))
         if not step.ok and step.output_tail():
-            click.echo("          " + step.output_tail(10).replace("\n", "\n          "))
+            click.echo("\n".join(one_line(f"          {line}") for line in step.output_tail(10).split("\n")))
 
     results = []
-    for runbook in runbooks:
-        click.echo(f"{runbook.id} ({runbook.path})")
-        results.append(run_runbook(runbook, options, on_step=show))
+    configured = root / analysis.config.results
+    guard = ResultsGuard(configured)  # what a step writes to the results file the build reads is discarded
+    try:
+        for runbook in runbooks:
+            click.echo(one_line(f"{runbook.id} ({runbook.path})"))
+            results.append(run_runbook(runbook, options, on_step=show))
+    finally:
+        if guard.discard():
+            click.echo(f"opsbook: a step wrote {analysis.config.results} during the run; discarded "
+                       "(only opsbook writes the results)", err=True)
     counts = {status: sum(step.status == status for r in results for step in r.steps) for status in symbols}
     failed = [r.runbook for r in results if not r.passed]
     click.echo(f"{len(results)} runbooks: {counts['passed']} steps passed, {counts['failed'] + counts['timeout']} "
                f"failed, {counts['skipped']} skipped in CI, {counts['manual']} manual, {counts['not-run']} not run")
-    write_results(Path(results_file) if results_file else root / analysis.config.results, results)
-    if junit_file:
-        write_junit(Path(junit_file), results)
+    target = Path(results_file) if results_file else configured
+    try:
+        write_results(target, results)
+        if junit_file:
+            write_junit(Path(junit_file), results)
+    except OSError as error:
+        click.echo(f"opsbook: {write_problem(error, target)}", err=True)
+        sys.exit(1)
     if failed:
         click.echo(f"failed: {', '.join(failed)}")
     sys.exit(1 if failed else 0)
@@ -199,8 +227,11 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write to this file (atomically, for a node_exporter textfile collector) instead of stdout.")
 def metrics(directory: str | None, out: str | None) -> None:
-    """Print the handbook-health figures in the Prometheus text format."""
+    """Print the handbook-health figures in the Prometheus text format.
+    `--out` replaces a regular file only: a symlink, a folder, a device or a FIFO there is refused."""
     root = _root(directory)
+    if out is not None:
+        _refuse_unless_regular(Path(out))
     analysis = analyse(root)
     text = exposition(compute_health(analysis.handbook, analysis.diagnostics))
     if out is None:
@@ -208,9 +239,35 @@ def metrics(directory: str | None, out: str | None) -> None:
         return
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
+    # A new file of its own (O_EXCL), never one that was there: a planted symlink is not followed.
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as partial:
+            partial.write(text)
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(name, 0o666 & ~umask)  # as any new file, readable by the collector (mkstemp makes it 0600)
+        _refuse_unless_regular(target)
+        os.replace(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def _refuse_unless_regular(target: Path) -> None:
+    """A usage error (exit 2) when `target` exists and is not a regular file: `metrics --out` replaces
+    the file by renaming over it, which would replace a symlink, a device or a FIFO as well."""
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise click.UsageError(f"--out {target}: {error.strerror}") from error
+    if not stat.S_ISREG(mode):
+        what = ("a symlink" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode)
+                else "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        raise click.UsageError(f"--out {target} is {what}; metrics only replaces a regular file")
 
 
 @main.command()
@@ -335,7 +392,7 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
     tree, route_problems = build_tree(document.data if isinstance(document.data, dict) else {})
     for problem in route_problems:
         line, column = document.position(problem.path)
-        click.echo(f"{document.path}:{line}:{column}: error OB320 {problem.message}", err=True)
+        click.echo(one_line(f"{document.path}:{line}:{column}: error OB320 {problem.message}"), err=True)
     if tree is None or route_problems:  # Alertmanager would refuse this configuration: no answer to give
         sys.exit(1)
     routes = tree.routes_for(label_set)
@@ -343,7 +400,7 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
     if verbose:
         for matched in routes:
             path = " -> ".join(step.describe() for step in matched.lineage())
-            click.echo(f"  {path} => {matched.receiver}")
+            click.echo(one_line(f"  {path} => {matched.receiver}"))
 
 
 _RUNBOOK_TEMPLATE = """\

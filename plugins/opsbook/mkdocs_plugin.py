@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import html
+import logging
 import os
 import re
+import secrets
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -15,23 +17,26 @@ from typing import TYPE_CHECKING, Any
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import PluginError
+from mkdocs.exceptions import Abort, PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page as MkDocsPage
+from mkdocs.utils import CountHandler
 from mkdocs.utils import meta as front_matter
 from pymdownx.superfences import fence_code_format
 
 from .checks.freshness import freshness_of
 from .config import OPTIONS, Config, Option
 from .diagnostics import Severity
-from .model import forget_parsed
+from .model import forget_parsed, special_docs
 from .pipeline import Analysis, analyse, load_config
+from .publish import WRITE_ERRORS, discard, replace_folder, staging_beside, write_problem
 from .registry import KINDS, make_renderer
 from .render import Renderer
 from .render.markdown import md_inline
+from .render.sanitise import sanitise_html
 from .render.sections import expand_sections
-from .reporters import format_diagnostics
+from .reporters import format_diagnostics, one_line
 
 __all__ = ["OpsbookConfig", "OpsbookPlugin"]
 
@@ -75,9 +80,15 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
     def __init__(self) -> None:
         self.command: str | None = None
         self.site_dir: Path | None = None
+        #: This build's staging folder, while the build writes into it.
+        self.staging: Path | None = None
         self.core: Config | None = None
         self.analysis: Analysis | None = None
         self.titles: dict[str, str] = {}
+        #: The generated pages of this build, whose HTML `on_page_content` sanitises.
+        self.generated: set[str] = set()
+        #: Marks, in a hand-written page, where a generated section starts and ends (unguessable per build).
+        self.section_mark = f"opsbook-section-{secrets.token_hex(8)}"
         #: Hand-written pages prepared in `on_files`: digest of the Markdown read → the Markdown to use.
         self.prepared: dict[str, tuple[bytes, str]] = {}
         #: Team id → (title, page) for the freshness line, kept once the model is let go.
@@ -98,6 +109,11 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         self.core.repo_url = config.repo_url
         self.core.edit_uri = config.edit_uri
         self.core.docs_dir = os.path.relpath(config.docs_dir, root)
+        # MkDocs lists the docs folder, following linked folders, before any plugin sees its files: a
+        # folder linked into itself would have it walk 2**40 folders, a named pipe hang it on reading.
+        unreadable = special_docs(root, self.core.docs_dir)
+        if unreadable:
+            raise PluginError("opsbook: " + "; ".join(one_line(d.message) for d in unreadable))
         if not self.core.site_url:
             # `mkdocs serve` replaces site_url with the preview's address: take the one the file says.
             written, _ = load_config(root)
@@ -106,10 +122,15 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             if extension not in config.markdown_extensions:
                 config.markdown_extensions.append(extension)
         if self.command in ("build", "gh-deploy") and not getattr(config, "dirty", False):
-            # Build into a staging folder beside the site, renamed over it only once the build succeeded:
-            # a failed build never leaves half a site where the last good one was.
+            # Build into a staging folder of this build's own beside the site, renamed over it only once the
+            # build succeeded (`on_post_build`): a failed build never leaves half a site where the last
+            # good one was, and two builds at once never write into one folder.
             self.site_dir = Path(config.site_dir).resolve()
-            config.site_dir = str(self.site_dir.with_name(f".{self.site_dir.name}.opsbook-staging"))
+            try:
+                self.staging = staging_beside(self.site_dir, "opsbook-staging")
+            except OSError as error:
+                raise PluginError(f"opsbook: {write_problem(error, self.site_dir)}") from error
+            config.site_dir = str(self.staging)
         self.mermaid = _find_mermaid(root, self.config.get("mermaid_js"))
         if self.mermaid is not None:
             # Diagrams only with Mermaid shipped in the site: without it Material would fetch it from a CDN.
@@ -118,22 +139,46 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
                 config.extra_javascript.append(MERMAID_ASSET)
         return config
 
+    @event_priority(-100)
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         """Ship Mermaid with the site, so that diagrams render offline and no request leaves it; then
-        put the staged site in place of the last one."""
+        put the staged site in place of the last one.
+
+        Runs last (priority -100) and leaves the last site alone when MkDocs is about to abort the build:
+        under `--strict` a warning fails the build after this event, so the site is replaced only when
+        no warning was counted. Two builds finishing at once replace the site one after the other."""
         if self.mermaid is not None:
             target = Path(config.site_dir) / MERMAID_ASSET
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.mermaid, target)
-        if self.site_dir is not None:
-            staged = Path(config.site_dir)
-            previous = self.site_dir.with_name(f".{self.site_dir.name}.opsbook-previous")
-            shutil.rmtree(previous, ignore_errors=True)
-            if self.site_dir.exists():
-                self.site_dir.rename(previous)
-            staged.rename(self.site_dir)
-            shutil.rmtree(previous, ignore_errors=True)
-            config.site_dir = str(self.site_dir)
+        if self.site_dir is None or self.staging is None:
+            return
+        if config.strict and _strict_warnings():
+            return  # MkDocs aborts right after this event; `on_build_error` removes the staging folder
+        try:
+            replace_folder(self.staging, self.site_dir)
+        except OSError as error:
+            raise PluginError(f"opsbook: {write_problem(error, self.site_dir)}") from error
+        self.staging = None
+        config.site_dir = str(self.site_dir)
+
+    @event_priority(-100)
+    def on_build_error(self, *, error: Exception) -> None:
+        """Remove the staging folder of a failed build, the last site left as it was; a site that cannot
+        be written (a full disk, a read-only tree) is one line, not a traceback."""
+        if self.staging is not None:
+            discard(self.staging)
+            self.staging = None
+        if isinstance(error, OSError) and error.errno in WRITE_ERRORS:
+            problem = write_problem(error, self.site_dir or Path(str(error.filename or "site")))
+            log.error(problem)  # the plugin's logger says "opsbook: " first
+            raise Abort(f"Aborted: {problem}") from error
+
+    def on_shutdown(self) -> None:
+        """An interrupted build (Ctrl-C is not an error MkDocs reports) leaves no staging folder behind."""
+        if self.staging is not None:
+            discard(self.staging)
+            self.staging = None
 
     @event_priority(50)
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
@@ -153,10 +198,11 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         if failures:
             report = format_diagnostics(failures, root, "text")
             for diagnostic in failures:
-                log.error(f"{diagnostic.location()}: {diagnostic.code} {diagnostic.message}")
+                log.error(one_line(f"{diagnostic.location()}: {diagnostic.code} {diagnostic.message}"))
             raise PluginError(f"opsbook found problems in the handbook:\n{report}")
         docs_dir = Path(config.docs_dir).resolve()
         self.titles = {}
+        self.generated = set()
         for page in analysis.pages():
             if ".." in Path(page.uri).parts or page.uri.startswith("/"):
                 raise PluginError(f"opsbook: refusing a generated page outside the site: {page.uri!r}")
@@ -168,6 +214,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             if page.source is not None:
                 file.edit_uri = Path(os.path.relpath(root / page.source, docs_dir)).as_posix()
             files.append(file)
+            self.generated.add(page.uri)
             if page.title:
                 self.titles[page.uri] = page.title
         self._prepare_written_pages(files, config)
@@ -228,10 +275,37 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         assert self.core is not None
         path = Path(os.path.relpath(Path(config.docs_dir) / uri, self.core.root)).as_posix()
         renderer = self._renderer()
-        expanded, problems = expand_sections(renderer.handbook, renderer, uri, markdown, path)
+        expanded, problems = expand_sections(renderer.handbook, renderer, uri, markdown, path, self._mark)
         if problems:
-            raise PluginError("\n".join(f"{p.location()}: {p.severity} {p.code} {p.message}" for p in problems))
+            raise PluginError("\n".join(one_line(f"{p.location()}: {p.severity} {p.code} {p.message}")
+                                        for p in problems))
         return expanded
+
+    def _mark(self, section: str) -> str:
+        """A generated section between two HTML comments, found again in the page's HTML."""
+        return f"\n<!-- {self.section_mark} -->\n\n{section.strip(chr(10))}\n\n<!-- /{self.section_mark} -->\n\n"
+
+    @event_priority(-100)
+    def on_page_content(self, html: str, /, *, page: MkDocsPage, config: MkDocsConfig, files: Files) -> str | None:
+        """Sanitise the HTML of every generated page, and of every generated section of a hand-written page.
+
+        Runs last (priority -100), on the HTML MkDocs made of the page, whatever the Markdown extensions
+        and other plugins did. Sources come from pull requests: their text is escaped into the Markdown
+        (`render/markdown.py`) and their Markdown defused (`md_source`), and this second layer, an
+        allow-list of tags, attributes and URL schemes applied by a maintained sanitiser (nh3, see
+        `render/sanitise.py`), holds even where Markdown's dialects or a new extension would let a
+        construct through the first. Hand-written pages are the project's own: only their generated
+        sections are sanitised, each found between the two comments `_mark` put around it (a source
+        cannot write the mark: `<` is always escaped, and it changes with every build); a section whose
+        closing mark is lost is sanitised to the end of the page.
+        """
+        assert self.core is not None
+        hosts = self.core.image_hosts
+        if page.file.src_uri in self.generated:
+            return sanitise_html(html, hosts)
+        mark = re.escape(self.section_mark)
+        return re.sub(rf"<!-- {mark} -->(.*?)(?:<!-- /{mark} -->|\Z)",
+                      lambda found: sanitise_html(found.group(1), hosts), html, flags=re.S)
 
     def _renderer(self) -> Renderer:
         if self.renderer is None:
@@ -253,6 +327,13 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
 
 
 MERMAID_ASSET = "assets/javascripts/mermaid.min.js"
+
+
+def _strict_warnings() -> bool:
+    """Whether MkDocs has counted a warning in strict mode: its counter, on the `mkdocs` logger, decides
+    whether the build aborts once `on_post_build` has run."""
+    return any(isinstance(handler, CountHandler) and handler.get_counts()
+               for handler in logging.getLogger("mkdocs").handlers)
 
 
 def _digest(markdown: str) -> bytes:

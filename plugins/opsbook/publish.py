@@ -6,8 +6,8 @@ fully succeeded is the staging folder renamed over the target (`replace_folder`)
 lock on the folder that holds both, so that two builds finishing at once replace the site one after
 the other, each whole. A build that fails removes its staging folder (`discard`) and leaves the last
 good target as it was; the staging folders of builds that died without cleaning up (they hold no
-lock any more) are removed by the next build. `write_problem` says in one line why a folder could not be written (a full disk,
-a read-only tree), for the adapters to print instead of a traceback.
+lock any more) are removed by the next build. `write_problem` says in one line why a folder could not
+be written (a full disk, a read-only tree), for the adapters to print instead of a traceback.
 """
 
 from __future__ import annotations
