@@ -6,6 +6,12 @@ times of one day, and, between two consecutive run days `g` days apart, `g` days
 between the day's first and last run. Run days are found by walking the 400-year Gregorian cycle
 (146,097 days), after which dates and weekdays repeat: irregular schedules such as
 `0 2 * * 1-5` (72 h from Friday to Monday) or `0 3 29 2 *` (eight years across 2100) are exact.
+
+The fields are read as Debian's cron reads them (cronie and Vixie cron alike; `cronsim` follows them, and
+tests/test_cron.py holds this module to it): a day field whose text starts with `*` (`*`, `*/10`) leaves
+the day unrestricted by it, so the day must match both fields; only when neither starts with `*` does a
+day run when it matches either. `0 0 */10 * 1` runs on Mondays that are the 1st, 11th, 21st or 31st.
+A schedule that can never run (`0 12 31 4 *`, `0 0 30 2 *`) is refused, as cronsim refuses it.
 """
 
 from __future__ import annotations
@@ -32,15 +38,16 @@ class CronError(ValueError):
 
 
 def _field(text: str, low: int, high: int, names: dict[str, int] | None, what: str) -> tuple[frozenset[int], bool]:
-    """The values a field allows, and whether it was restricted (not `*`)."""
+    """The values a field allows, and whether it restricts the day (its text does not start with `*`:
+    Debian's cron reads `*/10` in a day field as unrestricted, like `*`)."""
     values: set[int] = set()
     for part in text.split(","):
         if not part:
             raise CronError(f"empty item in the {what} field {text!r}")
-        base, _, step_text = part.partition("/")
+        base, slash, step_text = part.partition("/")
         step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+        if slash:
+            if not _digits(step_text) or int(step_text) == 0:
                 raise CronError(f"step {step_text!r} in the {what} field is not a positive number")
             step = int(step_text)
         if base == "*":
@@ -48,17 +55,22 @@ def _field(text: str, low: int, high: int, names: dict[str, int] | None, what: s
         else:
             first, dash, last = base.partition("-")
             start = _value(first, low, high, names, what)
-            end = _value(last, low, high, names, what) if dash else (high if step_text else start)
+            end = _value(last, low, high, names, what) if dash else (high if slash else start)
             if end < start:
                 raise CronError(f"range {base!r} in the {what} field runs backwards")
         values.update(range(start, end + 1, step))
-    return frozenset(values), text != "*"
+    return frozenset(values), not text.startswith("*")
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only (`str.isdigit` also takes `²` and other digits cron does not read)."""
+    return bool(text) and all("0" <= character <= "9" for character in text)
 
 
 def _value(text: str, low: int, high: int, names: dict[str, int] | None, what: str) -> int:
     if names and text.lower() in names:
         return names[text.lower()]
-    if not text.isdigit():
+    if not _digits(text):
         raise CronError(f"{text!r} is not a value of the {what} field")
     number = int(text)
     if not low <= number <= high:
@@ -85,8 +97,8 @@ class Schedule:
         by_date = day.day in self.days
         by_weekday = (day.isoweekday() % 7) in self.weekdays
         if self.days_restricted and self.weekdays_restricted:
-            return by_date or by_weekday  # cron's rule: either field may match
-        return by_date and by_weekday
+            return by_date or by_weekday  # neither field starts with `*`: either may match
+        return by_date and by_weekday  # one starts with `*` (and allows every day it may): both must match
 
     @property
     def times(self) -> list[int]:
@@ -224,7 +236,18 @@ def parse_cron(expression: str) -> Schedule:
     months, _ = _field(fields[3], 1, 12, _MONTHS, "month")
     weekdays, weekdays_restricted = _field(fields[4], 0, 7, _DAYS, "day-of-week")
     weekdays = frozenset(0 if day == 7 else day for day in weekdays)
+    if not (days_restricted and weekdays_restricted) and not any(
+            day <= _LONGEST_MONTH[month] for month in months for day in days):
+        # Both day fields must match, and no month it names has any of its days: it never runs.
+        named = ", ".join(_MONTH_NAMES[month - 1] for month in sorted(months))
+        raise CronError(f"it never runs: no month it allows ({named}) has a day "
+                        f"{' or '.join(str(day) for day in sorted(days))}")
     return Schedule(str(expression), minutes, hours, days, months, weekdays, days_restricted, weekdays_restricted)
+
+
+_LONGEST_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February: 29 in leap years
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December")
 
 
 def cron_in_words(expression: str) -> str:
