@@ -10,16 +10,19 @@ without `continue` stops the search; a route none of whose children matched is i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import re2
 
-__all__ = ["Matcher", "MatcherError", "Route", "RoutingTree", "parse_matcher", "parse_matchers",
+__all__ = ["Matcher", "MatcherError", "Route", "RoutingTree", "parse_matcher", "parse_matchers", "parse_labels",
            "build_tree", "integrations_of"]
 
-_MATCHER = re.compile(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|=|!=|!~)\s*(.*?)\s*$", re.S)
+# Alertmanager's own pattern (pkg/labels). Go's `\s` is ASCII `[\t\n\f\r ]` only (not `\v`, not Unicode
+# spaces, which Python's `\s` would strip), and `\Z`: Python's `$` also matches before a final newline.
+_MATCHER = re.compile(r"^[\t\n\f\r ]*([a-zA-Z_:][a-zA-Z0-9_:]*)[\t\n\f\r ]*(=~|=|!=|!~)[\t\n\f\r ]*(.*?)"
+                      r"[\t\n\f\r ]*\Z", re.S)
 MAX_REGEX_LENGTH = 4096
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # the error is reported as a diagnostic; RE2's own log line on stderr is noise
@@ -78,6 +81,8 @@ def parse_matcher(text: str) -> Matcher:
     quoted = raw.startswith('"')
     if quoted:
         raw = raw[1:]
+    if any("\ud800" <= char <= "\udfff" for char in raw):  # undecodable bytes of a command-line argument
+        raise MatcherError(f"matcher value not valid UTF-8: {found.group(3)}")
     value: list[str] = []
     escaped = False
     for index, char in enumerate(raw):
@@ -131,6 +136,21 @@ def parse_matchers(text: str) -> list[Matcher]:
     if last:
         tokens.append(last)
     return [parse_matcher(item) for item in tokens]
+
+
+def parse_labels(arguments: Iterable[str]) -> dict[str, str]:
+    """A label set written as `amtool config routes test` (0.25) reads its arguments (`parseLabels`):
+    each argument is one matcher (`parse_matcher`: spaces around the name and the value, an optional
+    quoted value with `\\n`, `\\"` and `\\\\` escapes, `:` in names), which must be `=`; a name given
+    twice keeps its last value, and no argument at all is the empty set. Raises `MatcherError` with
+    amtool's reason."""
+    labels: dict[str, str] = {}
+    for argument in arguments:
+        matcher = parse_matcher(argument)  # first, as amtool: `a=~"("` is refused for its expression
+        if matcher.op != "=":
+            raise MatcherError("labels must be specified as key=value pairs")
+        labels[matcher.name] = matcher.value
+    return labels
 
 
 @dataclass
