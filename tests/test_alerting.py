@@ -121,8 +121,41 @@ def test_receiver_no_team_claims(make_handbook: Callable[..., Path]) -> None:
 
 def test_duplicate_alert_definitions(make_handbook: Callable[..., Path]) -> None:
     same = _alert("DbSlow", "warning")
-    root = make_handbook({"ops/alerts/db.yml": _rules(same, same, _alert("DbSlow", "high"))})
-    assert _codes(root) == [("OB315", "ops/alerts/db.yml", 10, 16)]
+    other = "      - alert: DbSlow\n        expr: mysql_up == 0\n        labels: {severity: warning, team: data}\n"
+    # Identical twice, and a critical threshold told apart by its severity: no conflict. Same labels,
+    # another expression: the notifications cannot be told apart.
+    root = make_handbook({"ops/alerts/db.yml": _rules(same, same, _alert("DbSlow", "high"), other)})
+    assert _codes(root) == [("OB315", "ops/alerts/db.yml", 13, 16)]
+
+
+def burn_rate(window: str | None, long: str, short: str, factor: str, for_: str) -> str:
+    labels = f"severity: page, team: data{f', window: {window}' if window else ''}"
+    return (f"      - alert: ErrorBudgetBurn\n"
+            f"        expr: job:slo_errors:ratio_rate{long}{{job=\"api\"}} > ({factor} * 0.001)"
+            f" and job:slo_errors:ratio_rate{short}{{job=\"api\"}} > ({factor} * 0.001)\n"
+            f"        for: {for_}\n        labels: {{{labels}}}\n")
+
+
+def test_multi_window_alerts_are_a_family(make_handbook: Callable[..., Path]) -> None:
+    """The SRE workbook's multi-window, multi-burn-rate alerts: one name, its windows told apart by a
+    label or only by their thresholds and windows; one name per component, told apart by a matcher."""
+    labelled = _rules(burn_rate("fast", "1h", "5m", "14.4", "2m"), burn_rate("slow", "6h", "30m", "6", "15m"))
+    unlabelled = _rules(burn_rate(None, "1h", "5m", "14.4", "2m"), burn_rate(None, "6h", "30m", "6", "15m"))
+    component = "".join(f"      - alert: Saturated\n        expr: saturation{{component=\"{c}\"}} > 0.9\n"
+                        for c in ("cpu", "disk"))
+    root = make_handbook({"ops/alerts/a.yml": labelled, "ops/alerts/b.yml": unlabelled.replace("Burn", "Burning"),
+                          "ops/alerts/c.yml": _rules(component)})
+    assert [d for d in analyse(root).diagnostics if d.code == "OB315"] == []
+
+
+def test_conflict_keeps_its_labels_apart_from_a_family(make_handbook: Callable[..., Path]) -> None:
+    # Same labels, another metric, another function, another kind of matcher: each a conflict.
+    base = "      - alert: Down\n        expr: up{job=\"db\"} == 0\n        labels: {team: data}\n"
+    variants = [base.replace("up{", "pg_up{"), base.replace("up{job", "absent(up{job").replace("} ==", "}) =="),
+                base.replace('job="db"', 'job=~"db"')]
+    root = make_handbook({"ops/alerts/db.yml": _rules(base, *variants)})
+    assert [(d.code, d.line) for d in analyse(root).diagnostics if d.code == "OB315"] == [
+        ("OB315", 7), ("OB315", 10), ("OB315", 13)]
 
 
 def test_routing_tests(make_handbook: Callable[..., Path]) -> None:

@@ -3,6 +3,7 @@ directions (OB310 to OB317)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ...diagnostics import Code, Diagnostic, Severity, make
@@ -89,23 +90,27 @@ OB314 = Code("OB314", Severity.WARNING, "Receiver that no team claims",
                  "receivers: [data-pager]   # and nobody claims fallback\n",
          passing="# ops/teams/team-data.yaml\n"
                  "receivers: [data-pager, fallback]\n")
-OB315 = Code("OB315", Severity.WARNING, "Alert name defined twice with different definitions",
-         "Two alerting rules share a name but differ in expression, labels or `for`. That is sometimes "
-         "intended (a warning and a critical threshold), but the runbook and the routing then serve both.",
+OB315 = Code("OB315", Severity.WARNING, "Alert name defined twice as two conditions that cannot be told apart",
+         "Two alerting rules share a name and their labels, and their expressions differ in shape (another "
+         "metric, function or matcher): their notifications cannot be told apart, and only one of the two "
+         "is what the runbook describes. A family is not reported: definitions whose labels differ (a "
+         "`window` or `severity` label), or whose expressions differ only in thresholds and windows (a "
+         "multi-window, multi-burn-rate pair), in `for`, or in the values of equality matchers "
+         "(`component=\"cpu\"`, carried by the alerts' series).",
          failing="# ops/alerts/replica.yml\n"
                  "groups:\n"
                  "  - name: replica\n"
                  "    rules:\n"
-                 "      - alert: OrdersDatabaseDown   # as in ops/alerts/orders.yml\n"
+                 "      - alert: OrdersDatabaseDown   # as in ops/alerts/orders.yml, same labels\n"
                  "        expr: pg_up{role=\"replica\"} == 0\n"
-                 "        labels: {severity: high, team: data}\n",
+                 "        labels: {severity: critical, team: data}\n",
          passing="# ops/alerts/replica.yml\n"
                  "groups:\n"
                  "  - name: replica\n"
                  "    rules:\n"
-                 "      - alert: OrdersReplicaDown\n"
+                 "      - alert: OrdersDatabaseDown   # the same name, told apart by its labels\n"
                  "        expr: pg_up{role=\"replica\"} == 0\n"
-                 "        labels: {severity: high, team: data}\n")
+                 "        labels: {severity: critical, team: data, role: replica}\n")
 OB316 = Code("OB316", Severity.ERROR, "Routing test failed",
          "A routing test's labels, routed through the Alertmanager configuration, reach receivers other than "
          "the ones the test expects (in order).",
@@ -195,19 +200,42 @@ def check_routing(handbook: Handbook) -> Iterator[Diagnostic]:
                    hint="add it to the receivers: of the team it notifies")
 
 
+# An equality matcher's value (`component="cpu"`, not `!=`, `=~` or `==`): the value is carried by the
+# alert's series, so definitions differing only there are told apart by that label.
+_EQUAL_MATCHER = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)\s*(?<![!=<>])=(?![=~])\s*"(?:[^"\\]|\\.)*"')
+# A number or a duration (`0.99`, `1e3`, `5m`, `1h30m`), not a digit inside a name (`http_5xx_total`).
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_:.])\d[A-Za-z0-9_.]*(?:[eE][+-]\d+)?")
+# A window in a recording rule's name (`job:slo_errors:ratio_rate1h`, `errors_5m_total`), not another
+# number in a name (`node_load15`, `http_5xx_total`).
+_NAMED_WINDOW = re.compile(r"(?<=[A-Za-z_:])\d+(?:ms|[smhdwy])(?![A-Za-z0-9])")
+
+
+def _shape(expr: str) -> str:
+    """An expression with its thresholds, windows and equality-matched label values masked."""
+    masked = _EQUAL_MATCHER.sub(r'\1="#"', " ".join(expr.split()))
+    return _NAMED_WINDOW.sub("#", _NUMBER.sub("#", masked))
+
+
 def check_duplicates(handbook: Handbook) -> Iterator[Diagnostic]:
-    """OB315: alert names defined more than once with different definitions."""
-    by_name: dict[str, list[AlertRule]] = {}
+    """OB315: one alert name defined twice as two different conditions that cannot be told apart.
+
+    Definitions of one name are a family, not reported, when their labels differ (a `window` or
+    `severity` label), or when their expressions differ only in numbers and durations (thresholds,
+    windows, a window in a recording rule's name: a multi-window burn-rate pair), their `for`, or the
+    values of equality matchers (`component="cpu"` and `component="disk"`, carried by the alerts'
+    series). A conflict is the same labels over an expression of another shape: another metric,
+    another function or another matcher.
+    """
+    first_of: dict[tuple[str, tuple[tuple[str, str], ...]], AlertRule] = {}
     for alert in _alerts(handbook):
-        by_name.setdefault(alert.id, []).append(alert)
-    for name, alerts in by_name.items():
-        first = alerts[0]
-        for alert in alerts[1:]:
-            if alert.definition() != first.definition():
-                line, column = alert.position("alert")
-                first_line, _ = first.position("alert")
-                yield make(OB315, alert.path, line, column,
-                           f"alert {name} is also defined at {first.path}:{first_line}, differently")
+        labels = tuple(sorted(alert.labels.items()))
+        first = first_of.setdefault((alert.id, labels), alert)
+        if first is not alert and _shape(alert.expr) != _shape(first.expr):
+            line, column = alert.position("alert")
+            first_line, _ = first.position("alert")
+            yield make(OB315, alert.path, line, column,
+                       f"alert {alert.id} is also defined at {first.path}:{first_line} with the same labels "
+                       "over another expression")
 
 
 def check_route_tests(handbook: Handbook) -> Iterator[Diagnostic]:
