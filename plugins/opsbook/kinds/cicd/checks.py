@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...commands import in_repository, join_path
 from ...diagnostics import Code, Diagnostic, Severity, make
 from ...model import Handbook
 from ...schema_validation import quick_validator, schema_error_diagnostics
@@ -280,11 +281,15 @@ def check_workflow_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
     root = handbook.root
     for workflow in _workflows(handbook):
         for job in workflow.jobs:
-            for index, script, folder in job.scripts():
-                if folder is None or (root / folder / script).exists():
+            for index, invocation, folder in job.invocations():
+                if folder is None:
                     continue  # a folder computed at run time cannot be checked
+                script = join_path(folder, invocation.path)  # from the root
+                if in_repository(root, script):
+                    continue
                 where = ("jobs", job.key, "steps", index, "run")
-                line, column = workflow.document.position_of_text(where, str(job.steps[index].get("run")), script)
+                line, column = workflow.document.position_of_text(where, str(job.steps[index].get("run")),
+                                                                  invocation.written)
                 yield make(OB404, workflow.path, line, column,
                            f"job {job.key} runs {script}, which does not exist in the repository")
 

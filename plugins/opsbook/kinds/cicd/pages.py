@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ...commands import in_repository
 from ...cron import cron_in_words
 from ...model import Handbook
 from ...render import Page, Renderer
@@ -57,8 +58,7 @@ def _scripts(handbook: Handbook, workflow: Workflow) -> list[tuple[str, bool]]:
     found: dict[str, bool] = {}
     for job in workflow.jobs:
         for _, path, folder in job.scripts():
-            shown = path if folder in (None, ".") else f"{folder.rstrip('/')}/{path}"
-            found.setdefault(shown, folder is None or (handbook.root / shown).exists())
+            found.setdefault(path, folder is None or in_repository(handbook.root, path))  # path: from the root
     return sorted(found.items())
 
 

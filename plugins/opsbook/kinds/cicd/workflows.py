@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...commands import scripts_in
+from ...commands import Invocation, invocations, join_path, scripts_in
 from ...loader import Document
 from ...model import Kind, Record
 
@@ -158,15 +158,23 @@ class Job:
         folder = str(step.get("working-directory") or job_dir or ".")
         return None if "${{" in folder else folder
 
-    def scripts(self) -> list[tuple[int, str, str | None]]:
-        """(step index, script path, working directory) for every repository script the steps run."""
-        found: list[tuple[int, str, str | None]] = []
+    def invocations(self) -> list[tuple[int, Invocation, str | None]]:
+        """(step index, invocation, working directory) for every repository script the steps run, each
+        invocation's path relative to the working directory (`commands.invocations`)."""
+        found: list[tuple[int, Invocation, str | None]] = []
         for index, step in enumerate(self.steps):
             run = step.get("run")
             if isinstance(run, str):
                 folder = self.working_directory(step)
-                found.extend((index, path, folder) for path in scripts_in(run))
+                found.extend((index, invocation, folder) for invocation in invocations(run))
         return found
+
+    def scripts(self) -> list[tuple[int, str, str | None]]:
+        """(step index, script path, working directory) for every repository script the steps run: the
+        path relative to the repository, or to the working directory when that is computed at run time
+        (None)."""
+        return [(index, invocation.path if folder is None else join_path(folder, invocation.path), folder)
+                for index, invocation, folder in self.invocations()]
 
 
 @dataclass

@@ -220,6 +220,6 @@ def check_backup_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
             continue
         for script in missing_scripts(handbook.root, command, known):
             where = (*backup._prefix(), "script")
-            line, column = backup.document.position_of_text(where, command, script)
+            line, column = backup.document.position_of_text(where, command, script.written)
             yield make(OB045, backup.path, line, column,
-                       f"backup {backup.id} is taken by {script}, which is not in the repository")
+                       f"backup {backup.id} is taken by {script.path}, which is not in the repository")

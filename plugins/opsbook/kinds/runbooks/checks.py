@@ -82,10 +82,10 @@ def check_step_scripts(handbook: Handbook) -> Iterator[Diagnostic]:
             if not step.run:
                 continue
             for script in missing_scripts(handbook.root, step.run, known):
-                if any(script in command for command in earlier):
+                if any(script.written in command or script.path in command for command in earlier):
                     continue  # an earlier step names it: it writes, copies or fetches it (or ran it, reported there)
                 where = (*runbook._prefix(), step.section, step.index, "run")
-                line, column = runbook.document.position_of_text(where, step.run, script)
+                line, column = runbook.document.position_of_text(where, step.run, script.written)
                 yield make(OB045, runbook.path, line, column,
-                           f"step '{step.name}' runs {script}, which is not in the repository")
+                           f"step '{step.name}' runs {script.path}, which is not in the repository")
             earlier.append(step.run)
