@@ -151,3 +151,81 @@ def test_sections_embed_in_hand_written_pages(make_handbook: Callable[..., Path]
     (problem,) = analyse(root).diagnostics
     assert (problem.code, problem.path, problem.line, problem.column) == ("OB060", "docs/guide/ops.md", 13, 1)
     assert "sections: " in problem.message and "runbooks" in problem.message
+
+
+# Fences and section directives read by a CommonMark parser (#16, item 7)
+
+def _outside(text: str) -> list[int]:
+    from opsbook.render.markdown import lines_outside_fences
+
+    return [number for number, _ in lines_outside_fences(text)]
+
+
+def _directive_names(text: str) -> list[str]:
+    from opsbook.render.sections import directives
+
+    return [name for _, _, name in directives(text)]
+
+
+def test_an_indented_code_block_holding_a_fence_hides_nothing_after_it() -> None:
+    text = "# Page\n\nSome text:\n\n    ```\n    code\n\n<!-- opsbook: later -->\n"
+    assert _directive_names(text) == ["later"]
+    assert _outside(text) == [1, 2, 3, 4, 7, 8]
+
+
+def test_directives_inside_code_are_not_expanded() -> None:
+    fenced = "```\n<!-- opsbook: a -->\n```\n<!-- opsbook: b -->\n"
+    indented = "Text\n\n    <!-- opsbook: a -->\n\n<!-- opsbook: b -->\n"
+    assert _directive_names(fenced) == ["b"]
+    assert _directive_names(indented) == ["b"]
+
+
+def test_fence_forms() -> None:
+    # tildes; a longer closing fence; a shorter or other-character run does not close
+    assert _outside("~~~\nx\n~~~\nout\n") == [4]
+    assert _outside("````\n```\n~~~~\n`````\nout\n") == [5]
+    # an unclosed fence runs to the end of the page
+    assert _outside("out\n```\n<!-- opsbook: a -->\nstill code\n") == [1]
+    assert _directive_names("```\n<!-- opsbook: a -->\n") == []
+    # a fence inside a list item, and after it the list's directive
+    text = "- item\n\n  ```\n  <!-- opsbook: a -->\n  ```\n\n  <!-- opsbook: b -->\n"
+    assert _directive_names(text) == ["b"]
+    # backticks in the info string of a backtick fence make it no fence
+    assert _outside("``` a`b\nout\n") == [1, 2]
+
+
+def _commonmark_code_lines(text: str) -> set[int]:
+    from markdown_it import MarkdownIt
+
+    inside: set[int] = set()
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type in ("fence", "code_block") and token.map:
+            inside.update(range(token.map[0] + 1, token.map[1] + 1))
+    return inside
+
+
+def _mutants(pages: list[str], count: int, seed: int = 16) -> list[str]:
+    import random
+
+    pieces = ["```", "~~~", "````", "    ```", "   ```", "- ```", "> ```", "1. ~~~", "    code",
+              "<!-- opsbook: x -->", "    <!-- opsbook: y -->", "", "- item", "  ```", "```python",
+              "text", "> quote", "<!--", "-->", "\t```", "``` a`b", "~~~ a`b"]
+    chooser = random.Random(seed)
+    result = []
+    for _ in range(count):
+        lines = chooser.choice(pages).splitlines()[:80]
+        for _ in range(chooser.randint(1, 8)):
+            lines.insert(chooser.randint(0, len(lines)), chooser.choice(pieces))
+        result.append("\n".join(lines) + ("\n" if chooser.random() < 0.5 else ""))
+    return result
+
+
+def test_lines_outside_code_agree_with_commonmark() -> None:
+    """Differential: every docs page and 400 seeded mutants; the lines called outside code are exactly
+    those no `fence` or `code_block` token of markdown-it covers."""
+    root = Path(__file__).resolve().parent.parent / "docs"
+    pages = [path.read_text(encoding="utf-8") for path in sorted(root.rglob("*.md"))]
+    assert pages
+    for text in pages + _mutants(pages, 400):
+        expected = [n for n in range(1, len(text.splitlines()) + 1) if n not in _commonmark_code_lines(text)]
+        assert _outside(text) == expected

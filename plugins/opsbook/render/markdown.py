@@ -16,6 +16,7 @@ import html
 import re
 from collections.abc import Collection, Iterator
 
+from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from .sanitise import loads_image, safe_link
@@ -175,20 +176,29 @@ def inline_code(text: object) -> Markup:
     return Markup(f"{ticks}{pad}{body}{pad}{ticks}")
 
 
-_FENCE = re.compile(r"\s*(`{3,}|~{3,})(.*)$")
+_COMMONMARK = MarkdownIt("commonmark")
+_CODE_TOKENS = frozenset({"fence", "code_block"})
+
+
+def code_lines(markdown: str) -> set[int]:
+    """The line numbers (from 1, as `str.splitlines` counts them) that CommonMark reads as code: fenced
+    blocks with their fence lines (an unclosed fence runs to the end of the page) and indented code
+    blocks, at top level or inside lists and block quotes."""
+    lines = markdown.splitlines()
+    # markdown-it breaks lines at newlines only; joined this way its line numbers are those of splitlines.
+    tokens = _COMMONMARK.parse("".join(line + "\n" for line in lines))
+    inside: set[int] = set()
+    for token in tokens:
+        if token.type in _CODE_TOKENS and token.map:
+            start, end = token.map
+            inside.update(range(start + 1, end + 1))
+    return inside
 
 
 def lines_outside_fences(markdown: str) -> Iterator[tuple[int, str]]:
-    """(line number, line) of every line of Markdown outside fenced code blocks, fence lines left out."""
-    fence: str | None = None
+    """(line number, line) of every line of Markdown outside code blocks (fenced, fence lines left out,
+    or indented), as a CommonMark parser (markdown-it-py) reads the page."""
+    inside = code_lines(markdown)
     for number, line in enumerate(markdown.splitlines(), start=1):
-        opening = _FENCE.match(line)
-        if opening:
-            run, rest = opening.groups()
-            if fence is None:
-                fence = run
-            elif run[0] == fence[0] and len(run) >= len(fence) and not rest.strip():
-                fence = None  # a closing fence: the same character, at least as long, nothing after it
-            continue
-        if fence is None:
+        if number not in inside:
             yield number, line
