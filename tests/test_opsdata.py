@@ -137,3 +137,44 @@ def test_semicolons_in_comments_and_strings_do_not_split_statements() -> None:
     changes = analyse_sql("-- note; with a semicolon\nUPDATE t SET a = 'x;y';\nCREATE INDEX i ON orders (a);\n")
     assert [(c.line, c.summary.split()[0]) for c in changes] == [(2, "UPDATE"), (3, "CREATE")]
     assert changes[1].locks == "locks writes to orders while the index builds"
+
+
+def test_sql_is_split_by_a_lexer_dollar_bodies_and_block_comments() -> None:
+    """#16, item 7: a `$$` body is one statement; a `/* */` comment does not hide a lock note."""
+    from opsbook.kinds.operations.records import analyse_sql
+
+    text = ("CREATE FUNCTION touch() RETURNS trigger AS $$\nBEGIN\n  NEW.at := now();\n  RETURN NEW;\nEND;\n"
+            "$$ LANGUAGE plpgsql;\n/* widen the column;\n   it was too short */\nALTER TABLE orders ADD COLUMN note text;\n"
+            "CREATE FUNCTION f() RETURNS int AS $fn$ SELECT 1; DROP TABLE x; $fn$ LANGUAGE sql;\n"
+            "UPDATE t SET a = E'it\\'s; DROP COLUMN y';\n-- trailing; comment\n")
+    changes = analyse_sql(text)
+    assert [(c.line, c.summary.split()[0]) for c in changes] == [(1, "CREATE"), (9, "ALTER"), (10, "CREATE"),
+                                                                  (11, "UPDATE")]
+    assert changes[0].summary == "CREATE FUNCTION touch() RETURNS trigger AS $$ $$ LANGUAGE plpgsql"
+    assert changes[1].summary == "ALTER TABLE orders ADD COLUMN note text"
+    assert changes[1].locks == "takes an exclusive lock on orders, briefly"
+    assert [c.drops for c in changes] == [(), (), (), ()]
+    assert analyse_sql("/* only a comment; */\n-- and another\n") == []
+
+
+def test_project_migrations_give_the_same_changes() -> None:
+    """The statements, lines, lock notes and drops of the project's migrations, as the regex split read them."""
+    from opsbook.kinds.operations.records import analyse_sql
+
+    root = Path(__file__).resolve().parent.parent / "migrations"
+    found = {path.name: [(c.line, c.summary.split()[:3], c.locks, c.drops) for c in analyse_sql(path.read_text())]
+             for path in sorted(root.glob("*.sql"))}
+    exclusive = "takes an exclusive lock on {}, briefly"
+    assert found == {
+        "0001.add-order-status.rollback.sql": [(1, ["ALTER", "TABLE", "orders"], exclusive.format("orders"),
+                                                ("orders.status",))],
+        "0001.add-order-status.sql": [(2, ["ALTER", "TABLE", "orders"], exclusive.format("orders"), ())],
+        "0002.index-orders-by-customer.rollback.sql": [(1, ["DROP", "INDEX", "orders_customer_idx"], None, ())],
+        "0002.index-orders-by-customer.sql": [(2, ["CREATE", "INDEX", "orders_customer_idx"],
+                                               "locks writes to orders while the index builds", ())],
+        "0003.add-customer-marketing-consent.rollback.sql": [(1, ["ALTER", "TABLE", "customers"],
+                                                              exclusive.format("customers"),
+                                                              ("customers.marketing_consent",))],
+        "0003.add-customer-marketing-consent.sql": [(2, ["ALTER", "TABLE", "customers"],
+                                                     exclusive.format("customers"), ())],
+    }

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from sqlparse import tokens as T
+from sqlparse.engine import FilterStack
+from sqlparse.exceptions import SQLParseError
+
 from ...diagnostics import Diagnostic, make
 from ...loader import OB003, Document, Limits, decode
 from ...model import Kind, MappingListField, Record, Ref
 
 __all__ = ["Incident", "LogSource", "Migration", "INCIDENT_KIND", "LOG_KIND", "MIGRATION_KIND"]
-
-_STATEMENT = re.compile(r"[^;]+;?", re.S)
-
 
 def read_sql(file: Path, relpath: str, limits: Limits) -> tuple[list[Document], list[Diagnostic]]:
     """A migration file as a document: its SQL text, bounded like every source."""
@@ -47,21 +48,43 @@ class Change:
     drops: tuple[str, ...]
 
 
+def _statements(text: str) -> Iterator[tuple[int, str]]:
+    """(line, statement) of each statement, split by sqlparse's lexer: a `;` in a comment, a string
+    (`'…'`, `E'…'`) or a dollar-quoted body (`$$ … $$`, `$fn$ … $fn$`) does not end a statement, and a
+    comment (`--` or `/* … */`) is dropped, not merged into the statement after it. The line is that of
+    the statement's first token that is not a comment. Strings and dollar-quoted bodies are blanked, so
+    what they hold is never read as a change."""
+    offset = 0
+    for statement in FilterStack().run(text):
+        parts: list[str] = []
+        first: int | None = None
+        for token in statement.flatten():
+            value = token.value
+            if token.ttype in T.Comment:
+                parts.append(" ")
+            elif token.ttype in T.String:
+                parts.append(value[0] + " " * (len(value) - 1))
+            elif token.ttype is T.Literal and value.startswith("$"):
+                tag = value[: value.index("$", 1) + 1]
+                parts.append(f"{tag} {tag}")
+            else:
+                parts.append(value)
+            if first is None and not token.is_whitespace and token.ttype not in T.Comment:
+                first = offset
+            offset += len(value)
+        body = " ".join("".join(parts).split()).rstrip(";").strip()
+        if body and first is not None:
+            yield text.count("\n", 0, first) + 1, body
+
+
 def analyse_sql(text: str) -> list[Change]:
     """What each statement changes; which lock or rewrite a table; which columns and tables they drop."""
     changes = []
-    # Comments and string literals blanked out (lengths kept, so lines stay where they are): a `;` in
-    # either does not end a statement.
-    masked = re.sub(r"--[^\n]*|'(?:[^']|'')*'", lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 1)
-                    if m.group(0).startswith("'") else " " * len(m.group(0)), text)
-    text = masked
-    for found in _STATEMENT.finditer(text):
-        body = "\n".join(line for line in found.group(0).splitlines() if not line.strip().startswith("--"))
-        statement = " ".join(body.split()).rstrip(";")
-        if not statement:
-            continue
-        leading = text[: found.start()] + found.group(0)[: len(found.group(0)) - len(found.group(0).lstrip())]
-        line = leading.count("\n") + 1
+    try:
+        statements = list(_statements(text))
+    except SQLParseError as error:
+        return [Change(1, f"(the SQL could not be split into statements: {error})", None, ())]
+    for line, statement in statements:
         upper = statement.upper()
         table = re.search(r"\b(?:TABLE|ON)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?([\w.\"]+)", statement, re.I)
         name = table.group(1).strip('"') if table else ""
