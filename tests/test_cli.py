@@ -31,6 +31,26 @@ def test_check_clean_handbook_exits_0(runner: CliRunner, fixture_handbook: Calla
     assert result.output.strip().endswith("0 errors, 0 warnings")
 
 
+def test_check_without_a_handbook_is_an_error(runner: CliRunner, tmp_path: Path,
+                                              make_handbook: Callable[..., Path]) -> None:
+    # No configuration file and no source: `0 errors` would pass a gate that checked nothing.
+    (tmp_path / "empty" / "docs").mkdir(parents=True)
+    result = runner.invoke(main, ["check", "--format", "json", str(tmp_path / "empty")])
+    assert result.exit_code == 1
+    assert "error: no handbook in" in result.output and "nothing was checked" in result.output
+    # A new handbook, a configuration and docs but no source yet: checked (its configuration), said
+    # plainly in text, and it builds.
+    root = make_handbook({"docs/index.md": "# Handbook\n"})
+    result = runner.invoke(main, ["check", "--format", "text", str(root)])
+    assert result.exit_code == 0
+    assert "no handbook sources found: opsbook.yml is there" in result.output
+    assert runner.invoke(main, ["build", str(root), "--out", str(tmp_path / "out")]).exit_code == 0
+    (root / "runbooks").mkdir()
+    (root / "runbooks" / "restore.yaml").write_text("title: Restore\nsteps:\n  - {name: Go, run: 'true'}\n")
+    result = runner.invoke(main, ["check", "--format", "text", str(root)])
+    assert result.exit_code == 0 and "no handbook" not in result.output
+
+
 def test_check_json_names_the_missing_related_item(runner: CliRunner, make_handbook: Callable[..., Path]) -> None:
     root = make_handbook({"runbooks/restore.yaml": BROKEN})
     result = runner.invoke(main, ["check", "--format", "json", str(root)])

@@ -17,13 +17,13 @@ from typing import Any
 import click
 
 from . import __version__
-from .config import find_root
+from .config import CONFIG_FILES, find_root
 from .diagnostics import Severity
 from .durations import parse_duration
 from .health.exposition import exposition
 from .health.figures import compute_health
 from .kinds.alerting.alertmanager import AlertmanagerConfig
-from .kinds.alerting.routing import build_tree
+from .kinds.alerting.routing import MatcherError, build_tree, parse_labels
 from .kinds.runbooks.records import Runbook
 from .kinds.runbooks.results import ResultsGuard, write_junit, write_results
 from .kinds.runbooks.runner import RunOptions, run_runbook
@@ -61,7 +61,8 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 def check(directory: str | None, fmt: str | None, strict: bool) -> None:
     """Validate the handbook in DIRECTORY (default: the current folder) without building the site.
-    Exit status: 0 when clean, 1 when any error (or warning, with --strict), 2 on a usage error.
+    Exit status: 0 when clean, 1 when any error (or warning, with --strict) or when there is no
+    handbook (no configuration file and no source), 2 on a usage error.
     """
     root = _root(directory)
     analysis = analyse(root)
@@ -69,7 +70,21 @@ def check(directory: str | None, fmt: str | None, strict: bool) -> None:
     if output:
         click.echo(output)
     threshold = Severity.WARNING if strict else None
-    sys.exit(1 if analysis.failures(threshold) else 0)
+    failed = bool(analysis.failures(threshold))
+    handbook = analysis.handbook
+    if not (handbook.documents or handbook.unparsed or handbook.load_diagnostics or any(handbook.loaded.values())):
+        # Nothing was read, nor refused: `0 errors` alone would pass a gate that checked nothing.
+        configured = next((name for name in CONFIG_FILES if (root / name).is_file()), None)
+        if configured is None:
+            click.echo(f"opsbook check: error: no handbook in {root}: no configuration file "
+                       f"({', '.join(CONFIG_FILES)}) and no source file in the default source folders; "
+                       "nothing was checked", err=True)
+            failed = True
+        elif fmt == "text" or (fmt is None and not os.environ.get("GITHUB_ACTIONS")):  # a note for people
+            click.echo(f"opsbook check: no handbook sources found: {configured} is there, but its source "
+                       "folders (`sources:` or the defaults) hold no source file; only the configuration "
+                       "was checked", err=True)
+    sys.exit(1 if failed else 0)
 
 
 @main.command()
@@ -273,18 +288,25 @@ def _refuse_unless_regular(target: Path) -> None:
 @main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--generated/--no-generated", default=True, help="Also lint the generated pages (default).")
-def lint(directory: str | None, generated: bool) -> None:
+@click.option("--skip-if-missing", is_flag=True,
+              help="When Vale is not installed, skip the lint with a message and status 0 (default: status 1).")
+def lint(directory: str | None, generated: bool, skip_if_missing: bool) -> None:
     """Lint the prose with Vale (`.vale.ini`): the docs folder and the generated pages.
-    Vale is a separate program; when it is not installed, the lint is skipped and says so. Placeholder
-    text (TODO, TBD, FIXME, lorem) is reported by `opsbook check` (OB070), Vale or not.
+    Vale is a separate program; when it is not installed, the lint fails (status 1) and says so, unless
+    --skip-if-missing, which skips it with status 0. Placeholder text (TODO, TBD, FIXME, lorem) is
+    reported by `opsbook check` (OB070), Vale or not.
     """
 
     root = _root(directory)
     vale = shutil.which("vale")
     if vale is None:
-        click.echo("opsbook lint: skipped: the vale program is not installed (https://vale.sh); "
-                   "placeholders are still checked by opsbook check (OB070)", err=True)
-        return
+        if skip_if_missing:
+            click.echo("opsbook lint: skipped: the vale program is not installed (https://vale.sh); "
+                       "placeholders are still checked by opsbook check (OB070)", err=True)
+            return
+        click.echo("opsbook lint: error: the vale program is not installed (https://vale.sh), nothing was "
+                   "linted; install it, or pass --skip-if-missing to skip the lint", err=True)
+        sys.exit(1)
     if not (root / ".vale.ini").is_file():
         raise click.UsageError(f"no .vale.ini in {root}")
     analysis = analyse(root)
@@ -356,7 +378,7 @@ def schema(kind: str | None) -> None:
 
 
 @main.command()
-@click.argument("labels", nargs=-1, required=True)
+@click.argument("labels", nargs=-1)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True), default=None,
               help="An Alertmanager configuration file; by default the handbook's.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=None, help="Handbook root.")
@@ -364,15 +386,10 @@ def schema(kind: str | None) -> None:
 def route(labels: tuple[str, ...], config_file: str | None, directory: str | None, verbose: bool) -> None:
     """Print the receivers an alert with LABELS (NAME=VALUE ...) reaches, in notification order.
     The answer is the one `amtool config routes test` gives: receivers comma-separated, in the order
-    of the routing tree, repeats kept.
+    of the routing tree, repeats kept. LABELS are read as amtool reads them (`parse_labels`); none
+    at all is the empty label set.
     """
 
-    label_set: dict[str, str] = {}
-    for item in labels:
-        name, sep, value = item.partition("=")
-        if not sep or not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
-            raise click.UsageError(f"{item!r} is not a label: write NAME=VALUE")
-        label_set[name] = value.strip('"') if len(value) >= 2 and value[0] == value[-1] == '"' else value
     if config_file is None:
         root = _root(directory)
 
@@ -394,6 +411,11 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
         line, column = document.position(problem.path)
         click.echo(one_line(f"{document.path}:{line}:{column}: error OB320 {problem.message}"), err=True)
     if tree is None or route_problems:  # Alertmanager would refuse this configuration: no answer to give
+        sys.exit(1)
+    try:  # after the configuration, as amtool does
+        label_set = parse_labels(labels)
+    except MatcherError as error:
+        click.echo(one_line(f"opsbook: error: Failed to parse labels: {error}"), err=True)
         sys.exit(1)
     routes = tree.routes_for(label_set)
     click.echo(",".join(r.receiver for r in routes))
