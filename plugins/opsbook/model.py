@@ -86,9 +86,13 @@ class Record:
             return None
         return self.position(*path)[0]
 
+    #: The fields a record's title is read from, the first one set first (a kind whose records have no
+    #: `title` field names only `name`).
+    TITLE_FIELDS: ClassVar[tuple[str, ...]] = ("title", "name")
+
     @property
     def title(self) -> str:
-        value = self.data.get("title") or self.data.get("name")
+        value = next((v for v in map(self.data.get, self.TITLE_FIELDS) if v), None)
         return value if isinstance(value, str) and value.strip() else self.id
 
     @property

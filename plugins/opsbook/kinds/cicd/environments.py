@@ -18,10 +18,7 @@ class Environment(Record):
     FIELDS: ClassVar[tuple[str, ...]] = ("id", "name", "description", "url", "approval", "reviewers", "secrets",
                                          "deployed_by", "rollback_runbook", "owner", "last_reviewed", "review_every")
 
-    @property
-    def title(self) -> str:
-        name = self.data.get("name")
-        return name if isinstance(name, str) and name.strip() else self.id
+    TITLE_FIELDS: ClassVar[tuple[str, ...]] = ("name",)
 
     url = TextField()
     approval = TextField()

@@ -27,9 +27,7 @@ class Component(Record):
     rpo = TextField(blank=False)
     data_protection = MappingField("data")
 
-    @property
-    def title(self) -> str:
-        return TextField.of(self.data, "name") or self.id
+    TITLE_FIELDS: ClassVar[tuple[str, ...]] = ("name",)
 
     @property
     def sort(self) -> str:

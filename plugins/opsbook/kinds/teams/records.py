@@ -18,10 +18,7 @@ class Team(Record):
     FIELDS: ClassVar[tuple[str, ...]] = ("id", "name", "description", "channel", "receivers", "oncall",
                                          "last_reviewed", "review_every")
 
-    @property
-    def title(self) -> str:
-        name = self.data.get("name")
-        return name if isinstance(name, str) and name.strip() else self.id
+    TITLE_FIELDS: ClassVar[tuple[str, ...]] = ("name",)
 
     channel = TextField()
     receivers = TextListField()
