@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-__all__ = ["parse_duration", "parse_date", "format_duration", "shift_date"]
+__all__ = ["DURATION_FORM", "parse_duration", "parse_date", "format_duration", "shift_date"]
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION = re.compile(r"^(?:(\d+)(ms|s|m|h|d|w|y))+$")
 _PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+#: Text shaped like a duration (numbers and units), valid or not: what OB041 judges rather than the schema.
+DURATION_FORM = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 
 
 def parse_duration(text: object) -> float | None:

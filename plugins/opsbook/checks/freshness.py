@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..diagnostics import Code, Diagnostic, Severity, make
-from ..durations import parse_date, parse_duration, shift_date
+from ..durations import DURATION_FORM, parse_date, parse_duration, shift_date
 from ..loader import Document, load_yaml_text
 from ..model import Handbook
 from ..schema_validation import load_schema
@@ -64,7 +64,6 @@ OB044 = Code("OB044", Severity.WARNING, "No owner or review date",
                  "---\n")
 
 _DATE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DURATION_FORM = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 DEFAULT_INTERVAL = "180d"
 
 
@@ -114,7 +113,7 @@ def _check(path: str, data: dict[str, Any], position: Any, today: _dt.date, requ
         line, column = position("last_reviewed")
         yield make(OB041, path, line, column, f"last_reviewed {reviewed!r} is not a calendar date")
         return
-    if isinstance(every, str) and _DURATION_FORM.match(every) and parse_duration(every) is None:
+    if isinstance(every, str) and DURATION_FORM.match(every) and parse_duration(every) is None:
         line, column = position("review_every")
         yield make(OB041, path, line, column, f"review_every {every!r} is not a duration: each unit once, "
                                                 "largest first")

@@ -7,13 +7,12 @@ shellcheck on the steps is in `shellcheck`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from ...checks.freshness import OB041
 from ...commands import OB045, missing_scripts
 from ...diagnostics import Code, Diagnostic, Severity, make
-from ...durations import parse_duration
+from ...durations import DURATION_FORM, parse_duration
 from ...model import Handbook
 from .records import Runbook
 from .verification import results_of
@@ -27,13 +26,12 @@ def check_timeouts(handbook: Handbook) -> Iterator[Diagnostic]:
         yield from _invalid_timeouts(runbook)
 
 
-_DURATION_FORM = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 
 
 def _invalid_timeouts(runbook: Runbook) -> Iterator[Diagnostic]:
     for step in runbook.all_steps():
         value = step.expect.get("timeout")
-        if isinstance(value, str) and _DURATION_FORM.match(value) and not parse_duration(value):
+        if isinstance(value, str) and DURATION_FORM.match(value) and not parse_duration(value):
             line, column = runbook.position(step.section, step.index, "expect", "timeout")
             why = "is zero" if parse_duration(value) == 0 else "is not a duration: each unit once, largest first"
             yield make(OB041, runbook.path, line, column, f"timeout {value!r} {why}")
