@@ -4,10 +4,12 @@ Prometheus text, placeholders and freshness are checked, and the monitoring setu
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
@@ -18,6 +20,7 @@ from opsbook.cli import main
 from opsbook.health.figures import compute_health
 
 REPO = Path(__file__).parent.parent
+SVG = "{http://www.w3.org/2000/svg}"
 
 HANDBOOK = {
     "ops/alerts/a.yml": "groups:\n  - name: g\n    rules:\n"
@@ -54,8 +57,97 @@ def test_dashboard_figures_equal_the_checks(make_handbook: Callable[..., Path]) 
     analysis = analyse(root)
     assert compute_health(analysis.handbook, analysis.diagnostics).verified_steps == 2
     page = next(p.text for p in analysis.pages() if p.uri == "health.md")
-    assert "| Alerts with a runbook | 2 of 3 |" in page and "| Runnable steps verified in CI | 2 of 2 |" in page
-    assert "<svg" in page and "<title>Coverage</title>" in page and "2/3" in page
+    assert "| Alerts with a runbook | 2 of 3 (67\u00a0%) |" in page
+    assert "| Runnable steps verified in CI | 2 of 2 (100\u00a0%) |" in page
+    assert "<svg" in page and "<title>Coverage</title>" in page
+
+
+def _charts(page: str) -> dict[str, list[dict[str, str | float]]]:
+    """Each chart of a dashboard page, by its title: every bar as the SVG draws it (its figures, the length
+    of its bar on its track, its colour and its text)."""
+    charts = {}
+    for svg_text in re.findall(r"<svg .*?</svg>", page, flags=re.S):
+        svg = ElementTree.fromstring(svg_text)
+        title = svg.findtext(f"{SVG}title")
+        bars = []
+        for group in svg.iter(f"{SVG}g"):
+            rects = {rect.get("class"): rect for rect in group.iter(f"{SVG}rect")}
+            texts = [text.text for text in group.iter(f"{SVG}text")]
+            value = rects.get("value")
+            bars.append({"label": group.get("data-label"), "value": float(group.get("data-value")),
+                         "scale": float(group.get("data-scale")), "tone": group.get("data-tone"),
+                         "drawn": float(value.get("width")) / float(rects["track"].get("width"))
+                         if value is not None else None,
+                         "fill": value.get("fill") if value is not None else None, "text": texts[-1]})
+        charts[title] = bars
+    return charts
+
+
+def _rows(page: str, heading: str) -> dict[str, str]:
+    """The first table after a heading: its first column → its second."""
+    part = page.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return {cells[0]: cells[1] for cells in (
+        [cell.strip() for cell in line.strip("|").split("|")] for line in part.splitlines() if line.startswith("| "))}
+
+
+def test_dashboard_bars_equal_the_figures_of_its_tables(make_handbook: Callable[..., Path]) -> None:
+    """Read back from the SVG: each bar is as long as its figure is on its scale, coloured by how bad it is,
+    and says what the table beside it says; a figure with nothing to count draws no bar."""
+    files = {**HANDBOOK,
+             "ops/components/api.yaml": "name: API\nowner: data\nrto: 30m\nrpo: 5m\n",
+             "ops/components/db.yaml": "name: DB\nowner: data\nrto: 2h\nrpo: 5m\n",
+             "ops/incidents/i1.yaml": "title: Down\nseverity: critical\nstarted: '2026-10-03T14:02:00Z'\n"
+                                     "resolved: '2026-10-03T14:43:00Z'\nservices: [api, db, web]\n",
+             "ops/incidents/i2.yaml": "title: Down again\nseverity: critical\nstarted: '2026-10-04T10:00:00Z'\n"
+                                     "resolved: '2026-10-04T12:21:00Z'\nservices: [db]\n"}
+    root = make_handbook(files, shellcheck=False)
+    analysis = analyse(root)
+    page = next(p.text for p in analysis.pages() if p.uri == "health.md")
+    charts = _charts(page)
+    assert set(charts) == {"Coverage", "Diagnostics by code", "Mean time to resolve, by service"}
+    tones = {"#2e7d32": "good", "#b26a00": "warn", "#c62828": "bad", "#1565c0": "neutral"}
+    for bars in charts.values():
+        for bar in bars:
+            if bar["scale"]:
+                assert bar["drawn"] == pytest.approx(bar["value"] / bar["scale"], abs=0.002), bar
+                assert tones[bar["fill"]] == bar["tone"], bar
+            else:
+                assert bar["drawn"] is None and bar["text"] == "nothing to count", bar
+    coverage = _rows(page, "Coverage")
+    health = compute_health(analysis.handbook, analysis.diagnostics)
+    for bar in charts["Coverage"]:
+        assert coverage[bar["label"]] == bar["text"]
+        if not bar["scale"]:
+            continue
+        part, whole = re.fullmatch(r"(\d+) of (\d+) \(\d+\u00a0%\)", bar["text"]).groups()
+        assert (bar["value"], bar["scale"]) == (int(part), int(whole))
+        assert bar["tone"] == ("good" if part == whole else "warn" if int(part) >= 0.8 * int(whole) else "bad")
+    assert coverage["Alerts with a runbook"].startswith(f"{health.alerts_with_runbook} of {health.alerts} ")
+    assert coverage["Runnable steps verified in CI"] == "0 of 2 (0\u00a0%)"
+    assert coverage["DR runbooks drilled or verified"] == "nothing to count"  # no backup policy
+    codes = {bar["label"]: bar for bar in charts["Diagnostics by code"]}
+    assert {code: bar["value"] for code, bar in codes.items()} == health.diagnostics_by_code
+    assert codes["OB310"]["tone"] == "bad" and codes["OB310"]["scale"] == max(health.diagnostics_by_code.values())
+    resolve = {bar["label"]: bar for bar in charts["Mean time to resolve, by service"]}
+    # api: 41 min against an RTO of 30 min; db: the mean of 41 min and 2 h 21 min; web: no such component.
+    assert [(s, b["text"], b["tone"]) for s, b in resolve.items()] == [
+        ("api", "41 min (RTO 30 min)", "bad"), ("db", "1 h 31 min (RTO 2 h)", "good"), ("web", "41 min", "neutral")]
+    assert resolve["db"]["scale"] == resolve["db"]["value"] == 91 * 60
+    table = _rows(page, "Time to resolve incidents")
+    assert [value for value in table.values() if value != "Mean time to resolve"] == [b["text"] for b in
+                                                                                     resolve.values()]
+
+
+def test_an_empty_handbook_has_nothing_to_count(make_handbook: Callable[..., Path]) -> None:
+    """0 of 0 is no bar and says so, not a full green one."""
+    root = make_handbook({"docs/index.md": "# Home\n"})
+    page = next(p.text for p in analyse(root).pages() if p.uri == "health.md")
+    coverage = _charts(page)["Coverage"]
+    assert [bar["text"] for bar in coverage] == ["nothing to count"] * 5
+    assert all(bar["drawn"] is None and bar["tone"] == "none" for bar in coverage)
+    assert "No diagnostics: every check passes" in page and "No incident with a start" in page
+    headings = re.findall(r"^## (.+)$", page, flags=re.M)
+    assert headings == ["Coverage", "Diagnostics", "Time to resolve incidents", "Records by kind"]
 
 
 def test_metrics_parse_with_prometheus_client(make_handbook: Callable[..., Path]) -> None:
@@ -205,3 +297,12 @@ def test_placeholders_beyond_ascii_are_judged_by_the_regex(make_handbook: Callab
     root = make_handbook({"runbooks/t.yaml": "title: T\nsummary: FİXME — écrire la suite\nsteps: [{name: S, manual: m}]\n"},
                          shellcheck=False)
     assert [(d.code, d.line) for d in analyse(root).diagnostics] == [("OB070", 2)]
+
+
+@pytest.mark.parametrize(("seconds", "words"), [
+    (0, "under 1 min"), (29, "under 1 min"), (31, "1 min"), (2448, "41 min"), (3600, "1 h"), (3660, "1 h 1 min"),
+    (86400, "1 day"), (86400 + 3 * 3600 + 20, "1 day 3 h"), (3 * 86400, "3 days")])
+def test_a_measured_duration_in_words(seconds: float, words: str) -> None:
+    from opsbook.durations import duration_in_words
+
+    assert duration_in_words(seconds) == words

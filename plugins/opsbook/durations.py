@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-__all__ = ["DURATION_FORM", "parse_duration", "parse_date", "format_duration", "shift_date"]
+__all__ = ["DURATION_FORM", "parse_duration", "parse_date", "format_duration", "duration_in_words", "shift_date"]
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION = re.compile(r"^(?:(\d+)(ms|s|m|h|d|w|y))+$")
@@ -38,6 +38,21 @@ def format_duration(seconds: float) -> str:
     if seconds >= 60 and seconds % 60 == 0:
         return f"{int(seconds // 60)} min"
     return f"{seconds:g} s"
+
+
+def duration_in_words(seconds: float) -> str:
+    """A measured duration, to the minute, as a reader says it: `41 min`, `1 h 20 min`, `2 days 3 h`
+    (`under 1 min` below a minute). For figures such as a mean time to resolve, not for exact settings."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under 1 min"
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} day{'s' if days > 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min"
 
 
 def parse_date(text: object) -> _dt.date | None:

@@ -90,9 +90,5 @@ def _resolve_hours(handbook: Handbook) -> dict[str, float]:
             continue
         for service in incident.data.get("services") or []:
             totals.setdefault(str(service), []).append(hours)
-    return {service: round(sum(values) / len(values), 2) for service, values in sorted(totals.items())}
-
-
-def share(part: int, whole: int) -> float:
-    return part / whole if whole else 1.0
+    return {service: sum(values) / len(values) for service, values in sorted(totals.items())}
 

@@ -43,7 +43,7 @@ def md_inline(text: object) -> Markup:
     """Text for one line of Markdown (a heading, a table cell, a list item): escaped, on one line."""
     if text is None:
         return Markup("")
-    flat = re.sub(r"\s+", " ", str(text))
+    flat = re.sub(r"[^\S\u00a0]+", " ", str(text))  # a no-break space is kept: it was meant
     return Markup(_guard_line_start(_escape(flat)))
 
 
