@@ -7,22 +7,18 @@ from markupsafe import Markup
 from ..config import OPTIONS, Option
 from ..model import Handbook
 from . import Renderer
-from .markdown import md_inline
+from .markdown import md_inline, own_inline
 from .sections import section
 
 __all__ = ["config_reference_section", "option_rows"]
 
 
-def _cell(text: str) -> Markup:
-    """Text of the table of options (Markdown written in `OPTIONS`, not from a source) for one cell."""
-    return Markup(" ".join(text.split()).replace("|", "\\|"))
-
-
 def option_rows(options: tuple[Option, ...] = OPTIONS) -> list[dict[str, Markup]]:
     """One row per option: its name, type, default and what it sets, as the reference shows them."""
     # The name as bold text, not code: a table cell breaks code anywhere, and an option's name must read whole.
-    return [{"name": Markup(f"**{md_inline(option.name)}**"), "type": _cell(option.shown_type),
-             "default": _cell(option.reference_default()), "description": _cell(option.description)}
+    return [{"name": Markup(f"**{md_inline(option.name)}**"), "type": own_inline(option.shown_type),
+             "default": own_inline(option.reference_default()),
+             "description": own_inline(option.description)}
             for option in options]
 
 

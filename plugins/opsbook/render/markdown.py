@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from .sanitise import loads_image, safe_link
 
-__all__ = ["md_inline", "md_block", "md_source", "code_block", "inline_code"]
+__all__ = ["md_inline", "md_block", "md_source", "own_block", "own_inline", "code_block", "inline_code"]
 
 _ENTITIES = {
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
@@ -56,6 +56,17 @@ def md_block(text: object) -> Markup:
         line = line.strip()  # indentation would make a code block
         lines.append(_guard_line_start(_escape(line)))
     return Markup("\n".join(lines))
+
+
+def own_block(text: object) -> Markup:
+    """Markdown written in opsbook itself (a code's explanation, a schema's descriptions, an option's
+    text), never from a source: kept as Markdown, so that its code spans and emphasis render."""
+    return Markup("" if text is None else str(text).strip())
+
+
+def own_inline(text: object) -> Markup:
+    """Markdown written in opsbook itself, for one line of a page: a table cell, a list item."""
+    return Markup(" ".join(("" if text is None else str(text)).split()).replace("|", "\\|"))
 
 
 def _guard_line_start(line: str) -> str:
