@@ -34,6 +34,7 @@ NOT_OPTIONS = {"root", "repo_url", "edit_uri", "docs_dir"}
 VALID: dict[str, Any] = {
     "sources": {"runbook": ["ops/runbooks"], "team": "ops/teams"},
     "pages": {"runbook": "handbook/runbooks", "checks": "reference/codes/"},
+    "rule_dialects": {"ops/alerts": "thanos", "alerts/*.loki.yml": "loki"},
     "results": "out/results.json",
     "today": "2026-11-20",
     "fail_on": "warning",

@@ -12,7 +12,7 @@ import fnmatch
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, overload
@@ -231,6 +231,9 @@ class Kind:
         schema_error: Turns a schema error into a diagnostic of the kind's own (True: drop it).
         unique_ids: Whether two records with one id are an error.
         reader: Reads a source file that is not YAML (migrations are SQL).
+        dialects: The dialects its files may be written in, by name, each with the function that reads
+            a document in it, as `records_from` does; the `rule_dialects` option says which files are in
+            which, and `records_from` reads the others.
     """
 
     name: str
@@ -244,6 +247,7 @@ class Kind:
     schema_error: Callable[[Any, Record | None], Diagnostic | None | bool] | None = None
     unique_ids: bool = True
     reader: Callable[[Path, str, Any], tuple[list[Document], list[Diagnostic]]] | None = None
+    dialects: Mapping[str, Callable[[Document], Iterable[Record | Diagnostic]]] = field(default_factory=dict)
 
 
 R = TypeVar("R", bound=Record)
@@ -498,13 +502,16 @@ def load_handbook(config: Config, kinds: dict[str, Kind]) -> Handbook:
                 handbook.load_diagnostics.extend(problems)
                 if not documents and problems:
                     handbook.unparsed.append((relpath, file))
+                records_from = kind.records_from
+                if kind.dialects:
+                    records_from = kind.dialects.get(config.dialect_of(relpath) or "", records_from)
                 for document in documents:
                     handbook.documents.append(document)
-                    if kind.records_from is None:
+                    if records_from is None:
                         if document.data is not None:
                             handbook.loaded[kind.name].append(default_record(kind, document))
                         continue
-                    for item in kind.records_from(document):
+                    for item in records_from(document):
                         if isinstance(item, Diagnostic):
                             handbook.load_diagnostics.append(item)
                         else:  # a source may hold records of several kinds (a rule file: groups, alerts)

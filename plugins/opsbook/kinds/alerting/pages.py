@@ -124,8 +124,22 @@ def group_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         uri = renderer.uri_of(group)
         members = [v for v in views if v.alert.group_id == group.id]
         recording = [r for r in handbook.loaded_of(RecordingRule) if r.group_id == group.id]
-        text = renderer.render("rule_group.md.j2", uri, group=group, alerts=members, recording=recording)
+        text = renderer.render("rule_group.md.j2", uri, group=group, alerts=members, recording=recording,
+                               show_dialect=bool(handbook.config.rule_dialects), setting_text=setting_text)
         yield Page(uri, text, source=group.path, title=f"Rule group {group.name}")
+
+
+def setting_text(value: object) -> str:
+    """A rule group's setting as one line: `a=1, b=2` for labels, items joined by commas for a list."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={setting_text(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(setting_text(item) for item in value)
+    return str(value)
 
 
 def receiver_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
