@@ -51,11 +51,15 @@ def _between(text: str, start: str, end: str | None = None) -> str:
 
 
 def _field(text: str, name: str) -> str:
-    """The value of a `| Name | value |` row of a page's facts table."""
+    """The value of a fact on a page: a `- **Name:** value` item of its facts list, or a `| Name | value |`
+    row of a table of figures."""
+    for line in text.splitlines():
+        if line.startswith(f"- **{name}:** "):
+            return line[len(f"- **{name}:** "):].strip()
     for cells in _rows(text):
         if cells[0] == name:
             return " | ".join(cells[1:])
-    raise AssertionError(f"no row {name!r} on the page")
+    raise AssertionError(f"no fact {name!r} on the page")
 
 
 def _target(cell: str) -> str:
@@ -410,7 +414,7 @@ def test_a_review_without_an_interval_falls_due_after_180_days(make_handbook: Ca
 def test_encryption_in_a_word_is_not_encryption(make_handbook: Callable[..., Path]) -> None:
     built = _build(make_handbook(CASES["personal data 'encrypted' in a word"][0]))
     assert "| 1y | NO | yes |" in built.text("architecture/components/personal-data.md")
-    assert "| Encryption | at rest: no, in transit: yes |" in built.text("architecture/components/db.md")
+    assert "- **Encryption:** at rest: no, in transit: yes" in built.text("architecture/components/db.md")
 
 
 def test_a_blank_schedule_is_not_called_invalid(make_handbook: Callable[..., Path]) -> None:

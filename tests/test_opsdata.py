@@ -119,7 +119,7 @@ def test_incident_checks_and_pages(make_handbook: Callable[..., Path]) -> None:
     incident = pages["operations/incidents/i.md"]
     assert "&lt;script&gt;" in incident and "<script" not in incident and "<img" not in incident
     assert "[a link](#)" in incident and "[ok](https://example.com)" in incident and "## What happened" in incident
-    assert "(2.5 h)" in incident
+    assert "- **Resolved:** 2026-10-01 12:30 UTC, after 2 h 30 min" in incident and "- **Started:** 2026-10-01 10:00 UTC" in incident
     assert "- **Incidents**: [Down](../operations/incidents/i.md)" in pages["runbooks/r.md"]
     assert "| Incidents | [Down](../operations/incidents/i.md) |" in pages["alerts/Down.md"]
     assert compute_health(analysis.handbook, analysis.diagnostics).resolve_hours_by_service == {"db": 2.5}
@@ -178,3 +178,16 @@ def test_project_migrations_give_the_same_changes() -> None:
         "0003.add-customer-marketing-consent.sql": [(2, ["ALTER", "TABLE", "customers"],
                                                      exclusive.format("customers"), ())],
     }
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("2026-10-03T14:02:00Z", "2026-10-03 14:02 UTC"), ("2026-10-03T16:02:30+02:00", "2026-10-03 14:02:30 UTC"),
+    ("2026-10-03 14:02", "2026-10-03 14:02 UTC"), ("2026-10-03T14:02:00.5z", "2026-10-03 14:02 UTC"),
+    ("2026-13-03T14:02:00Z", "2026-13-03T14:02:00Z"), ("yesterday", "yesterday"), (None, ""),
+    ("2026-10-03T14:02:00Z" + "0" * 100, "2026-10-03T14:02:00Z" + "0" * 100)])
+def test_an_instant_is_shown_in_utc_to_the_minute(text: object, shown: str) -> None:
+    """Incident times read as a person reads them, never a raw ISO timestamp; text that is not an instant
+    is left as it is (and escaped where it is shown)."""
+    from opsbook.durations import instant_in_words
+
+    assert instant_in_words(text) == shown

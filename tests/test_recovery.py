@@ -260,3 +260,29 @@ def test_reserved_ids_do_not_collide_with_index_pages(make_handbook: Callable[..
                           "components/personal-data.yaml": "name: PD\nkind: service\nowner: data\n"})
     uris = [p.uri for p in analyse(root).pages() if p.uri.startswith("architecture/components/")]
     assert len(uris) == len(set(uris)) == 4
+
+
+def test_next_runs_on_a_backup_page_lie_ahead_of_the_build(make_handbook: Callable[..., Path],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the real date, the runs listed come after the instant of the build (none already past); with a
+    pinned date, after the start of that day, so that the page is the same on every build."""
+    import datetime as dt
+    import re
+
+    files = {"teams/data.yaml": TEAM, "components/db.yaml": _datastore("1h"), "runbooks/restore.yaml": RESTORE,
+             "backups/db.yaml": _backup("* * * * *"), "drills/d.yaml": DRILL}
+
+    def runs(root: Path) -> tuple[str, list[dt.datetime]]:
+        page = next(p.text for p in analyse(root).pages() if p.uri == "recovery/backups/db.md")
+        line = next(line for line in page.splitlines() if line.startswith("- **Next runs**"))
+        return line, [dt.datetime.strptime(text, "%Y-%m-%d %H:%M UTC")
+                      for text in re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", line.split("):", 1)[1])]
+
+    line, pinned = runs(make_handbook(files, today="2026-11-30"))
+    assert line.startswith("- **Next runs** (after 2026-11-30 00:00 UTC, when this page was built): ")
+    assert pinned == [dt.datetime(2026, 11, 30, 0, minute) for minute in range(1, 4)]
+    monkeypatch.delenv("OPSBOOK_TODAY")
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    line, real = runs(make_handbook(files, today=None))
+    assert len(real) == 3 and all(run > before - dt.timedelta(minutes=1) for run in real), (line, before)
+    assert real == sorted(real) and real[1] - real[0] == dt.timedelta(minutes=1)

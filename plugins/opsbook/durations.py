@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-__all__ = ["DURATION_FORM", "parse_duration", "parse_date", "format_duration", "duration_in_words", "shift_date"]
+__all__ = ["DURATION_FORM", "parse_duration", "parse_date", "format_duration", "duration_in_words", "parse_instant",
+           "instant_in_words", "shift_date"]
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 _DURATION = re.compile(r"^(?:(\d+)(ms|s|m|h|d|w|y))+$")
@@ -65,6 +66,32 @@ def parse_date(text: object) -> _dt.date | None:
         return _dt.date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def parse_instant(text: object) -> _dt.datetime | None:
+    """An instant written in ISO 8601 (`2026-10-03T14:02:00Z`, `2026-10-03 16:02+02:00`), in UTC; one
+    written with no offset is read as UTC. None when it is not one."""
+    if isinstance(text, _dt.datetime):
+        moment = text
+    elif isinstance(text, str) and len(text) <= 64 and re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
+        try:
+            moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=_dt.UTC)
+    return moment.astimezone(_dt.UTC)
+
+
+def instant_in_words(text: object) -> str:
+    """An instant as a reader reads it, in UTC to the minute (`2026-10-03 14:02 UTC`, seconds only when
+    they are not zero); text that is not an instant is returned as it is."""
+    moment = parse_instant(text)
+    if moment is None:
+        return "" if text is None else str(text)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
 
 
 def shift_date(day: _dt.date, seconds: float) -> _dt.date:

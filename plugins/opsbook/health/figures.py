@@ -3,17 +3,17 @@ the same model and the same checks, so that the two can never disagree."""
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections import Counter
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic
 from ..kinds.alerting.links import runbooks_for_alert
 from ..kinds.alerting.rules import AlertRule
+from ..kinds.operations.records import Incident
 from ..kinds.recovery.facts import dr_runbooks, restore_proof
 from ..kinds.runbooks.records import Runbook
 from ..kinds.runbooks.verification import coverage
-from ..model import Handbook
+from ..model import Handbook, as_list
 
 __all__ = ["Health", "compute_health"]
 
@@ -78,17 +78,10 @@ def _drills(handbook: Handbook) -> tuple[int, int]:
 def _resolve_hours(handbook: Handbook) -> dict[str, float]:
     """Mean hours from start to resolution of incidents, by service (when the handbook keeps incidents)."""
     totals: dict[str, list[float]] = {}
-    for incident in handbook.all("incident"):
-        started, resolved = incident.data.get("started"), incident.data.get("resolved")
-        try:
-            begin = _dt.datetime.fromisoformat(str(started).replace("Z", "+00:00"))
-            end = _dt.datetime.fromisoformat(str(resolved).replace("Z", "+00:00"))
-        except ValueError:
+    for incident in handbook.records_of(Incident):
+        hours = incident.duration_hours
+        if hours is None or hours < 0:
             continue
-        hours = (end - begin).total_seconds() / 3600
-        if hours < 0:
-            continue
-        for service in incident.data.get("services") or []:
+        for service in as_list(incident.data.get("services")):
             totals.setdefault(str(service), []).append(hours)
     return {service: sum(values) / len(values) for service, values in sorted(totals.items())}
-

@@ -18,6 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..diagnostics import Code, Diagnostic
+from ..durations import duration_in_words, instant_in_words
 from ..model import Handbook, Record
 from .markdown import code_block, inline_code, md_block, md_inline, own_block, own_inline
 
@@ -71,6 +72,7 @@ def _environment(packages: tuple[str, ...]) -> jinja2.Environment:
     # Source data reaches templates as the user wrote it: `listed` and `mapped` give a list or a
     # mapping whatever the value was, so that a wrong type is a diagnostic, never a crash.
     env.filters.update(block=md_block, code=code_block, md=md_inline, own=own_block, own_inline=own_inline,
+                       instant=instant_in_words, duration=duration_in_words,
                        listed=lambda v: [i for i in v if i is not None] if isinstance(v, list) else [],
                        mapped=lambda v: v if isinstance(v, dict) else {})
     env.globals.update(Markup=Markup, inline_code=inline_code)

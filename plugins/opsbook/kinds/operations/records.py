@@ -19,6 +19,7 @@ from sqlparse.engine import FilterStack
 from sqlparse.exceptions import SQLParseError
 
 from ...diagnostics import Diagnostic, make
+from ...durations import parse_instant
 from ...loader import OB003, Document, Limits, decode
 from ...model import Kind, MappingListField, Record, Ref
 
@@ -158,10 +159,8 @@ class Incident(Record):
     kind: ClassVar[str] = "incident"
 
     def moment(self, key: str) -> _dt.datetime | None:
-        try:
-            return _dt.datetime.fromisoformat(str(self.data.get(key)).replace("Z", "+00:00"))
-        except ValueError:
-            return None
+        """The instant of `started` or `resolved`, in UTC, or None when it is not one."""
+        return parse_instant(self.data.get(key))
 
     @property
     def duration_hours(self) -> float | None:

@@ -94,11 +94,11 @@ class BackupGap:
             return "never runs"
         return "invalid schedule" if self.error else "no schedule"
 
-    def next_runs(self, today: _dt.date, count: int = 3) -> list[_dt.datetime]:
-        """The next runs from the start of `today` (UTC)."""
+    def next_runs(self, after: _dt.datetime, count: int = 3) -> list[_dt.datetime]:
+        """The next runs after the instant `after` (UTC, naive)."""
         if self.schedule is None:
             return []
-        return self.schedule.next_runs(_dt.datetime.combine(today, _dt.time(0, 0)), count)
+        return self.schedule.next_runs(after, count)
 
 
 def backup_gap(handbook: Handbook, backup: Backup) -> BackupGap:

@@ -4,6 +4,7 @@ of personal data with its data flows."""
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +136,7 @@ class _BackupView:
     backup: Backup
     datastore: Component | None
     words: str
+    after: _dt.datetime
     next_runs: list[Any]
     gap: str
     within_rpo: bool | None
@@ -145,8 +147,16 @@ def _backup_view(handbook: Handbook, backup: Backup) -> _BackupView:
     found: BackupGap = backup_gap(handbook, backup)
     schedule = backup.schedule or ""
     words = cron_in_words(schedule) if found.schedule is not None else schedule
-    return _BackupView(backup, found.datastore, words, found.next_runs(handbook.config.today_date), found.gap_words,
-                       found.meets_rpo)
+    after = build_instant(handbook.config.today_date, pinned=handbook.config.today_is_pinned)
+    return _BackupView(backup, found.datastore, words, after, found.next_runs(after), found.gap_words, found.meets_rpo)
+
+
+def build_instant(today: _dt.date, pinned: bool) -> _dt.datetime:
+    """The instant a page is built for, in UTC (naive), to the minute: now, or the start of `today` when
+    the date is pinned (a test, a rebuild of an old commit), so that such a page is the same on every build."""
+    if pinned:
+        return _dt.datetime.combine(today, _dt.time())
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
 
 
 def recovery_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
