@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from ...diagnostics import codes_in
 from .. import Family
-from . import checks, environments, workflows
+from . import checks, contexts, environments, workflows
 from .checks import check_environments, check_jobs, check_permissions, check_schema, check_workflow_scripts
+from .contexts import check_expressions
 from .pages import cicd_index, environment_pages, environments_index, workflow_graphs, workflow_pages
 
 __all__ = ["FAMILY"]
@@ -15,8 +16,9 @@ FAMILY = Family(
     name="cicd",
     kinds=(workflows.KIND, environments.KIND),
     templates=__name__,
-    checks=(check_schema, check_jobs, check_workflow_scripts, check_environments, check_permissions),
+    checks=(check_schema, check_jobs, check_workflow_scripts, check_environments, check_permissions,
+            check_expressions),
     pages={"workflow": workflow_pages, "environment": environment_pages},
     sections=(cicd_index, workflow_graphs, environments_index),
-    codes=codes_in(checks),
+    codes=codes_in(checks, contexts),
 )
