@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import fnmatch
 import os
+import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -199,6 +201,44 @@ def _host_names(name: str, value: list[Any], reading: _Reading) -> Any:
     return value
 
 
+def _rule_dialects(name: str, value: dict[Any, Any], reading: _Reading) -> Any:
+    """`rule_dialects`: folders, files or file patterns, relative to the root, each to a dialect that a
+    kind declares (`Kind.dialects`)."""
+    known = list(dict.fromkeys(dialect for kind in reading.kinds.values()
+                               for dialect in getattr(kind, "dialects", None) or ()))
+    clean: dict[str, str] = {}
+    for where, dialect in value.items():
+        place = posixpath.normpath(where) if isinstance(where, str) and where.strip() else ""
+        if not place or place.startswith("/") or place == ".." or place.startswith("../"):
+            reading.report((name, where), f"{name} maps folders, files or file patterns inside the root, such as "
+                                          f"ops/thanos, to dialects; not {where!r}")
+            continue
+        if dialect not in known:
+            reading.report((name, where), f"{name}: unknown dialect {dialect!r} for {where} "
+                                          f"(dialects: {', '.join(known)})")
+            continue
+        clean[place] = dialect
+    return clean
+
+
+def _unread_dialect_places(config: Config, kinds: Mapping[str, Any],
+                           report: Callable[[tuple[str | int, ...], str], None]) -> None:
+    """A `rule_dialects` folder or file that no kind with dialects reads is a mistake: the files there
+    are not read at all (a pattern is not judged)."""
+    readers = [kind for kind in kinds.values() if getattr(kind, "dialects", None)]
+    if not readers:
+        return
+    folders = [folder.strip("/") for kind in readers for folder in config.sources.get(kind.name, list(kind.folders))]
+    for where in config.rule_dialects:
+        if any(char in where for char in "*?[") or where == ".":
+            continue
+        if not any(where == folder or where.startswith(f"{folder}/") or folder.startswith(f"{where}/")
+                   for folder in folders):
+            names = " and ".join(f"sources.{kind.name}" for kind in readers)
+            report(("rule_dialects", where), f"rule_dialects names {where}, where no rule file is read (they are "
+                                             f"read from {', '.join(folders) or 'nowhere'}); add it to {names}")
+
+
 _SEVERITIES = ("error", "warning")
 
 #: Every option of opsbook, in the order the reference and the messages list them: the one declaration
@@ -215,6 +255,12 @@ OPTIONS: tuple[Option, ...] = (
            "for the reference pages of the diagnostic codes and the schemas",
            "mapping: kind, `checks` or `schemas` → folder", validate=_page_folders,
            shown_default="each kind's own folder"),
+    Option("rule_dialects", (dict,), {},
+           "The rule files that are not Prometheus' own, and their dialect: a folder, a file or a file pattern "
+           "(`*` matches across folders) to `prometheus`, `thanos`, `mimir`, `cortex` or `loki`, such as "
+           "`{ops/thanos: thanos}`; where several match a file, the longest wins",
+           "mapping: folder, file or pattern → dialect", validate=_rule_dialects,
+           shown_default="`{}`: every rule file is Prometheus'"),
     Option("results", (str,), ".opsbook/results.json",
            "The runbook runner's results file (JSON), shown on runbook pages when present",
            "path"),
@@ -320,6 +366,7 @@ class Config:
     if TYPE_CHECKING:  # the options as a type checker sees them; the fields are made from OPTIONS
         sources: dict[str, list[str]] = _OPTION
         pages: dict[str, str] = _OPTION
+        rule_dialects: dict[str, str] = _OPTION
         results: str = _OPTION
         today: str | None = _OPTION
         fail_on: str = _OPTION
@@ -353,8 +400,25 @@ class Config:
         return _pinned_today() or _dt.date.today()
 
     @property
+    def today_is_pinned(self) -> bool:
+        """Whether `today` is set, by the option or by `OPSBOOK_TODAY`, rather than the real date: pages
+        then say the same on every build (a test, a rebuild of an old commit)."""
+        return bool(self.today) or _pinned_today() is not None
+
+    @property
     def threshold(self) -> Severity:
         return Severity.parse(self.fail_on)
+
+    def dialect_of(self, path: str) -> str | None:
+        """The dialect `rule_dialects` gives a source file (its path relative to the root), or None: of
+        the entries that hold it (its folder or a folder above, the file itself, a matching pattern), the
+        longest."""
+        found: tuple[int, str] | None = None
+        for where, dialect in self.rule_dialects.items():
+            if where == "." or path == where or path.startswith(f"{where}/") or fnmatch.fnmatchcase(path, where):
+                if found is None or len(where) > found[0]:
+                    found = (len(where), dialect)
+        return found[1] if found else None
 
     def page_dir(self, name: str, default: str) -> str:
         return self.pages.get(name, default).strip("/")
@@ -404,6 +468,7 @@ class Config:
             value = option.read(value, reading)
             if value is not INVALID:
                 setattr(config, key, value)
+        _unread_dialect_places(config, kinds, report)
         return config, problems
 
 
