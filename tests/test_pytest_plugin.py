@@ -42,7 +42,7 @@ def test_runbooks_are_tests_and_failures_show_the_step(handbook: pytest.Pytester
     result.assert_outcomes(passed=2, failed=1)
     text = result.stdout.str()
     expected = "\n".join([
-        "runbooks/bad.yaml:5: steps[2] 'Expect a backup' failed",
+        "runbooks/bad.yaml:5:5: steps[2] 'Expect a backup' failed",
         "command:",
         "    printf 'line one\\nno backup here\\n'",
         "expected: exit code 0, stdout matching 'orders-\\\\d+', within 300 s",

@@ -22,6 +22,7 @@ from opsbook.kinds.runbooks.shellcheck import shellcheck_binary
 from opsbook.cli import main
 from opsbook.kinds.runbooks.records import Runbook
 from opsbook.kinds.runbooks.runner import RunOptions, run_runbook
+from test_runner_outputs import junit_errors
 
 REPO = Path(__file__).parent.parent
 SCRIPTS = sorted((REPO / "scripts").glob("*.sh"))
@@ -245,22 +246,27 @@ def test_orders_worker_scale(tmp_path: Path, recording_systemctl: tuple[str, Pat
 
 @pytest.mark.usefixtures("repo_sandbox")  # runs runbooks in the repository's .ci-tmp/
 def test_opsbook_test_passes_on_the_reference_handbook(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["test", "--dir", str(REPO), "--results", str(tmp_path / "results.json")])
+    result = CliRunner().invoke(main, ["test", "--dir", str(REPO), "--results", str(tmp_path / "results.json"),
+                                       "--junit", str(tmp_path / "junit.xml")])
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "results.json").read_text())
     assert all(entry["passed"] for entry in data["runbooks"].values())
     assert len(data["runbooks"]) == len(analyse(REPO).handbook.all("runbook"))
+    # The JUnit XML is valid against Jenkins' junit-10.xsd, when the schema is here (tests/test_runner_outputs.py).
+    assert junit_errors(tmp_path / "junit.xml") in (None, [])
 
 
 @pytest.mark.usefixtures("repo_sandbox")  # runs runbooks in the repository's .ci-tmp/
 def test_pytest_runbooks_passes_on_the_reference_handbook(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     run = subprocess.run([sys.executable, "-m", "pytest", "--runbooks", "-p", "no:cacheprovider", "-q",
-                          f"--runbook-results={results}"], cwd=REPO, capture_output=True, text=True, timeout=600)
+                          f"--runbook-results={results}", f"--junitxml={tmp_path / 'junit.xml'}"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:]
     count = len(analyse(REPO).handbook.all("runbook"))
     assert f"{count} passed" in run.stdout
     assert len(json.loads(results.read_text())["runbooks"]) == count
+    assert junit_errors(tmp_path / "junit.xml") in (None, [])  # pytest's own report, through the plugin
 
 
 # --- Data scripts that keep their promises (issue #15): kills, WAL files, corrupt and hostile manifests -----

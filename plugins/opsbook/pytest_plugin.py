@@ -5,9 +5,14 @@
     pytest --runbooks -k restore -x --junitxml=report.xml -n 2
 
 Each runbook is one test item named by its id; it runs through the same runner as `opsbook test`.
-A failure names the runbook file and the failing step's line, the command, what was expected against
-what happened, and the tail of the output. `--runbook-results FILE` writes the results file the site
-reads (also under pytest-xdist: the workers' results travel in the reports).
+A failure names the failing step by `path:line:col` (where it is written, as diagnostics say it), the
+command, what was expected against what happened, and the tail of the output, each line kept on its
+line (`reporters.one_line`). `--runbook-results FILE` writes the results file the site
+reads, once, in the controller: each process keeps the results of the runbooks it ran; a pytest-xdist
+worker hands them over in `config.workeroutput` when its session finishes, and the controller gathers
+them in `pytest_testnodedown`. Nothing of a result goes into the test reports, so pytest's
+`--junitxml` holds only what pytest writes of any test (valid against Jenkins' `junit-10.xsd` with
+pytest's default `junit_family`, xunit2).
 """
 
 from __future__ import annotations
@@ -25,9 +30,13 @@ from .kinds.runbooks.records import Runbook
 from .kinds.runbooks.results import ResultsGuard, write_results
 from .kinds.runbooks.runner import RunbookResult, RunOptions, StepResult, run_runbook
 from .pipeline import Analysis, analyse, load_config
+from .reporters import one_line
 
 _ANALYSIS = pytest.StashKey[Analysis]()
-_PROPERTY = "opsbook_runbook_result"
+#: The results of the runbooks this process ran (as `RunbookResult.to_dict` gives them).
+_RAN = pytest.StashKey[list[dict[str, Any]]]()
+#: The key of a worker's `config.workeroutput` holding its results, as JSON.
+WORKEROUTPUT_KEY = "opsbook_runbook_results"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,8 +63,11 @@ def pytest_configure(config: pytest.Config) -> None:
     core, _ = load_config(root)
     analysis = analyse(root, core)
     config.stash[_ANALYSIS] = analysis
+    config.stash[_RAN] = []
     target = config.getoption("runbook_results")
-    if not hasattr(config, "workerinput"):  # under xdist the controller writes, not the workers
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: it hands its results to the controller
+        config.pluginmanager.register(_WorkerResults(), "opsbook-worker-results")
+    else:  # the controller, or the only process: it writes
         guard = ResultsGuard(root / analysis.config.results)
         config.pluginmanager.register(_ResultsWriter(Path(target) if target else None, guard), "opsbook-results")
     # `pytest --runbooks` with no path runs the runbooks, not the test paths of the ini file.
@@ -125,19 +137,20 @@ class RunbookItem(pytest.Item):
                              allow_env=analysis.config.allow_env,
                              default_timeout=parse_duration(analysis.config.default_timeout) or 300.0)
         result = run_runbook(self.runbook, options)
-        self.user_properties.append((_PROPERTY, json.dumps(result.to_dict())))
+        self.config.stash[_RAN].append(result.to_dict())
         if not result.passed:
             raise RunbookFailure(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, RunbookInvalid):
-            return "\n".join(f"{d.location()}: {d.severity} {d.code} {d.message}" for d in excinfo.value.errors)
+            errors = excinfo.value.errors
+            return "\n".join(one_line(f"{d.location()}: {d.severity} {d.code} {d.message}") for d in errors)
         if not isinstance(excinfo.value, RunbookFailure):
             return super().repr_failure(excinfo, style=style)
         result = excinfo.value.result
         step = result.failed_step
         assert step is not None
-        return "\n".join(describe_failure(result, step))
+        return "\n".join(one_line(line) for line in describe_failure(result, step))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         line, _ = self.runbook.position("title")
@@ -145,8 +158,10 @@ class RunbookItem(pytest.Item):
 
 
 def describe_failure(result: RunbookResult, step: StepResult) -> list[str]:
-    """What a person needs to see about a failed step: where, what ran, expected against actual, output."""
-    lines = [f"{result.path}:{step.line}: {step.section}[{step.index + 1}] {step.name!r} {step.status}"]
+    """What a person needs to see about a failed step: where (`path:line:col`), what ran, expected against
+    actual, output. Lines of text: the caller keeps each on its line (`one_line`), since names, commands
+    and output come from the pull request."""
+    lines = [f"{result.location(step)}: {step.section}[{step.index + 1}] {step.name!r} {step.status}"]
     if step.command:
         lines.append("command:")
         lines.extend(f"    {line}" for line in step.command.splitlines())
@@ -166,33 +181,60 @@ def describe_failure(result: RunbookResult, step: StepResult) -> list[str]:
     return lines
 
 
+class _WorkerResults:
+    """In a pytest-xdist worker: hands the results of the runbooks it ran to the controller, in
+    `config.workeroutput`, which xdist sends when the worker's session finishes (after this hook)."""
+
+    @staticmethod
+    def pytest_sessionfinish(session: pytest.Session) -> None:
+        output = getattr(session.config, "workeroutput", None)
+        if isinstance(output, dict):
+            output[WORKEROUTPUT_KEY] = json.dumps(session.config.stash[_RAN])
+
+
 class _ResultsWriter:
-    """Gathers the runbook results from the test reports (sent by xdist workers too) and writes them, a
-    new file holding this session's results only; discards a results file that a step wrote (`guard`)."""
+    """In the controller (or the only process): gathers the results of the runbooks run here and those
+    the pytest-xdist workers hand over as they go down, and writes them once, at the end of the session,
+    a new file holding this session's results only; discards a results file that a step wrote (`guard`)."""
 
     def __init__(self, target: Path | None, guard: ResultsGuard) -> None:
         self.target = target
         self.guard = guard
-        self.results: list[dict[str, Any]] = []
+        self.from_workers: list[dict[str, Any]] = []
+        self.lost: list[str] = []  # the workers whose results did not arrive (crashed, killed)
+        self.said: list[tuple[str, str]] = []  # lines for the terminal summary, and their colour
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call":
-            self.results.extend(json.loads(str(value)) for name, value in report.user_properties if name == _PROPERTY)
+    @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: the plugin works without xdist
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        output = getattr(node, "workeroutput", None)
+        name = str(getattr(getattr(node, "gateway", None), "id", "a worker"))
+        try:
+            results = json.loads(output[WORKEROUTPUT_KEY]) if isinstance(output, dict) else None
+        except (KeyError, TypeError, ValueError):
+            results = None
+        if error is not None or not isinstance(results, list):
+            self.lost.append(name + (f" ({error})" if error is not None else ""))
+            return
+        self.from_workers.extend(result for result in results if isinstance(result, dict))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.guard.discard():
-            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-            if reporter is not None:
-                reporter.write_line(f"opsbook: a step wrote {self.guard.path} during the run; discarded "
-                                    "(only opsbook writes the results)", yellow=True)
+            self.said.append((f"opsbook: a step wrote {self.guard.path} during the run; discarded "
+                              "(only opsbook writes the results)", "yellow"))
+        if self.lost:
+            self.said.append((f"opsbook: no runbook results from {', '.join(self.lost)}: the runbooks it ran "
+                              "are missing from the results", "red"))
         if self.target is not None:
             try:
-                write_results(self.target, self.results)
+                write_results(self.target, [*session.config.stash.get(_RAN, []), *self.from_workers])
             except OSError as error:  # a full disk, a read-only tree: said in a line, the session failed
-                reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-                if reporter is not None:
-                    reporter.write_line(f"opsbook: cannot write {self.target}: {error.strerror or error}", red=True)
+                self.said.append((f"opsbook: cannot write {self.target}: {error.strerror or error}", "red"))
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """What `pytest_sessionfinish` has to say, each on a line of its own in the summary."""
+        for text, colour in self.said:
+            terminalreporter.write_line(text, **{colour: True})
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -179,36 +179,63 @@ class ResultsGuard:
         return True
 
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Characters XML 1.0 cannot hold (control characters other than tab and newlines, lone surrogates, U+FFFE
+#: and U+FFFF): a step's output is untrusted, and one such byte would make the whole report unreadable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: Characters of each stream of a step kept in the JUnit XML (the end); the runner keeps 256 KiB a stream.
+JUNIT_MAX_OUTPUT = 64 * 1024
+#: How each status that is not a failure is a JUnit `skipped`, and the message when there is no reason.
+_SKIPPED = {"skipped": "skipped in CI", "manual": "a manual step, for people: not run",
+            "not-run": "not run"}
 
 
 def _xml(text: str) -> str:
-    """Text that XML 1.0 can hold: control characters other than tab and newlines are dropped."""
-    return _NOT_XML.sub("", text)
+    """Text that XML 1.0 can hold: a character it cannot is written as its escape (`\\x1b`), visibly."""
+    return _NOT_XML.sub(lambda found: ascii(found.group())[1:-1], text)
+
+
+def _bounded(text: str, limit: int = JUNIT_MAX_OUTPUT) -> str:
+    """The end of the text, at most `limit` characters, with a line saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"[... {len(text) - limit} characters dropped ...]\n" + text[-limit:]
 
 
 def write_junit(path: Path, results: Iterable[RunbookResult]) -> None:
-    """JUnit XML: a test suite per runbook, a test case per step."""
+    """JUnit XML valid against the common JUnit schema (Jenkins' `junit-10.xsd`, which GitLab, Jenkins
+    and most report viewers read): a test suite per runbook, a test case per step. A failed or timed-out
+    step is a `failure` whose message starts with the step's `path:line:col`; skipped, manual and not-run
+    steps are `skipped`, their status as `type`; output is escaped and bounded (`JUNIT_MAX_OUTPUT`)."""
     suites = ET.Element("testsuites", name="opsbook")
+    tests = failed = 0
+    seconds = 0.0
     for result in results:
-        failures = sum(step.status in ("failed", "timeout") for step in result.steps)
-        skipped = sum(step.status in ("skipped", "manual", "not-run") for step in result.steps)
-        suite = ET.SubElement(suites, "testsuite", name=result.runbook, tests=str(len(result.steps)),
-                              failures=str(failures), skipped=str(skipped), time=f"{result.duration:.3f}",
-                              timestamp=result.started)
+        failures = sum(not step.ok for step in result.steps)
+        skipped = sum(step.status in _SKIPPED for step in result.steps)
+        tests, failed, seconds = tests + len(result.steps), failed + failures, seconds + max(result.duration, 0)
+        suite = ET.SubElement(suites, "testsuite", name=_xml(result.runbook), tests=str(len(result.steps)),
+                              failures=str(failures), errors="0", skipped=str(skipped),
+                              time=f"{max(result.duration, 0):.3f}", timestamp=_xml(result.started),
+                              file=_xml(result.path))
+        properties = ET.SubElement(suite, "properties")
+        for name, value in (("path", result.path), ("commit", result.commit), ("mode", "ci" if result.ci else "local")):
+            if value is not None:
+                ET.SubElement(properties, "property", name=name, value=_xml(value))
         for step in result.steps:
-            case = ET.SubElement(suite, "testcase", classname=_xml(result.path), time=f"{step.duration:.3f}",
-                                 name=_xml(f"{step.section}[{step.index + 1}] {step.name}"), file=_xml(result.path),
-                                 line=str(step.line))
-            if step.status in ("failed", "timeout"):
-                failure = ET.SubElement(case, "failure", message=_xml("; ".join(step.problems) or step.status))
-                failure.text = _xml(f"$ {step.command}\n{step.output_tail(40)}")
-            elif step.status in ("skipped", "manual", "not-run"):
-                ET.SubElement(case, "skipped", message=_xml(step.reason or step.status))
+            case = ET.SubElement(suite, "testcase", name=_xml(f"{step.section}[{step.index + 1}] {step.name}"),
+                                 classname=_xml(result.runbook), time=f"{max(step.duration, 0):.3f}")
+            if not step.ok:
+                message = f"{result.location(step)}: " + ("; ".join(step.problems) or step.status)
+                failure = ET.SubElement(case, "failure", type=step.status, message=_xml(message))
+                failure.text = _xml(f"{result.location(step)}: {step.section}[{step.index + 1}] {step.name}\n"
+                                    f"$ {step.command}\n{step.output_tail(40)}")
+            elif step.status in _SKIPPED:
+                ET.SubElement(case, "skipped", type=step.status, message=_xml(step.reason or _SKIPPED[step.status]))
             if step.stdout:
-                ET.SubElement(case, "system-out").text = _xml(step.stdout)
+                ET.SubElement(case, "system-out").text = _xml(_bounded(step.stdout))
             if step.stderr:
-                ET.SubElement(case, "system-err").text = _xml(step.stderr)
+                ET.SubElement(case, "system-err").text = _xml(_bounded(step.stderr))
+    suites.attrib.update(tests=str(tests), failures=str(failed), errors="0", time=f"{seconds:.3f}")
     tree = ET.ElementTree(suites)
     ET.indent(tree)
     path.parent.mkdir(parents=True, exist_ok=True)

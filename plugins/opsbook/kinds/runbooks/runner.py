@@ -139,6 +139,8 @@ class StepResult:
     stderr: str = ""
     expected: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: The step's column in the runbook file (1-based, as in diagnostics), with `line`: where it starts.
+    column: int = 0
 
     @property
     def ok(self) -> bool:
@@ -169,6 +171,11 @@ class RunbookResult:
     def failed_step(self) -> StepResult | None:
         return next((step for step in self.steps if not step.ok), None)
 
+    def location(self, step: StepResult) -> str:
+        """Where the step is written, `path:line:col` as diagnostics say it: the runbook's file, the line
+        and column the step starts at."""
+        return f"{self.path}:{step.line}:{step.column}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "runbook": self.runbook, "path": self.path, "passed": self.passed, "started": self.started,
@@ -178,7 +185,9 @@ class RunbookResult:
 
 
 def _step_dict(step: StepResult) -> dict[str, Any]:
-    data = asdict(step)
+    fields = asdict(step)
+    data = {name: fields[name] for name in ("runbook", "section", "index", "name", "status", "line", "column")}
+    data.update(fields)  # the column beside the line, the other fields in their order
     data["duration"] = round(step.duration, 3)
     data["output_tail"] = step.output_tail()
     del data["stdout"], data["stderr"]
@@ -549,11 +558,11 @@ def _run_with(runbook: Runbook, options: RunOptions, launcher: Launcher, mask: _
 
 
 def _record(runbook: Runbook, step: Step, status: str, mask: _Masker | None = None, **extra: Any) -> StepResult:
-    line, _ = runbook.position(step.section, step.index)
+    line, column = runbook.position(step.section, step.index)
     command = mask(step.run) if mask is not None and step.run is not None else step.run
     digest = hashlib.sha256(step.run.encode("utf-8")).hexdigest() if step.run is not None else None
     return StepResult(runbook.id, step.section, step.index, step.name, status, line, command=command,
-                      command_sha256=digest, **extra)
+                      command_sha256=digest, column=column, **extra)
 
 
 def _run_step(runbook: Runbook, step: Step, launcher: Launcher, mask: _Masker,
