@@ -199,9 +199,15 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
     symbols = {"passed": "pass", "failed": "FAIL", "timeout": "TIMEOUT", "skipped": "skip",
                "manual": "manual", "not-run": "not run"}
 
+    paths = {runbook.id: runbook.path for runbook in runbooks}
+
     def show(step: Any) -> None:
         extra = f" ({step.reason})" if step.reason else ""
         timing = f" {step.duration:.2f}s" if step.status in ("passed", "failed", "timeout") else ""
+        if not step.ok:  # where it is written, as diagnostics say it, and how it ended
+            ended = ("killed at its timeout" if step.status == "timeout" else "no exit code"
+                     if step.exit_code is None else f"exit code {step.exit_code}")
+            extra += f" at {paths[step.runbook]}:{step.line}:{step.column}, {ended}"
         # Names and output come from the pull request: each stays on its line (reporters.one_line).
         click.echo(one_line(f"  {symbols[step.status]:<7} {step.section}[{step.index + 1}] {step.name}{timing}{extra}"))
         for problem in step.problems:
@@ -234,6 +240,10 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
         sys.exit(1)
     if failed:
         click.echo(f"failed: {', '.join(failed)}")
+        for result in results:  # a line per failed step, its location first (editors and CI logs link it)
+            for step in (step for step in result.steps if not step.ok):
+                click.echo(one_line(f"{result.location(step)}: {step.section}[{step.index + 1}] {step.name!r} "
+                                    f"{step.status}: {'; '.join(step.problems) or step.status}"))
     sys.exit(1 if failed else 0)
 
 
