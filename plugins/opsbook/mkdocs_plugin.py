@@ -11,6 +11,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable, Mapping
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from .pipeline import Analysis, analyse, load_config
 from .publish import WRITE_ERRORS, discard, replace_folder, staging_beside, write_problem
 from .registry import KINDS, make_renderer
 from .render import Renderer
+from .render.layout import keep_dates_whole
 from .render.markdown import md_inline
 from .render.sanitise import sanitise_html
 from .render.sections import expand_sections
@@ -137,6 +139,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             _enable_mermaid_fences(config)
             if MERMAID_ASSET not in config.extra_javascript:
                 config.extra_javascript.append(MERMAID_ASSET)
+        if STYLESHEET_ASSET not in config.extra_css:
+            config.extra_css.append(STYLESHEET_ASSET)
         return config
 
     @event_priority(-100)
@@ -217,6 +221,9 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             self.generated.add(page.uri)
             if page.title:
                 self.titles[page.uri] = page.title
+        if files.get_file_from_path(STYLESHEET_ASSET) is None:
+            stylesheet = resources.files("opsbook").joinpath("assets", "opsbook.css").read_bytes()
+            files.append(File.generated(config, STYLESHEET_ASSET, content=stylesheet))
         self._prepare_written_pages(files, config)
         # The model is not needed once every page is ready: kept, it would sit in memory through the
         # rest of MkDocs' build. (`mkdocs serve` keeps the parsed sources for its next rebuild.)
@@ -297,15 +304,16 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         construct through the first. Hand-written pages are the project's own: only their generated
         sections are sanitised, each found between the two comments `_mark` put around it (a source
         cannot write the mark: `<` is always escaped, and it changes with every build); a section whose
-        closing mark is lost is sanitised to the end of the page.
+        closing mark is lost is sanitised to the end of the page. Then, on every page, the dates in table
+        cells are kept whole (`render/layout.py`).
         """
         assert self.core is not None
         hosts = self.core.image_hosts
         if page.file.src_uri in self.generated:
-            return sanitise_html(html, hosts)
+            return keep_dates_whole(sanitise_html(html, hosts))
         mark = re.escape(self.section_mark)
-        return re.sub(rf"<!-- {mark} -->(.*?)(?:<!-- /{mark} -->|\Z)",
-                      lambda found: sanitise_html(found.group(1), hosts), html, flags=re.S)
+        return keep_dates_whole(re.sub(rf"<!-- {mark} -->(.*?)(?:<!-- /{mark} -->|\Z)",
+                                       lambda found: sanitise_html(found.group(1), hosts), html, flags=re.S))
 
     def _renderer(self) -> Renderer:
         if self.renderer is None:
@@ -327,6 +335,9 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
 
 
 MERMAID_ASSET = "assets/javascripts/mermaid.min.js"
+#: opsbook's stylesheet (tables that never break inside a token, charts that scroll in their own box),
+#: package data shipped with the site.
+STYLESHEET_ASSET = "assets/stylesheets/opsbook.css"
 
 
 def _strict_warnings() -> bool:
