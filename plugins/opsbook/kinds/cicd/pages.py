@@ -70,7 +70,7 @@ def workflow_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         text = renderer.render("workflow.md.j2", uri, workflow=workflow, graph=job_graph(workflow),
                                describe_trigger=describe_trigger, scripts=_scripts(handbook, workflow),
                                environments=environments, repo_url=_blob_base(handbook))
-        yield Page(uri, text, source=workflow.path, title=f"Workflow {workflow.title}")
+        yield Page(uri, text, source=workflow.path, title=workflow.title)
     if workflows:
         uri = renderer.index_uri("workflow")
         yield Page(uri, cicd_index(handbook, renderer, uri), title="CI/CD", in_nav=True)
@@ -108,7 +108,7 @@ def environment_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         uri = renderer.uri_of(environment)
         text = renderer.render("environment.md.j2", uri, environment=environment,
                                jobs=deployers[environment.id], workflow_of=workflow_of)
-        yield Page(uri, text, source=environment.path, title=f"Environment {environment.title}")
+        yield Page(uri, text, source=environment.path, title=environment.title)
     uri = renderer.index_uri("environment")
     yield Page(uri, environments_index(handbook, renderer, uri), title="Environments", in_nav=True)
 

@@ -98,7 +98,8 @@ def component_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     if not components:
         return
     uri = renderer.index_uri("component")
-    yield Page(uri, architecture_section(handbook, renderer, uri), title="Architecture", in_nav=True)
+    yield Page(uri, "# Components\n\n" + architecture_section(handbook, renderer, uri), title="Components",
+               in_nav=True)
     uri = f"{renderer.page_dir('component')}/personal-data.md"
     text = "# Personal data\n\n" + personal_data_section(handbook, renderer, uri) + "\n## Where it travels\n\n" + \
         data_flow_section(handbook, renderer, uri)
@@ -168,10 +169,10 @@ def recovery_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     if not backups and not _components(handbook):
         return
     uri = renderer.index_uri("backup")
-    text = "# Disaster recovery\n\n## Recovery objectives\n\n" + rto_rpo_section(handbook, renderer, uri) + \
+    text = "# Recovery objectives and backups\n\n## Recovery objectives\n\n" + rto_rpo_section(handbook, renderer, uri) + \
         "\n## Backup policies\n\n" + backups_section(handbook, renderer, uri) + \
         "\n## DR testing plan\n\n" + dr_plan_section(handbook, renderer, uri)
-    yield Page(uri, text, title="Disaster recovery", in_nav=True)
+    yield Page(uri, text, title="Recovery objectives and backups", in_nav=True)
 
 
 @section("rto-rpo", "The recovery time and recovery point objectives of every component.")
