@@ -89,6 +89,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         self.titles: dict[str, str] = {}
         #: The generated pages of this build, whose HTML `on_page_content` sanitises.
         self.generated: set[str] = set()
+        self.record_pages: set[str] = set()
         #: Marks, in a hand-written page, where a generated section starts and ends (unguessable per build).
         self.section_mark = f"opsbook-section-{secrets.token_hex(8)}"
         #: Hand-written pages prepared in `on_files`: digest of the Markdown read → the Markdown to use.
@@ -207,6 +208,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         docs_dir = Path(config.docs_dir).resolve()
         self.titles = {}
         self.generated = set()
+        self.record_pages = set()
         for page in analysis.pages():
             if ".." in Path(page.uri).parts or page.uri.startswith("/"):
                 raise PluginError(f"opsbook: refusing a generated page outside the site: {page.uri!r}")
@@ -221,6 +223,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             self.generated.add(page.uri)
             if page.title:
                 self.titles[page.uri] = page.title
+            if page.source is not None:
+                self.record_pages.add(page.uri)
         if files.get_file_from_path(STYLESHEET_ASSET) is None:
             stylesheet = resources.files("opsbook").joinpath("assets", "opsbook.css").read_bytes()
             files.append(File.generated(config, STYLESHEET_ASSET, content=stylesheet))
@@ -262,6 +266,11 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         title = self.titles.get(uri)
         if title is not None:
             page.meta["title"] = html.escape(title, quote=True)
+            if uri in self.record_pages:
+                # A record's own page first among the pages its title words occur in (Material's search).
+                search = page.meta.setdefault("search", {})
+                if isinstance(search, dict):
+                    search.setdefault("boost", RECORD_SEARCH_BOOST)
             return markdown
         prepared = self.prepared.get(uri)
         if prepared is not None and prepared[0] == _digest(markdown):
@@ -335,6 +344,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
 
 
 MERMAID_ASSET = "assets/javascripts/mermaid.min.js"
+#: How much more a record's own page (a runbook, an alert) weighs in Material's search than other pages.
+RECORD_SEARCH_BOOST = 4
 #: opsbook's stylesheet (tables that never break inside a token, charts that scroll in their own box),
 #: package data shipped with the site.
 STYLESHEET_ASSET = "assets/stylesheets/opsbook.css"
