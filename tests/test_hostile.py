@@ -31,12 +31,18 @@ PAYLOAD = (f'<script>alert("{MARK}")</script><img src=x onerror=alert("{MARK}")>
            f'{{: onclick=alert("{MARK}") }} {{{{ 7*7 }}}} {{% raw %}} ]]"]-->x[("{MARK}")')
 
 
+#: The payload for an alert's labels and annotations, which Prometheus parses as Go templates (OB302 refuses
+#: `{{ 7*7 }}`): a Go template still, that Jinja would fail on if it ever evaluated it.
+ALERT_PAYLOAD = PAYLOAD.replace("{{ 7*7 }}", "{{ print 7 7 }}")
+
+
 def _yaml(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def hostile_handbook(make_handbook: Callable[..., Path]) -> Path:
     p = _yaml(PAYLOAD)
+    a = _yaml(ALERT_PAYLOAD)
     # An `expect` pattern must be a valid regular expression (OB032): the payload, escaped, is one that
     # matches itself, so the page still has to show every character of it as text.
     pattern = _yaml(re.escape(PAYLOAD))
@@ -51,8 +57,8 @@ def hostile_handbook(make_handbook: Callable[..., Path]) -> Path:
                            f"steps:\n  - name: {p}\n    run: {p}\n    expect: {{stdout: {pattern}}}\n"
                            f"  - name: {p}\n    manual: {p}\n",
         "ops/alerts/a.yml": f"groups:\n  - name: {p}\n    rules:\n      - alert: Bad\n        expr: up == 0\n"
-                            f"        labels: {{severity: warning, team: {p}}}\n"
-                            f"        annotations: {{summary: {p}, description: {p}, runbook_url: runbooks/r/}}\n",
+                            f"        labels: {{severity: warning, team: {a}}}\n"
+                            f"        annotations: {{summary: {a}, description: {a}, runbook_url: runbooks/r/}}\n",
         "ops/alertmanager.yml": f"route: {{receiver: pager}}\nreceivers: [{{name: pager, webhook_configs: [{{url: 'http://127.0.0.1:9/'}}]}}]\n",
         ".github/workflows/w.yml": f"name: {p}\non: push\npermissions: {{}}\njobs:\n  j:\n    name: {p}\n"
                                   f"    runs-on: x\n    steps: [{{name: {p}, run: echo}}]\n",

@@ -82,13 +82,20 @@ ONE_LINE = {"title"}
 NAMED = {"ops/components", "ops/teams", "runbooks", ".github/workflows"}
 
 
-def _poison(value: Any, named: bool) -> Any:
+#: The payload for an alert's annotations, which Prometheus parses as Go templates (OB302 refuses
+#: `{{ config }}`, a function it does not define): the same, with a Go template in its place.
+ALERT_PAYLOAD = PAYLOAD.replace("{{ config }}", '{{ "config" }}')
+
+
+def _poison(value: Any, named: bool, alert: bool = False) -> Any:
     """The value with the payload appended to every free-text string (and names, where `named`)."""
     if isinstance(value, dict):
         poisoned = {}
         for key, item in value.items():
             if isinstance(item, str) and key in FREE_TEXT:
-                poisoned[key] = f"{item} {PAYLOAD}"
+                poisoned[key] = f"{item} {ALERT_PAYLOAD if alert else PAYLOAD}"
+            elif key == "annotations" and "alert" in value:
+                poisoned[key] = _poison(item, named, alert=True)
             elif isinstance(item, str) and (key in ONE_LINE or (named and key == "name")):
                 poisoned[key] = item + SHORT
             else:  # a job's `environment: {name: ...}` names an environment

@@ -135,6 +135,8 @@ class Document:
     #: The keys of each mapping node looked into, by the node's id: key → (key node, value node).
     _indexes: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = field(repr=False, default_factory=dict,
                                                                         compare=False)
+    #: Where each line of `text` starts, computed the first time a position inside a value needs it.
+    _line_starts: list[int] | None = field(repr=False, default=None, compare=False)
 
     @property
     def node(self) -> yaml.Node | None:
@@ -210,8 +212,9 @@ class Document:
     def position_in_value(self, path: Sequence[str | int], line: int, column: int) -> tuple[int, int]:
         """Where the 1-based `line` and `column` of the text of the scalar at `path` stand in the file.
 
-        Exact for plain one-line values and literal blocks (`|`); for quoted or folded values, whose
-        lines do not map one to one, the start of the value.
+        Exact for plain one-line values and literal blocks (`|`), and for quoted values on one line (an
+        escape such as `\\n` or a doubled `''` stands for one character); for values folded over several
+        lines, the place found by walking the value's text and its source together.
         """
         node = self.node_at(path)
         if node is None:
@@ -225,7 +228,73 @@ class Document:
             return (mark.line + 1 + line, indent + column)
         if not style and line == 1:
             return (mark.line + 1, mark.column + column)
-        return (mark.line + 1, mark.column + 1)
+        if not isinstance(node, yaml.ScalarNode) or not isinstance(node.value, str):
+            return (mark.line + 1, mark.column + 1)
+        return self._walk_scalar(node, line, column)
+
+    def _line_start(self, line: int) -> int:
+        """The offset in `text` of the 0-based `line` as YAML counts lines (\\r\\n, \\r, \\n, NEL, LS, PS)."""
+        if self._line_starts is None:
+            self._line_starts = [0, *(found.end() for found in _YAML_BREAK.finditer(self.text))]
+        return self._line_starts[min(line, len(self._line_starts) - 1)]
+
+    def _walk_scalar(self, node: yaml.ScalarNode, line: int, column: int) -> tuple[int, int]:
+        """Walk a quoted or folded scalar's source and its value together up to the value's `line` and
+        `column`: an escape or a doubled quote is one character of the value, a line break and the
+        indentation after it are the space or the newline they fold into, and any other source character
+        that the value does not have is passed over. Bounded by the scalar's length."""
+        value: str = node.value
+        offset = 0
+        for _ in range(line - 1):
+            found = value.find("\n", offset)
+            if found < 0:
+                break
+            offset = found + 1
+        offset = min(offset + column - 1, len(value))
+        mark, end_mark = node.start_mark, node.end_mark
+        start = self._line_start(mark.line) + mark.column
+        end = self._line_start(end_mark.line) + end_mark.column
+        source = self.text
+        style = node.style
+        j = start
+        if style in ("'", '"'):
+            j += 1
+        elif style == ">":
+            j = source.find("\n", j, end) + 1 or end
+        for char in value[:offset]:
+            while style == '"' and source.startswith(("\\\n", "\\\r"), j):  # an escaped line break: nothing
+                j += 3 if source.startswith("\\\r\n", j) else 2
+                while j < end and source[j] in " \t":
+                    j += 1
+            if j >= end:
+                break
+            if source[j] in "\r\n":  # a line break, folded into a space or kept as a newline
+                j += 2 if source.startswith("\r\n", j) else 1
+                while j < end and source[j] in " \t":
+                    j += 1
+                if char in " \n":
+                    continue
+            if j >= end:
+                break
+            if style == '"' and source[j] == "\\":
+                j += 2 + {"x": 2, "u": 4, "U": 8}.get(source[j + 1:j + 2], 0)
+            elif style == "'" and source.startswith("''", j):
+                j += 2
+            elif source[j] == char:
+                j += 1
+            else:
+                found = source.find(char, j, end)
+                j = found + 1 if found >= 0 else end
+        if j < end and source[j] in "\r\n" and value[offset:offset + 1] not in ("", " ", "\n"):
+            j += 2 if source.startswith("\r\n", j) else 1  # the character starts the next line of the source
+            while j < end and source[j] in " \t":
+                j += 1
+        j = min(j, end)
+        line_number = mark.line + sum(1 for _ in _YAML_BREAK.finditer(source, start, j))
+        return (line_number + 1, j - self._line_start(line_number) + 1)
+
+
+_YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 def _mapping_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...diagnostics import codes_in
 from .. import Family
-from . import alertmanager, checks, metrics, route_tests, rules
+from . import alertmanager, checks, metrics, route_tests, rule_templates, rules
 from .checks import check_duplicates, check_metrics, check_route_tests, check_routing, check_runbook_links
 from .metric_pages import metric_pages, metrics_index
 from .pages import alert_pages, alerts_index, group_pages, receiver_pages, routing_index, routing_pages
@@ -22,5 +22,5 @@ FAMILY = Family(
     pages={"alert": alert_pages, "rule_group": group_pages, "alertmanager": routing_pages,
            "receiver": receiver_pages, "metric": metric_pages},
     sections=(alerts_index, routing_index, metrics_index),
-    codes=codes_in(rules, alertmanager, checks),
+    codes=codes_in(rules, rule_templates, alertmanager, checks),
 )
