@@ -45,7 +45,7 @@ __all__ = ["OpsbookConfig", "OpsbookPlugin"]
 log = get_plugin_logger(__name__)
 
 #: Markdown extensions the generated pages are written for.
-REQUIRED_EXTENSIONS = ("admonition", "tables", "toc")
+REQUIRED_EXTENSIONS = ("admonition", "tables", "toc", "pymdownx.details", "pymdownx.superfences")
 
 
 def _plugin_option(option: Option) -> c.BaseConfigOption[Any]:

@@ -169,7 +169,8 @@ def recovery_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     if not backups and not _components(handbook):
         return
     uri = renderer.index_uri("backup")
-    text = "# Recovery objectives and backups\n\n## Recovery objectives\n\n" + rto_rpo_section(handbook, renderer, uri) + \
+    text = "# Recovery objectives and backups\n\n## Recovery objectives\n\n" + \
+        rto_rpo_section(handbook, renderer, uri) + \
         "\n## Backup policies\n\n" + backups_section(handbook, renderer, uri) + \
         "\n## DR testing plan\n\n" + dr_plan_section(handbook, renderer, uri)
     yield Page(uri, text, title="Recovery objectives and backups", in_nav=True)

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 
 from markupsafe import Markup
 
 from ...checks.freshness import freshness_of
-from ...durations import format_duration
+from ...durations import format_duration, instant_in_words
 from ...model import Handbook
 from ...render import Page, Renderer
 from ...render.markdown import inline_code, md_inline
 from ...render.sections import section
-from .records import SEVERITIES, Runbook, Step
-from .verification import coverage, verification_of
+from .records import SECTIONS, SEVERITIES, Runbook, Step
+from .verification import Verification, coverage, verification_of
 
+#: The sections a person follows, in order, with their titles and notes; `setup` and `cleanup` build and
+#: remove CI's sandbox and are shown apart, folded, after them (`SANDBOX_SECTIONS`).
 _SECTION_TITLES = {
-    "setup": ("Setup (CI only)", "These steps build the sandbox the runbook runs in; they run only in CI."),
     "steps": ("Steps", ""),
     "verify": ("Verify", "These steps prove the service is healthy again."),
-    "cleanup": ("Cleanup", "These steps always run in CI at the end, even after a failure."),
 }
+SANDBOX_SECTIONS = ("setup", "cleanup")
 
 
 @dataclass
@@ -40,8 +41,9 @@ class _Counts:
     skipped: int
 
 
-def count_steps(runbook: Runbook) -> _Counts:
-    steps = runbook.all_steps()
+def count_steps(runbook: Runbook, sections: tuple[str, ...] = SECTIONS) -> _Counts:
+    """The steps of these sections (all by default): how many, run in CI, manual, skipped in CI."""
+    steps = [step for name in sections for step in runbook.section(name)]
     return _Counts(
         total=len(steps),
         runnable=sum(step.runnable for step in steps),
@@ -64,6 +66,57 @@ def expectations(step: Step) -> Markup:
     return Markup(" · ").join(items)
 
 
+def severity_badge(severity: object) -> Markup:
+    """A runbook's severity as a badge coloured by how urgent it is (`assets/opsbook.css`), or its text."""
+    if severity in SEVERITIES:
+        return Markup(f'<span class="opsbook-severity opsbook-severity-{severity}">{severity}</span>')
+    return md_inline(severity) if severity else Markup("not set")
+
+
+def _when(verification: Verification) -> Markup:
+    """`, <date>, commit <sha>` of the run a verification comes from, as much as is known."""
+    parts = Markup("")
+    if verification.started:
+        parts += Markup(", ") + md_inline(instant_in_words(verification.started))
+    if verification.commit:
+        parts += Markup(", commit ") + inline_code(verification.commit[:12])
+    return parts
+
+
+def verified_line(verification: Verification) -> Markup:
+    """The header's answer to "is this runbook proven?": how many of its runnable steps passed in CI, and when."""
+    if verification.runnable == 0:
+        return Markup("nothing to run in CI (every step is manual or skipped in CI)")
+    if verification.status == "not run":
+        return Markup(f"not run in CI yet (0 of {verification.runnable} runnable steps)")
+    words = {"passed": "passed in CI", "failed": "failed in CI", "partial": "partly verified in CI"}
+    return (Markup(f"**{verification.verified} of {verification.runnable}** runnable steps passed in CI "
+                   f"({words.get(verification.status, verification.status)})") + _when(verification))
+
+
+def step_mark(verification: Verification) -> Callable[[Step], Markup]:
+    """The mark under each step: passed, failed, not run (and why) or manual, with the run's date and commit."""
+
+    def mark(step: Step) -> Markup:
+        if step.manual is not None:
+            return Markup("*Manual step: done by a person, not run in CI.*")
+        if step.skip_reason is not None:
+            return Markup("*Not run in CI:* ") + md_inline(step.skip_reason)
+        outcome = verification.step(step)
+        status = outcome.get("status") if outcome else None
+        if status == "passed":
+            return Markup("✓ **Passed in CI**") + _when(verification) + Markup(".")
+        if status in ("failed", "timeout"):
+            problems = [str(p) for p in outcome.get("problems", []) if p] if outcome else []
+            reason = md_inline(f" ({status}: {'; '.join(problems)})" if problems else f" ({status})")
+            return Markup("✗ **Failed in CI**") + reason + _when(verification) + Markup(".")
+        if status == "not-run":
+            return Markup("*Not run in CI: an earlier step failed*") + _when(verification) + Markup(".")
+        return Markup("*Not verified in CI yet.*")
+
+    return mark
+
+
 def _review(handbook: Handbook, runbook: Runbook) -> str:
     """The review line: `freshness_of`'s dates, overdue exactly when OB040 says so."""
     if runbook.last_reviewed is None:
@@ -84,7 +137,9 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     for runbook in runbooks:
         uri = renderer.uri_of(runbook)
         sections = [_Section(*_SECTION_TITLES[name], runbook.section(name))
-                    for name in ("setup", "steps", "verify", "cleanup") if runbook.section(name)]
+                    for name in _SECTION_TITLES if runbook.section(name)]
+        sandbox = [step for name in SANDBOX_SECTIONS for step in runbook.section(name)]
+        verification = verification_of(handbook, runbook)
         referrers = sorted(handbook.referrers(runbook), key=lambda r: (r.ref.label, r.source.id))
         backrefs = [(label, list(group)) for label, group in groupby(referrers, key=lambda r: r.ref.label)]
         alerts = [(name, sorted({getattr(v, "severity", None) or "" for v in handbook.variants("alert", name)} - {""}))
@@ -94,8 +149,9 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
                    for q in getattr(r.source, "queries", [])]
         text = renderer.render("runbook.md.j2", uri, runbook=runbook, sections=sections, backrefs=backrefs,
                                queries=queries,
-                               alerts=alerts, verification=verification_of(handbook, runbook),
-                               counts=count_steps(runbook), review=_review(handbook, runbook),
+                               alerts=alerts, sandbox=sandbox, verified_line=verified_line(verification),
+                               step_mark=step_mark(verification), severity_badge=severity_badge,
+                               counts=count_steps(runbook, tuple(_SECTION_TITLES)), review=_review(handbook, runbook),
                                expectations=expectations)
         yield Page(uri, text, source=runbook.path, title=runbook.title)
 
