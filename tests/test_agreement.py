@@ -293,12 +293,15 @@ def _files(rpo: str = "1d", schedule: str = "0 2 * * *", data: str = "", **extra
             "runbooks/restore.yaml": RESTORE, **extra}
 
 
-def _ci(started: str) -> str:
-    """A results file in which runbook `restore` (RUN_RESTORE) passed in CI on `started`."""
+def _ci(started: str, place: str | None = "github-actions") -> str:
+    """A results file in which runbook `restore` (RUN_RESTORE) passed in CI mode on `started`, at `place`
+    (None: a file that does not say where, as before opsbook recorded it)."""
     step = {"section": "steps", "index": 0, "name": "Restore", "status": "passed", "duration": 0.01,
             "command_sha256": hashlib.sha256(b"true").hexdigest()}
+    where = {"where": {"place": place}} if place is not None else {}
     return json.dumps({"version": 1, "runbooks": {"restore": {"mode": "ci", "started": f"{started}T10:00:00Z",
-                                                             "commit": "0123456789abcdef", "steps": [step]}}})
+                                                             "commit": "0123456789abcdef", **where,
+                                                             "steps": [step]}}})
 
 
 PII = ("data:\n  classification: pii\n  retention: 1y\n  deletion_runbook: restore\n  pii_fields: [users.email]\n"
@@ -329,6 +332,12 @@ CASES: dict[str, tuple[dict[str, str], dict[str, object], dict[str, bool], set[s
     "verified in CI lately": (
         _files(**{"runbooks/restore.yaml": RUN_RESTORE, ".opsbook/results.json": _ci("2026-11-20")}), {},
         {"restore": True}, set()),
+    "passed on a workstation lately": (
+        _files(**{"runbooks/restore.yaml": RUN_RESTORE, ".opsbook/results.json": _ci("2026-11-20", "workstation")}),
+        {}, {"restore": False}, {"OB603"}),
+    "passed lately, the place not recorded": (
+        _files(**{"runbooks/restore.yaml": RUN_RESTORE, ".opsbook/results.json": _ci("2026-11-20", None)}), {},
+        {"restore": False}, {"OB603"}),
     "a verify runbook never drilled": (
         _files(**{"drills/d.yaml": _drill("2026-10-01"),
                   "backups/db.yaml": "datastore: db\nschedule: \"0 2 * * *\"\nretention: {count: 500}\n"

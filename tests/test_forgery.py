@@ -43,10 +43,18 @@ steps:
 """
 
 
+#: The environment of a GitHub Actions job: a run there is a run in CI (only such a run verifies).
+CI_ENV = {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "example/ops",
+          "GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "1"}
+
+
 def _forged_results() -> dict:
+    """A results file that claims all it can: `forged` passed, in CI mode, on GitHub Actions."""
     step = {"section": "steps", "index": 0, "name": "Fail", "status": "passed",
             "command_sha256": hashlib.sha256(b"false").hexdigest()}
     return {"version": 1, "runbooks": {"forged": {"runbook": "forged", "passed": True, "mode": "ci",
+                                                  "where": {"place": "github-actions",
+                                                            "run_url": "https://github.com/example/ops/actions/runs/7"},
                                                   "steps": [step]}}}
 
 
@@ -104,7 +112,7 @@ def test_a_committed_results_file_elsewhere_is_ignored_too(make_handbook: Callab
 def test_a_step_that_writes_the_results_file_leaves_nothing(make_handbook: Callable[..., Path]) -> None:
     """A run of one runbook whose step writes a results file: the file holds that run, and only it."""
     root = _handbook(make_handbook)
-    result = CliRunner().invoke(main, ["test", "writer", "--dir", str(root)])
+    result = CliRunner().invoke(main, ["test", "writer", "--dir", str(root)], env=CI_ENV)
     assert result.exit_code == 0, result.output
     written = json.loads((root / ".opsbook" / "results.json").read_text(encoding="utf-8"))
     assert sorted(written["runbooks"]) == ["writer"]
@@ -148,7 +156,7 @@ def test_a_run_writes_a_file_valid_against_the_results_schema(make_handbook: Cal
     import jsonschema
 
     root = _handbook(make_handbook)
-    result = CliRunner().invoke(main, ["test", "--dir", str(root)])
+    result = CliRunner().invoke(main, ["test", "--dir", str(root)], env=CI_ENV)
     assert result.exit_code == 1  # `forged` fails
     data = json.loads((root / ".opsbook" / "results.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(load_schema("results")).validate(data)

@@ -21,6 +21,11 @@ from opsbook.health.figures import compute_health
 
 REPO = Path(__file__).parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
+#: A run in a GitHub Actions job, and one on a workstation (the CI variables of the machine running the
+#: tests removed: None unsets a variable for CliRunner).
+IN_CI = {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "example/ops",
+         "GITHUB_RUN_ID": "12"}
+ON_A_WORKSTATION: dict[str, str | None] = {"GITHUB_ACTIONS": None, "GITLAB_CI": None, "CI": None}
 
 HANDBOOK = {
     "ops/alerts/a.yml": "groups:\n  - name: g\n    rules:\n"
@@ -53,9 +58,18 @@ def test_dashboard_figures_equal_the_checks(make_handbook: Callable[..., Path]) 
     assert health.runbooks_overdue == codes.count("OB040") == 1
     assert health.diagnostics_by_code == {code: codes.count(code) for code in set(codes)}
     assert (health.verified_steps, health.runnable_steps) == (0, 2)
-    assert CliRunner().invoke(main, ["test", "--dir", str(root)]).exit_code == 0
+    # A run on a workstation passes every step, and verifies none of them in CI.
+    assert CliRunner().invoke(main, ["test", "--dir", str(root)], env=ON_A_WORKSTATION).exit_code == 0
+    analysis = analyse(root)
+    assert compute_health(analysis.handbook, analysis.diagnostics).verified_steps == 0
+    page = next(p.text for p in analysis.pages() if p.uri == "health.md")
+    assert "| Runnable steps verified in CI | 0 of 2 (0\u00a0%) |" in page
+    assert _metrics(CliRunner().invoke(main, ["metrics", str(root)]).output)["opsbook_verified_steps"] == 0
+    # The same run in CI verifies them.
+    assert CliRunner().invoke(main, ["test", "--dir", str(root)], env=IN_CI).exit_code == 0
     analysis = analyse(root)
     assert compute_health(analysis.handbook, analysis.diagnostics).verified_steps == 2
+    assert _metrics(CliRunner().invoke(main, ["metrics", str(root)]).output)["opsbook_verified_steps"] == 2
     page = next(p.text for p in analysis.pages() if p.uri == "health.md")
     assert "| Alerts with a runbook | 2 of 3 (67\u00a0%) |" in page
     assert "| Runnable steps verified in CI | 2 of 2 (100\u00a0%) |" in page

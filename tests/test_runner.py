@@ -278,7 +278,7 @@ def test_results_show_on_the_pages(make_handbook: Callable[..., Path]) -> None:
         "runbooks/r.yaml": "title: R\nsteps:\n  - {name: One, run: 'true'}\n  - {name: Two, run: 'false'}\n"
                            "  - {name: Three, run: 'true'}\n",
     })
-    assert CliRunner().invoke(main, ["test", "--dir", str(root)]).exit_code == 1
+    assert CliRunner().invoke(main, ["test", "--dir", str(root)], env={"CI": "true"}).exit_code == 1  # a run in CI
     pages = {p.uri: p.text for p in analyse(root).pages()}
     page = pages["runbooks/r.md"]
     assert "| Verified in CI | **1 of 3** runnable steps, failed" in page
@@ -329,7 +329,8 @@ def test_local_runs_verify_nothing_and_masking_keeps_verification(make_handbook:
     assert "| Verified in CI | not run yet |" in page
     # A secret-named variable whose value appears in the command masks the recorded command,
     # and the step is still recognised as the one that ran.
-    result = CliRunner().invoke(main, ["test", "--dir", str(root), "--allow-env", "MY_KEY"], env={"MY_KEY": "touch"})
+    result = CliRunner().invoke(main, ["test", "--dir", str(root), "--allow-env", "MY_KEY"],
+                                env={"MY_KEY": "touch", "CI": "true"})
     assert result.exit_code == 0
     page = {p.uri: p.text for p in analyse(root).pages()}["runbooks/r.md"]
     assert "| Verified in CI | **1 of 1** runnable steps, passed" in page

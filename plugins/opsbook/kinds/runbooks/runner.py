@@ -16,6 +16,11 @@ bound. The value of every secret input, and of every variable whose name contain
 PASSWORD or KEY, is masked in everything the runner returns. `expect.stdout` and `expect.stderr` are
 RE2 patterns (linear time; `opsbook check` reports one RE2 refuses as OB032).
 
+Each runbook's result records where the run happened (`where`, `place.detect_place` from the caller's
+environment, `RunOptions.environ`): CI, with the run's address when the CI service gives one, or a
+workstation. Only a run in CI verifies steps on the site. (`ci` is CI *mode* — the sandbox, the
+inputs' `ci` values — which `opsbook test` uses on a workstation too; it is not where the run was.)
+
 Isolation, strongest first; the runner takes the first the machine allows (probed once per process
 with `unshare`; `OPSBOOK_NO_NAMESPACES=1` or `RunOptions(namespaces=False)` skips the namespace):
 
@@ -78,6 +83,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .place import RunPlace, detect_place
 from .records import SECTIONS, Runbook, Step, expect_pattern
 
 __all__ = ["RunOptions", "RunbookResult", "StepResult", "run_runbook", "git_commit", "MASK"]
@@ -101,7 +107,8 @@ class RunOptions:
         allow_env: Names of the caller's environment variables passed through to the steps.
         default_timeout: Seconds a step may run when its `expect` names no timeout.
         max_output: Bytes of stdout and of stderr kept per step (the tail is kept).
-        environ: The caller's environment (os.environ by default).
+        environ: The caller's environment (os.environ by default): the variables `allow_env` passes
+            through, and where the run happens (CI or a workstation, `place.detect_place`).
         namespaces: Run each step in a PID namespace of its own: None where the machine allows
             (the default), False never, True always (an error where it cannot).
     """
@@ -162,6 +169,8 @@ class RunbookResult:
     commit: str | None
     duration: float
     ci: bool = True
+    #: Where the run happened (CI, with its address, or a workstation); None: not said (not written).
+    where: RunPlace | None = None
 
     @property
     def passed(self) -> bool:
@@ -180,6 +189,7 @@ class RunbookResult:
         return {
             "runbook": self.runbook, "path": self.path, "passed": self.passed, "started": self.started,
             "commit": self.commit, "duration": round(self.duration, 3), "mode": "ci" if self.ci else "local",
+            **({"where": self.where.to_dict()} if self.where is not None else {}),
             "steps": [_step_dict(step) for step in self.steps],
         }
 
@@ -554,7 +564,8 @@ def _run_with(runbook: Runbook, options: RunOptions, launcher: Launcher, mask: _
             if on_step is not None:
                 on_step(result)
     return RunbookResult(runbook.id, runbook.path, results, started_at, git_commit(options.root),
-                         time.perf_counter() - started, ci=options.ci)
+                         time.perf_counter() - started, ci=options.ci,
+                         where=detect_place(options.environ if options.environ is not None else os.environ))
 
 
 def _record(runbook: Runbook, step: Step, status: str, mask: _Masker | None = None, **extra: Any) -> StepResult:
