@@ -417,7 +417,7 @@ def test_a_ci_verification_long_ago(make_handbook: Callable[..., Path]) -> None:
 def test_a_review_without_an_interval_falls_due_after_180_days(make_handbook: Callable[..., Path]) -> None:
     built = _build(make_handbook(CASES["a review without an interval, long ago"][0]))
     page = built.text(built.page_of(built.handbook.get("runbook", "restore")))
-    assert "| Last reviewed | 2026-01-01, 329 days ago (overdue since 2026-06-30) |" in page
+    assert "- **Last reviewed:** 2026-01-01, 329 days ago (overdue since 2026-06-30)" in page
 
 
 def test_encryption_in_a_word_is_not_encryption(make_handbook: Callable[..., Path]) -> None:

@@ -36,6 +36,7 @@ VALID: dict[str, Any] = {
     "pages": {"runbook": "handbook/runbooks", "checks": "reference/codes/"},
     "rule_dialects": {"ops/alerts": "thanos", "alerts/*.loki.yml": "loki"},
     "results": "out/results.json",
+    "local_results": "hide",
     "today": "2026-11-20",
     "fail_on": "warning",
     "max_file_size": 1_000_000,

@@ -281,14 +281,17 @@ def test_results_show_on_the_pages(make_handbook: Callable[..., Path]) -> None:
     assert CliRunner().invoke(main, ["test", "--dir", str(root)], env={"CI": "true"}).exit_code == 1  # a run in CI
     pages = {p.uri: p.text for p in analyse(root).pages()}
     page = pages["runbooks/r.md"]
-    assert "| Verified in CI | **1 of 3** runnable steps, failed" in page
-    assert "**Verified in CI**: passed in" in page and "**Failed in CI** (failed: exit code 1, expected 0)" in page
-    assert "Not run in CI: an earlier step failed." in page
+    assert "- **Verified:** **1 of 3** runnable steps passed in CI (failed in CI), 2026-" in page
+    marks = [line for line in page.splitlines() if "in CI" in line and not line.startswith("- ")]
+    assert len(marks) == 3, marks  # one under each step, with the run's date and commit
+    assert marks[0].startswith("✓ **Passed** in CI, 2026-")
+    assert marks[1].startswith("✗ **Failed** in CI (failed: exit code 1, expected 0), 2026-")
+    assert marks[2].startswith("*Not run: an earlier step failed* in CI, 2026-")
     assert "**1 of 3** runnable steps verified in CI (33%)" in pages["runbooks/index.md"]
     # Editing a step makes its old result stale: no longer verified.
     file = root / "runbooks" / "r.yaml"
     file.write_text(file.read_text().replace("{name: One, run: 'true'}", "{name: One, run: 'echo changed'}"))
-    assert "| Verified in CI | **0 of 3** runnable steps" in {p.uri: p.text for p in analyse(root).pages()}["runbooks/r.md"]
+    assert "- **Verified:** **0 of 3** runnable steps" in {p.uri: p.text for p in analyse(root).pages()}["runbooks/r.md"]
 
 
 def test_shellcheck_findings_at_the_step_lines(make_handbook: Callable[..., Path]) -> None:
@@ -326,14 +329,14 @@ def test_local_runs_verify_nothing_and_masking_keeps_verification(make_handbook:
     root = make_handbook({"runbooks/r.yaml": "title: R\nsteps:\n  - {name: Touch, run: touch marker}\n"})
     assert CliRunner().invoke(main, ["test", "--dir", str(root), "--no-ci"]).exit_code == 0
     page = {p.uri: p.text for p in analyse(root).pages()}["runbooks/r.md"]
-    assert "| Verified in CI | not run yet |" in page
+    assert "- **Verified:** not run in CI yet (0 of 1 runnable steps)" in page
     # A secret-named variable whose value appears in the command masks the recorded command,
     # and the step is still recognised as the one that ran.
     result = CliRunner().invoke(main, ["test", "--dir", str(root), "--allow-env", "MY_KEY"],
                                 env={"MY_KEY": "touch", "CI": "true"})
     assert result.exit_code == 0
     page = {p.uri: p.text for p in analyse(root).pages()}["runbooks/r.md"]
-    assert "| Verified in CI | **1 of 1** runnable steps, passed" in page
+    assert "- **Verified:** **1 of 1** runnable steps passed in CI (passed in CI)" in page
 
 
 def test_unreadable_results_are_a_warning(make_handbook: Callable[..., Path]) -> None:

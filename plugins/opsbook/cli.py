@@ -231,6 +231,10 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
     click.echo(f"{len(results)} runbooks: {counts['passed']} steps passed, {counts['failed'] + counts['timeout']} "
                f"failed, {counts['skipped']} skipped in CI, {counts['manual']} manual, {counts['not-run']} not run")
     target = Path(results_file) if results_file else configured
+    where = next((r.where for r in results if r.where is not None), None)
+    if where is not None and not where.in_ci and not no_ci:  # said, so that no one takes it for CI
+        click.echo(f"opsbook: the results record a run on {where.words}, not in CI: the site shows them as a "
+                   "local run, or hides them (the local_results option), never as verified in CI")
     try:
         write_results(target, results)
         if junit_file:

@@ -264,6 +264,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("results", (str,), ".opsbook/results.json",
            "The runbook runner's results file (JSON), shown on runbook pages when present",
            "path"),
+    Option("local_results", (str,), "show",
+           "Whether a run of the runbooks not recorded as made in CI (on a workstation, or in a results file "
+           "from before opsbook recorded where) is shown on the runbook pages, as a local run and never as "
+           "verified in CI (`show`), or ignored (`hide`)",
+           "`show` or `hide`", choices=("show", "hide")),
     Option("today", (str, _dt.date), None,
            "The date every date check compares with: overdue reviews, drills, action items, next backups",
            "date `YYYY-MM-DD`, or unset", nullable=True, validate=_date, convert=_date_text,
@@ -368,6 +373,7 @@ class Config:
         pages: dict[str, str] = _OPTION
         rule_dialects: dict[str, str] = _OPTION
         results: str = _OPTION
+        local_results: str = _OPTION
         today: str | None = _OPTION
         fail_on: str = _OPTION
         max_file_size: int = _OPTION

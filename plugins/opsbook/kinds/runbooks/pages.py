@@ -12,7 +12,7 @@ from ...checks.freshness import freshness_of
 from ...durations import format_duration, instant_in_words
 from ...model import Handbook
 from ...render import Page, Renderer
-from ...render.markdown import inline_code, md_inline
+from ...render.markdown import inline_code, md_inline, severity_badge, web_link
 from ...render.sections import section
 from .records import SECTIONS, SEVERITIES, Runbook, Step
 from .verification import Verification, coverage, verification_of
@@ -66,36 +66,42 @@ def expectations(step: Step) -> Markup:
     return Markup(" · ").join(items)
 
 
-def severity_badge(severity: object) -> Markup:
-    """A runbook's severity as a badge coloured by how urgent it is (`assets/opsbook.css`), or its text."""
-    if severity in SEVERITIES:
-        return Markup(f'<span class="opsbook-severity opsbook-severity-{severity}">{severity}</span>')
-    return md_inline(severity) if severity else Markup("not set")
-
-
 def _when(verification: Verification) -> Markup:
-    """`, <date>, commit <sha>` of the run a verification comes from, as much as is known."""
+    """`, <date>, commit <sha>` of the run a verification comes from, as much as is known, and a link to
+    the CI run when the CI service gave its address."""
     parts = Markup("")
     if verification.started:
         parts += Markup(", ") + md_inline(instant_in_words(verification.started))
     if verification.commit:
         parts += Markup(", commit ") + inline_code(verification.commit[:12])
+    if verification.in_ci and verification.run_url:
+        parts += Markup(", ") + web_link(verification.run_url, f"{verification.place} run")
     return parts
 
 
+def _where(verification: Verification) -> str:
+    """Where the run shown was: `in CI`, or `in a local run (a workstation), not in CI`."""
+    return "in CI" if verification.in_ci else f"in a local run ({verification.place}), not in CI"
+
+
 def verified_line(verification: Verification) -> Markup:
-    """The header's answer to "is this runbook proven?": how many of its runnable steps passed in CI, and when."""
+    """The header's answer to "is this runbook proven?": how many of its runnable steps passed in CI, and
+    when; a run outside CI (shown when `local_results` is `show`) is said to be one, and proves nothing."""
     if verification.runnable == 0:
         return Markup("nothing to run in CI (every step is manual or skipped in CI)")
     if verification.status == "not run":
         return Markup(f"not run in CI yet (0 of {verification.runnable} runnable steps)")
+    if not verification.in_ci:
+        return (Markup(f"not verified in CI: {verification.passed} of {verification.runnable} runnable steps "
+                       f"passed ") + md_inline(_where(verification)) + _when(verification))
     words = {"passed": "passed in CI", "failed": "failed in CI", "partial": "partly verified in CI"}
     return (Markup(f"**{verification.verified} of {verification.runnable}** runnable steps passed in CI "
                    f"({words.get(verification.status, verification.status)})") + _when(verification))
 
 
 def step_mark(verification: Verification) -> Callable[[Step], Markup]:
-    """The mark under each step: passed, failed, not run (and why) or manual, with the run's date and commit."""
+    """The mark under each step: passed, failed, not run (and why) or manual, with the run's date and
+    commit, and where it ran when that was not CI."""
 
     def mark(step: Step) -> Markup:
         if step.manual is not None:
@@ -104,14 +110,15 @@ def step_mark(verification: Verification) -> Callable[[Step], Markup]:
             return Markup("*Not run in CI:* ") + md_inline(step.skip_reason)
         outcome = verification.step(step)
         status = outcome.get("status") if outcome else None
+        where = md_inline(_where(verification))
         if status == "passed":
-            return Markup("✓ **Passed in CI**") + _when(verification) + Markup(".")
+            return Markup("✓ **Passed** ") + where + _when(verification) + Markup(".")
         if status in ("failed", "timeout"):
             problems = [str(p) for p in outcome.get("problems", []) if p] if outcome else []
             reason = md_inline(f" ({status}: {'; '.join(problems)})" if problems else f" ({status})")
-            return Markup("✗ **Failed in CI**") + reason + _when(verification) + Markup(".")
+            return Markup("✗ **Failed** ") + where + reason + _when(verification) + Markup(".")
         if status == "not-run":
-            return Markup("*Not run in CI: an earlier step failed*") + _when(verification) + Markup(".")
+            return Markup("*Not run: an earlier step failed* ") + where + _when(verification) + Markup(".")
         return Markup("*Not verified in CI yet.*")
 
     return mark
