@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from pathlib import Path
 
 from opsbook import analyse
+from opsbook.kinds.alerting.links import runbooks_for_alert
 
 REPO = Path(__file__).parent.parent
 
@@ -203,9 +206,9 @@ def test_alert_page_shows_route_receivers_and_team(make_handbook: Callable[..., 
     })
     pages = {page.uri: page.text for page in analyse(root).pages()}
     alert = pages["alerts/DbDown.md"]
-    assert "| Receivers | [data-pager](receivers/data-pager.md) |" in alert
-    assert "| Team paged | [Data team](../teams/data.md) |" in alert
-    assert "| Runbook | [Restore the database](../runbooks/db-restore.md) |" in alert
+    assert "- **Who is paged:** [Data team](../teams/data.md), through [data-pager](receivers/data-pager.md)\n" in alert
+    assert '!!! danger "What to do now: follow [Restore the database](../runbooks/db-restore.md)"' in alert
+    assert "- **Runbook URL:** [Restore the database](../runbooks/db-restore.md)\n" in alert
     assert "```promql\nup == 0\n```" in alert
     assert "[DbDown](../alerts/DbDown.md) (critical)" in pages["runbooks/db-restore.md"]
     assert "data-pager" in pages["alerts/routing/index.md"]
@@ -220,8 +223,11 @@ def test_every_alert_page_of_the_reference_handbook_names_receiver_and_team() ->
              and not page.uri.endswith("index.md")]
     assert len(pages) == len({a.id for a in analysis.handbook.loaded["alert"]}) >= 5
     for page in pages:
-        assert "| Receivers | [" in page.text, page.uri
-        assert "| Team paged | [" in page.text, page.uri
+        assert re.search(r"^- \*\*Who is paged:\*\* \[.*, through \[", page.text, flags=re.M), page.uri
+        name = page.uri.removeprefix("alerts/").removesuffix(".md")
+        follow = '!!! danger "What to do now: follow [' in page.text
+        assert follow == bool(runbooks_for_alert(analysis.handbook, name)), page.uri
+        assert follow or '!!! warning "No runbook for this alert"' in page.text, page.uri
 
 
 def test_a_long_chain_of_recording_rules_is_followed_without_recursion(make_handbook: Callable[..., Path]) -> None:

@@ -120,15 +120,16 @@ def test_from_an_alert_to_its_runbook_and_the_team_paged(site: str, browser: obj
     outside: list[str] = []
     page = _page(browser, outside)
     page.goto(f"{site}/alerts/OrdersDatabaseDown/", wait_until="load")
-    row = page.locator("tr", has_text="Team paged")
-    assert "Data platform" in row.inner_text()
-    page.locator("tr", has_text="Runbook").locator("a").first.click()
+    paged = page.locator("li", has_text="Who is paged:")
+    assert "Data platform" in paged.inner_text()
+    # The first thing under the summary: what to do now, and the runbook to follow.
+    page.locator(".admonition", has_text="What to do now").locator("a").first.click()
     page.wait_for_load_state("load")
     assert "/runbooks/orders-db-failover/" in page.url
     assert "Fail the orders database over" in page.locator("h1").inner_text()
     page.screenshot(path=str(ARTIFACTS / "runbook.png"), full_page=True)
     page.go_back()
-    page.locator("tr", has_text="Team paged").locator("a").first.click()
+    page.locator("li", has_text="Who is paged:").locator("a").first.click()
     page.wait_for_load_state("load")
     assert "/teams/team-data/" in page.url and "Data platform" in page.locator("h1").inner_text()
     assert outside == [], outside

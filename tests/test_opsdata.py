@@ -121,7 +121,7 @@ def test_incident_checks_and_pages(make_handbook: Callable[..., Path]) -> None:
     assert "[a link](#)" in incident and "[ok](https://example.com)" in incident and "## What happened" in incident
     assert "- **Resolved:** 2026-10-01 12:30 UTC, after 2 h 30 min" in incident and "- **Started:** 2026-10-01 10:00 UTC" in incident
     assert "- **Incidents**: [Down](../operations/incidents/i.md)" in pages["runbooks/r.md"]
-    assert "| Incidents | [Down](../operations/incidents/i.md) |" in pages["alerts/Down.md"]
+    assert "- **Incidents:** [Down](../operations/incidents/i.md)\n" in pages["alerts/Down.md"]
     assert compute_health(analysis.handbook, analysis.diagnostics).resolve_hours_by_service == {"db": 2.5}
 
 

@@ -277,7 +277,7 @@ def test_loki_alerts_read_no_metrics_and_say_so(make_handbook: Callable[..., Pat
     assert "Its expressions are LogQL, which opsbook does not parse" in group_page
     alert_page = next(text for path, text in pages.items() if path.endswith("PaymentErrors.md"))
     assert "```logql\nsum by (app) (count_over_time(" in alert_page
-    assert "| Metrics read | not read from LogQL |" in alert_page
+    assert "- **Metrics read:** not read from LogQL\n" in alert_page
 
 
 def test_the_group_page_shows_the_dialect_and_its_fields(make_handbook: Callable[..., Path]) -> None:

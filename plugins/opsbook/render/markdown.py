@@ -21,7 +21,8 @@ from markupsafe import Markup
 
 from .sanitise import loads_image, safe_link
 
-__all__ = ["md_inline", "md_block", "md_source", "own_block", "own_inline", "code_block", "inline_code"]
+__all__ = ["md_inline", "md_block", "md_source", "own_block", "own_inline", "code_block", "inline_code", "web_link",
+           "severity_badge"]
 
 _ENTITIES = {
     "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
@@ -67,6 +68,29 @@ def own_block(text: object) -> Markup:
 def own_inline(text: object) -> Markup:
     """Markdown written in opsbook itself, for one line of a page: a table cell, a list item."""
     return Markup(" ".join(("" if text is None else str(text)).split()).replace("|", "\\|"))
+
+
+def web_link(url: object, text: object = None) -> Markup:
+    """A link to another site from a source (an alert's `runbook_url`): an HTML anchor when the address is
+    `http` or `https`, else the address as inline code, never a link with another scheme."""
+    address = "" if url is None else str(url).strip()
+    scheme = address.split(":", 1)[0].lower() if ":" in address else ""
+    if scheme not in ("http", "https") or not safe_link(address) or any(c in address for c in "\n\r\t <>\"'`"):
+        return inline_code(address)
+    label = _escape(" ".join(str(text if text is not None else address).split()))
+    return Markup(f'<a href="{html.escape(address, quote=True)}">{label}</a>')
+
+
+#: The severities a badge has a colour for (`assets/opsbook.css`): runbooks' and the usual alert ones.
+BADGE_SEVERITIES = frozenset({"page", "critical", "high", "warning", "medium", "low", "info"})
+
+
+def severity_badge(severity: object) -> Markup:
+    """A severity as a badge coloured by how urgent it is (`assets/opsbook.css`), or as text when it is
+    not one opsbook knows; `not set` when there is none."""
+    if isinstance(severity, str) and severity in BADGE_SEVERITIES:
+        return Markup(f'<span class="opsbook-severity opsbook-severity-{severity}">{severity}</span>')
+    return md_inline(severity) if severity else Markup("not set")
 
 
 def _guard_line_start(line: str) -> str:

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from ...model import Handbook, Record
+from ...model import Handbook, Record, as_list
 from ...render import Page, Renderer
-from ...render.markdown import inline_code
+from ...render.markdown import inline_code, md_inline, severity_badge, web_link
 from ...render.sections import section
 from .alertmanager import AlertmanagerConfig, Receiver
+from .gotemplate import placeholders
 from .links import Routing, primary_alertmanager, routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
 from .rules import AlertRule, RecordingRule, RuleGroup
 
+#: How many of the runbook's first steps an alert page lists under "What to do now".
+FIRST_STEPS = 3
 _SEVERITY_ORDER = ("page", "critical", "high", "warning", "medium", "low", "info", "none")
 
 
@@ -26,6 +29,24 @@ class AlertView:
     group: Record | None
     routing: Routing | None
     teams: list[Record]
+
+
+def _step_name(step: object, index: int) -> str:
+    """The name of a runbook's step as its page numbers it (read from the record's data: the runbooks
+    family is a sibling of this one)."""
+    name = step.get("name") if isinstance(step, dict) else None
+    return name if isinstance(name, str) and name else f"Step {index + 1}"
+
+
+def shown_template(text: object) -> Markup:
+    """An annotation as a person reads it: each simple action of its Go template a readable placeholder
+    (`{{ $labels.instance }}` → ‹instance›, `gotemplate.placeholders`); a template with control
+    structures, or one that does not parse, is shown as written, as code."""
+    value = "" if text is None else str(text)
+    readable = placeholders(value)
+    if "{{" in readable:
+        return inline_code(value)
+    return md_inline(readable)
 
 
 def routing_for(handbook: Handbook, alert: AlertRule) -> Routing | None:
@@ -67,9 +88,14 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         first = variants[0].alert
         uri = renderer.uri_of(first)
         incidents = [r.source for r in handbook.referrers(first, "incident")]
+        runbooks = runbooks_for_alert(handbook, name)
+        steps = [_step_name(step, index) for index, step in
+                 enumerate(as_list(runbooks[0].data.get("steps")) if runbooks else [])]
         text = renderer.render("alert.md.j2", uri, name=name, variants=variants, incidents=incidents,
-                               runbooks=runbooks_for_alert(handbook, name),
-                               runbook_ref=runbook_link(handbook, first))
+                               runbooks=runbooks, runbook_ref=runbook_link(handbook, first),
+                               first_steps=steps[:FIRST_STEPS], more_steps=max(len(steps) - FIRST_STEPS, 0),
+                               page_of=renderer.uri_of, shown=shown_template, severity_badge=severity_badge,
+                               web_link=web_link)
         yield Page(uri, text, source=first.path, title=name)
     groups = handbook.records_of(RuleGroup)
     if not alerts and not groups:
