@@ -142,6 +142,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
                 config.extra_javascript.append(MERMAID_ASSET)
         if STYLESHEET_ASSET not in config.extra_css:
             config.extra_css.append(STYLESHEET_ASSET)
+        if SCRIPT_ASSET not in config.extra_javascript:
+            config.extra_javascript.append(SCRIPT_ASSET)
         return config
 
     @event_priority(-100)
@@ -228,6 +230,9 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         if files.get_file_from_path(STYLESHEET_ASSET) is None:
             stylesheet = resources.files("opsbook").joinpath("assets", "opsbook.css").read_bytes()
             files.append(File.generated(config, STYLESHEET_ASSET, content=stylesheet))
+        if files.get_file_from_path(SCRIPT_ASSET) is None:
+            script = resources.files("opsbook").joinpath("assets", "opsbook.js").read_bytes()
+            files.append(File.generated(config, SCRIPT_ASSET, content=script))
         self._prepare_written_pages(files, config)
         # The model is not needed once every page is ready: kept, it would sit in memory through the
         # rest of MkDocs' build. (`mkdocs serve` keeps the parsed sources for its next rebuild.)
@@ -349,6 +354,9 @@ RECORD_SEARCH_BOOST = 4
 #: opsbook's stylesheet (tables that never break inside a token, charts that scroll in their own box),
 #: package data shipped with the site.
 STYLESHEET_ASSET = "assets/stylesheets/opsbook.css"
+#: opsbook's script (Material's search dialog named, a table's box that scrolls reachable by keyboard),
+#: package data shipped with the site.
+SCRIPT_ASSET = "assets/javascripts/opsbook.js"
 
 
 def _strict_warnings() -> bool:
