@@ -148,7 +148,7 @@ def _dotted_names(text: str) -> set[str]:
     found = set()
     for span in _CODE_SPAN.findall(text):
         for name in re.findall(r"\bopsbook(?:\.[A-Za-z_][A-Za-z0-9_]*)+", span):
-            if not name.endswith((".yml", ".yaml", ".json", ".md")):  # a file name, not a Python name
+            if not name.endswith((".yml", ".yaml", ".json", ".md", ".css", ".js")):  # a file name, not a Python name
                 found.add(name)
     return found
 
