@@ -229,3 +229,18 @@ def test_lines_outside_code_agree_with_commonmark() -> None:
     for text in pages + _mutants(pages, 400):
         expected = [n for n in range(1, len(text.splitlines()) + 1) if n not in _commonmark_code_lines(text)]
         assert _outside(text) == expected
+
+
+def test_no_section_brings_a_title_of_its_own() -> None:
+    """A section is embedded under the headings of the page that holds it: none starts a new page title
+    (an H1), so that a hand-written page never shows two; the generated pages add their own."""
+    import re
+
+    from opsbook.registry import SECTIONS, make_renderer
+
+    analysis = analyse(Path(__file__).parent.parent)
+    renderer = make_renderer(analysis.handbook, analysis.diagnostics)
+    titled = {name: re.findall(r"^# .*", section.render(analysis.handbook, renderer, "guide/x.md"), flags=re.M)
+              for name, section in SECTIONS.items()}
+    assert len(titled) > 20
+    assert {name: found for name, found in titled.items() if found} == {}

@@ -20,7 +20,7 @@ def metric_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         text = renderer.render("metric.md.j2", uri, metric=metric, alerts=readers.get(metric.id, []))
         yield Page(uri, text, source=metric.path, title=metric.id)
     uri = renderer.index_uri("metric")
-    yield Page(uri, metrics_index(handbook, renderer, uri), title="Metrics", in_nav=True)
+    yield Page(uri, "# Metrics\n\n" + metrics_index(handbook, renderer, uri), title="Metrics", in_nav=True)
 
 
 def _readers(handbook: Handbook) -> dict[str, list[tuple[AlertRule, str | None]]]:

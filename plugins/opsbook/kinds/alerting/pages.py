@@ -101,7 +101,7 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     if not alerts and not groups:
         return
     uri = renderer.index_uri("alert")
-    yield Page(uri, alerts_index(handbook, renderer, uri), title="Alerts", in_nav=True)
+    yield Page(uri, "# Alerts\n\n" + alerts_index(handbook, renderer, uri), title="Alerts", in_nav=True)
 
 
 @section("alerts", "The alert catalog: every alert with its severity, team paged, runbook and receivers.")
@@ -123,7 +123,8 @@ def routing_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     if config is None:
         return
     uri = renderer.index_uri("alertmanager")
-    yield Page(uri, routing_index(handbook, renderer, uri), source=config.path, title="Alert routing", in_nav=True)
+    yield Page(uri, "# Who gets paged\n\n" + routing_index(handbook, renderer, uri), source=config.path,
+               title="Who gets paged", in_nav=True)
 
 
 @section("alert-routing", "The Alertmanager routing tree, receivers, inhibition rules and routing tests.")

@@ -73,7 +73,7 @@ def workflow_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         yield Page(uri, text, source=workflow.path, title=workflow.title)
     if workflows:
         uri = renderer.index_uri("workflow")
-        yield Page(uri, cicd_index(handbook, renderer, uri), title="CI/CD", in_nav=True)
+        yield Page(uri, "# Workflows\n\n" + cicd_index(handbook, renderer, uri), title="Workflows", in_nav=True)
 
 
 @section("workflows", "Every workflow: its triggers, jobs and the environments it deploys to; and the environments.")
@@ -110,7 +110,8 @@ def environment_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
                                jobs=deployers[environment.id], workflow_of=workflow_of)
         yield Page(uri, text, source=environment.path, title=environment.title)
     uri = renderer.index_uri("environment")
-    yield Page(uri, environments_index(handbook, renderer, uri), title="Environments", in_nav=True)
+    yield Page(uri, "# Environments\n\n" + environments_index(handbook, renderer, uri), title="Environments",
+               in_nav=True)
 
 
 @section("environments", "The environments: URL, approval, secret names and the workflow that deploys each.")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from pglast import parser as _pg
+
 from ...diagnostics import Diagnostic, make
 from ...durations import parse_instant
 from ...loader import OB003, Document, Limits, decode
@@ -45,43 +47,93 @@ class Change:
     drops: tuple[str, ...]
 
 
-# The tokens of PostgreSQL's scanner (src/backend/parser/scan.l) that decide where a statement ends, and
-# what a statement's text is besides strings and comments; anything else is one character at a time.
-_LETTER = "A-Za-z_\\x80-\\U0010ffff"  # PostgreSQL reads every byte of a non-ASCII character as a letter
-_TOKEN = re.compile(rf"""
-    (?P<space>[ \t\n\r\f\v]+)
-  | (?P<line>--[^\n\r]*)
-  | (?P<block>/\*)
-  | (?P<escape>[eE]')
-  | (?P<string>(?:[bBxXnN]|[uU]&)?')
-  | (?P<quoted>(?:[uU]&)?")
-  | (?P<dollar>\$(?:[{_LETTER}][{_LETTER}0-9]*)?\$)
-  | (?P<word>[{_LETTER}][{_LETTER}0-9$]*)
-  | (?P<other>\$[0-9]+|[0-9][0-9A-Za-z_.]*|.)
-""", re.X | re.S)
-_REST = {  # where a string or an identifier that opened ends: at its quote, or (unclosed) at the end
-    "escape": re.compile(r"(?:[^'\\]+|\\.?|'')*(?:'|\Z)", re.S),
-    "string": re.compile(r"(?:[^']+|'')*(?:'|\Z)"),
-    "quoted": re.compile(r'(?:[^"]+|"")*(?:"|\Z)'),
-}
-_COMMENT_MARK = re.compile(r"/\*|\*/")
+# PostgreSQL's own lexer reads the text: pglast binds libpg_query, which is PostgreSQL's scanner (scan.l)
+# and grammar compiled as a library. Token names are the grammar's; what is left here is psql's rule for
+# where a statement ends.
+_COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+_CONSTANTS = frozenset({"SCONST", "USCONST", "BCONST", "XCONST"})  # '…', E'…', $$…$$, U&'…', B'…', X'…'
+_SEMICOLON, _OPEN, _CLOSE = "ASCII_59", "ASCII_40", "ASCII_41"
 _ROUTINE = re.compile(r"create (?:or replace )?(?:function|procedure)\b")
+_CHUNK = 1 << 16  # characters given to the scanner at a time: 5 MB of `;` is never 5 million tuples at once
+
+
+class _Unreadable(Exception):
+    """PostgreSQL's scanner refused the text: an unterminated string, comment, quoted name or body,
+    trailing junk after a number, a NUL. `location` is a character offset, None when not known."""
+
+    def __init__(self, location: int | None, reason: str) -> None:
+        super().__init__(location, reason)
+        self.location, self.reason = location, reason
+
+
+def _scan(text: str) -> list[_pg.Token]:
+    """PostgreSQL's tokens of `text`: `start` and `end` (inclusive) are character offsets, pglast
+    converting libpg_query's UTF-8 byte offsets; comments are tokens, whitespace is none."""
+    try:
+        return _pg.scan(text)
+    except _pg.ParseError as error:
+        message = str(error.args[0]) if error.args else "refused by PostgreSQL's scanner"
+        location = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
+        raise _Unreadable(location, message.split(" at or near ", 1)[0]) from None
+    except UnicodeEncodeError as error:  # a lone surrogate: no UTF-8 to give the scanner
+        raise _Unreadable(error.start, "a character that UTF-8 cannot encode") from None
+
+
+def _tokens(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """(start, end, name, keyword kind) of each of PostgreSQL's tokens of `text`, `end` exclusive.
+
+    The scanner is given a chunk at a time, so that memory follows the chunk, not a hostile file's token
+    count. A chunk's tokens are kept up to a token that the cut cannot have changed, and the next chunk
+    starts there. PostgreSQL's scanner is built to never back up: it ends a token on the character after
+    it, except a string constant, whose end it finds by looking over whitespace and `--` comments for a
+    newline and a quote that continue it. So the cut is before a token that is not a `--` comment, only
+    whitespace away from the token before, and followed by another token in the chunk. A chunk with no
+    such token, or none before a string the cut left open, is scanned again twice as long; the error of
+    the chunk that reaches the end of the text is the text's."""
+    nul = text.find("\x00")
+    if nul >= 0:  # the C scanner would stop there and say nothing; PostgreSQL refuses the byte
+        yield from _tokens(text[:nul])
+        raise _Unreadable(nul, "a NUL character")
+    base, size = 0, _CHUNK
+    while base < len(text):
+        final = base + size >= len(text)
+        piece = text[base:base + size]
+        try:
+            tokens = _scan(piece)
+        except _Unreadable as error:
+            if final:
+                raise _Unreadable(None if error.location is None else base + error.location, error.reason) from None
+            tokens = []  # maybe only the cut left it open: the tokens before it may still give a cut
+            if error.location:
+                try:
+                    tokens = _scan(piece[:error.location])
+                except _Unreadable:
+                    pass
+        if not final:
+            cut = next((i for i in range(len(tokens) - 2, 0, -1) if tokens[i].name != "SQL_COMMENT" and (
+                tokens[i - 1].end + 1 == tokens[i].start or piece[tokens[i - 1].end + 1:tokens[i].start].isspace())),
+                0)
+            if not cut:
+                size *= 2
+                continue
+            tokens = tokens[:cut]
+        for token in tokens:
+            yield base + token.start, base + token.end + 1, token.name, token.kind
+        if final:
+            return
+        base, size = base + tokens[-1].end + 1, _CHUNK
 
 
 def _statements(text: str) -> Iterator[tuple[int, str]]:
     """(line, statement) of each statement, split as PostgreSQL splits a script.
 
-    sqlparse's lexer and splitter, which this used, disagree with PostgreSQL's parser (held to it through
-    pglast in tests/test_sql_statements.py) on classes that a migration holds: a block comment nests
-    (`/* a /* b */ still a comment; */`), which a regular expression cannot follow; a plain string
-    keeps its backslashes (`'C:\\'` ends at its quote, standard_conforming_strings being on since
-    PostgreSQL 9.1) while `E'…'` escapes them; `#` is an operator, not a comment; and `BEGIN ISOLATION
-    LEVEL …;` is a statement, not a block waiting for END. So the split is a scanner that follows
-    PostgreSQL's (scan.l): `--` and nested `/* */` comments, `'…'` with `''`, `E'…'` with backslash
-    escapes, B'', X'', N'' and U&'' constants, `"…"` identifiers with `""`, `$tag$ … $tag$` bodies (a
-    `$` inside an identifier opens none), and psql's rule for where a statement ends: a `;` outside
-    parentheses and outside the BEGIN … END body of CREATE [OR REPLACE] FUNCTION|PROCEDURE (BEGIN ATOMIC,
-    PostgreSQL 14). Unclosed comments, strings and bodies run to the end; nothing here raises.
+    The tokens are PostgreSQL's own (`_tokens`, pglast's `scan`): `--` and nested `/* */` comments,
+    `'…'` with `''` (backslashes kept, standard_conforming_strings being on since PostgreSQL 9.1),
+    `E'…'` with backslash escapes, B'', X'', N'' and U&'' constants, `"…"` names, `$tag$ … $tag$`
+    bodies, `#` an operator. Where a statement ends is psql's rule: a `;` outside parentheses and outside
+    the BEGIN … END body of CREATE [OR REPLACE] FUNCTION|PROCEDURE (BEGIN ATOMIC, PostgreSQL 14).
+    tests/test_sql_statements.py holds the split to PostgreSQL's parser. Text the scanner refuses (an
+    unterminated string, comment or body) raises `_Unreadable`, after the statements before it.
 
     A comment is dropped, not merged into the statement after it; the line is that of the statement's
     first token that is not a comment. String constants and dollar-quoted bodies are blanked (their
@@ -92,59 +144,46 @@ def _statements(text: str) -> Iterator[tuple[int, str]]:
     line, counted = 1, 0  # the line of the text at offset `counted`: lines are counted once, forward
     words: list[str] = []  # the statement's first words, lower-cased, to know a routine with a body
     parens = depth = 0
-    position, size = 0, len(text)
-    while position < size:
-        match = _TOKEN.match(text, position)
-        assert match is not None  # `other` takes any one character
-        kind, end = match.lastgroup, match.end()
-        value = match.group()
-        if kind in ("space", "line"):
+    previous = 0  # where the token before ended
+    for start, end, name, kind in _tokens(text):
+        if start > previous:
+            parts.append(" ")  # whitespace, or a comment if the scanner did not give it as a token
+        previous = end
+        if name in _COMMENTS:
             parts.append(" ")
-        elif kind == "block":
-            level = 1
-            for mark in _COMMENT_MARK.finditer(text, end):
-                level += 1 if mark.group() == "/*" else -1
-                if level == 0:
-                    end = mark.end()
-                    break
+            continue
+        if name == _SEMICOLON and parens == 0 and depth == 0:
+            if first is not None:  # else a blank statement (`;;`), which PostgreSQL skips too
+                line, counted = line + text.count("\n", counted, first), first
+                yield line, " ".join("".join(parts).split())
+                first, words = None, []
+            parts = []
+            continue
+        if first is None and name != _SEMICOLON:
+            first = start
+        value = text[start:end]
+        if name in _CONSTANTS:
+            if value.startswith("$"):
+                tag = value[: value.index("$", 1) + 1]
+                parts.append(f"{tag} {tag}")
             else:
-                end = size
-            parts.append(" ")
-        else:
-            if first is None and not (kind == "other" and value == ";"):
-                first = position
-            if kind in _REST:
-                rest = _REST[kind].match(text, end)
-                assert rest is not None  # every pattern of _REST matches at the end of the text
-                end = rest.end()
-                parts.append(text[position:end] if kind == "quoted" else value + " ")
-            elif kind == "dollar":
-                close = text.find(value, end)
-                end = size if close < 0 else close + len(value)
-                parts.append(f"{value} {value}")
-            elif kind == "word":
-                if len(words) < 4:
-                    words.append(value.lower())
-                if parens == 0 and _ROUTINE.match(" ".join(words)):
-                    lowered = value.lower()
-                    if lowered == "begin" or (lowered == "case" and depth > 0):
-                        depth += 1
-                    elif lowered == "end" and depth > 0:
-                        depth -= 1
-                parts.append(value)
-            elif value == ";" and parens == 0 and depth == 0:
-                if first is not None:  # else a blank statement (`;;`), which PostgreSQL skips too
-                    line, counted = line + text.count("\n", counted, first), first
-                    yield line, " ".join("".join(parts).split())
-                    first, words = None, []
-                parts = []
-            else:
-                if value == "(":
-                    parens += 1
-                elif value == ")" and parens > 0:
-                    parens -= 1
-                parts.append(value)
-        position = end
+                parts.append(value[: value.index("'") + 1] + " ")
+            continue
+        parts.append(value)
+        if name == _OPEN:
+            parens += 1
+        elif name == _CLOSE and parens > 0:
+            parens -= 1
+        elif (kind != "NO_KEYWORD" or (name == "IDENT" and value[0] != '"')) and not (name == "NCHAR" and end - start == 1):
+            # a word as psql counts them: a keyword or an unquoted name (not the N of N'…')
+            if len(words) < 4:
+                words.append(value.lower())
+            if parens == 0 and _ROUTINE.match(" ".join(words)):
+                lowered = value.lower()
+                if lowered == "begin" or (lowered == "case" and depth > 0):
+                    depth += 1
+                elif lowered == "end" and depth > 0:
+                    depth -= 1
     if first is not None:
         yield line + text.count("\n", counted, first), " ".join("".join(parts).split())
 
@@ -162,7 +201,12 @@ def _unquote(name: str) -> str:
 def analyse_sql(text: str) -> list[Change]:
     """What each statement changes; which lock or rewrite a table; which columns and tables they drop."""
     changes = []
-    for line, statement in _statements(text):
+    try:
+        statements = list(_statements(text))
+    except _Unreadable as error:  # PostgreSQL would refuse the file too; say where, never a traceback
+        line = text.count("\n", 0, error.location) + 1 if error.location is not None else 1
+        return [Change(line, f"(the SQL could not be read past line {line}: {error.reason})"[:160], None, ())]
+    for line, statement in statements:
         upper = statement.upper()
         table = re.search(rf"\b(?:TABLE|ON)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?({_QUALIFIED})", statement, re.I)
         name = _unquote(table.group(1)) if table else ""

@@ -101,9 +101,9 @@ def component_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     yield Page(uri, "# Components\n\n" + architecture_section(handbook, renderer, uri), title="Components",
                in_nav=True)
     uri = f"{renderer.page_dir('component')}/personal-data.md"
-    text = "# Personal data\n\n" + personal_data_section(handbook, renderer, uri) + "\n## Where it travels\n\n" + \
+    text = "# Personal data register\n\n" + personal_data_section(handbook, renderer, uri) + "\n## Where it travels\n\n" + \
         data_flow_section(handbook, renderer, uri)
-    yield Page(uri, text, title="Personal data", in_nav=True)
+    yield Page(uri, text, title="Personal data register", in_nav=True)
 
 
 @section("architecture", "The system overview: a diagram of every component grouped by owner, and their table.")

@@ -163,7 +163,7 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         yield Page(uri, text, source=runbook.path, title=runbook.title)
 
     uri = renderer.index_uri("runbook")
-    yield Page(uri, runbooks_index(handbook, renderer, uri), title="Runbooks", in_nav=True)
+    yield Page(uri, "# Runbooks\n\n" + runbooks_index(handbook, renderer, uri), title="Runbooks", in_nav=True)
 
 
 @section("runbooks", "The runbooks, with their coverage in CI, by severity, service and owner.")

@@ -29,7 +29,8 @@ def team_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         yield Page(uri, text, source=team.path, title=team.title)
     if teams:
         uri = renderer.index_uri("team")
-        yield Page(uri, teams_index(handbook, renderer, uri), title="Teams", in_nav=True)
+        yield Page(uri, "# Teams and on-call\n\n" + teams_index(handbook, renderer, uri), title="Teams and on-call",
+                   in_nav=True)
 
 
 @section("teams", "The teams, their channels and the receivers that page them.")
