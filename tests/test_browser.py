@@ -6,13 +6,14 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -193,3 +194,40 @@ def test_crawl_every_page_and_follow_every_internal_link(site: str) -> None:
     assert broken == [], broken[:10]
     assert pages > 100
     assert outside == set(), f"resources fetched from outside the site: {sorted(outside)[:10]}"
+
+
+def test_search_ranks_a_records_own_page_first_for_its_title(site: str, browser: object) -> None:
+    """For the words of a runbook's title, or an alert's name, Material's search lists that record's own
+    page first (opsbook boosts record pages), not a guide, an index or an incident that mentions it."""
+    from opsbook import analyse
+
+    analysis = analyse(REPO)
+    runbooks = {f"/runbooks/{runbook.id}/": runbook.title for runbook in analysis.handbook.all("runbook")}
+    wanted = {title: uri for uri, title in runbooks.items()}
+    wanted.update({name: f"/alerts/{name}/" for name in {a.id for a in analysis.handbook.loaded["alert"]}})
+
+    def stems(title: str) -> set[str]:
+        words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", title).lower()  # OrdersQueueBacklog: three words
+        return {re.sub(r"(ed|es|s|d)$", "", word) for word in re.findall(r"[a-z]{5,}", words)}
+
+    # A word of one runbook's title and of no other record's (any kind): that runbook first.
+    titles = [(record.kind, record.id, record.title) for records in analysis.handbook.records.values()
+              for record in records.values()]
+    for uri, title in runbooks.items():
+        others = set().union(*(stems(t) for kind, rid, t in titles if (kind, rid) != ("runbook", uri.split("/")[2])))
+        for word in sorted(stems(title) - others):
+            wanted[word] = uri
+    outside: list[str] = []
+    page = _page(browser, outside)
+    wrong = {}
+    for query, expected in sorted(wanted.items()):
+        page.goto(f"{site}/?q={quote(query)}", wait_until="load")  # Material opens the search on ?q=
+        first = page.locator(".md-search-result__item a").first
+        first.wait_for(timeout=20000)
+        found = urlsplit(first.get_attribute("href") or "").path
+        if found.removeprefix(urlsplit(site).path) != expected:
+            wrong[query] = found
+    assert len(wanted) >= 20
+    assert wrong == {}, wrong
+    assert outside == [], outside
+    page.close()

@@ -244,3 +244,29 @@ def test_no_section_brings_a_title_of_its_own() -> None:
               for name, section in SECTIONS.items()}
     assert len(titled) > 20
     assert {name: found for name, found in titled.items() if found} == {}
+
+
+def test_the_first_command_on_a_runbook_page_is_a_real_step() -> None:
+    """On every runbook page of the reference handbook, the first command block a reader meets is a step
+    of Steps or Verify; every command of the CI sandbox (setup, cleanup) comes after them, folded."""
+    import re
+
+    from opsbook.kinds.runbooks.records import Runbook
+
+    analysis = analyse(Path(__file__).parent.parent)
+    pages = {p.uri: p.text for p in analysis.pages()}
+    checked = 0
+    for runbook in analysis.handbook.records_of(Runbook):
+        text = pages[f"runbooks/{runbook.id}.md"]
+        reader = [s.run for name in ("steps", "verify") for s in runbook.section(name) if s.run is not None]
+        sandbox = [s.run for name in ("setup", "cleanup") for s in runbook.section(name) if s.run is not None]
+        blocks = [block.strip() for block in re.findall(r"^ *```bash\n(.*?)^ *```$", text, flags=re.S | re.M)]
+        if not reader:
+            continue
+        checked += 1
+        assert blocks[0] == reader[0].strip(), runbook.id
+        if sandbox:
+            folded = text.split('??? danger "Not for production', 1)
+            assert len(folded) == 2 and all(command.strip() not in folded[0].split("## Steps", 1)[1]
+                                            for command in sandbox if command not in reader), runbook.id
+    assert checked >= 8
