@@ -1,8 +1,10 @@
 """How opsbook splits a migration into statements, held to PostgreSQL's own parser (#16, item 7).
 
-`pglast` binds libpg_query, which is PostgreSQL's scanner and grammar compiled as a library. For every
-script below, `_statements` (what the lock and drop analysis and OB810/OB811 read) and PostgreSQL must
-agree on:
+`pglast` binds libpg_query, which is PostgreSQL's scanner and grammar compiled as a library. opsbook
+reads a migration with that scanner's tokens (`_tokens`, a chunk at a time) and psql's rule for where a
+statement ends (`_statements`); here the statements are taken from PostgreSQL's *parser* (each
+statement's location and length), which knows the grammar, not psql's rule. For every script below,
+`_statements` (what the lock and drop analysis and OB810/OB811 read) and PostgreSQL must agree on:
 
 - the number of statements (an empty statement, `;;`, is none for either);
 - each statement's line: that of its first token that is not a comment, taken from PostgreSQL's
@@ -19,7 +21,9 @@ DO blocks, strings with `;`, `''` and backslashes (standard-conforming: `'C:\\'`
 E'' strings with `\\'` and `\\\\`, U&'' and B'' constants, quoted identifiers with `;` and `""`, `--`
 and `/* */` comments between and inside statements (nested `/* /* */ */`, as PostgreSQL nests them, and
 comments holding quotes and `$$`), blank statements and a last statement with no `;`. Every generated
-script must parse: a generator that wrote invalid SQL would test nothing.
+script must parse: a generator that wrote invalid SQL would test nothing. The same scripts read in
+chunks of a few characters must give the same statements, and so must random token soup; text the
+scanner refuses, and hostile input the size of the file limit, give one change and no traceback.
 """
 
 from __future__ import annotations
@@ -28,13 +32,12 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import pglast  # a runtime dependency of opsbook: PostgreSQL's scanner and parser (libpg_query)
 import pytest
+from pglast import parser as pg
 
-from opsbook.kinds.operations.records import _statements, analyse_sql
-
-pglast = pytest.importorskip(
-    "pglast", reason="pglast (PostgreSQL's parser, libpg_query) is not installed: pip install -e '.[test]'")
-from pglast import parser as pg  # noqa: E402
+from opsbook.kinds.operations import records
+from opsbook.kinds.operations.records import Change, _statements, analyse_sql
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = 1500
@@ -47,7 +50,7 @@ def postgresql_statements(text: str) -> list[tuple[int, str]]:
     tokens = pg.scan(text)
     found = []
     for raw in pg.parse_sql(text):
-        start = raw.stmt_location
+        start = raw.stmt_location or 0
         end = start + raw.stmt_len if raw.stmt_len else len(text)
         inside = [token for token in tokens if start <= token.start < end]
         code = [t for t in inside if t.name not in COMMENTS]
@@ -261,7 +264,7 @@ def test_bad_input_is_never_a_traceback(text: str) -> None:
 
 
 def test_a_lock_note_survives_what_misled_the_split() -> None:
-    """The statements that sqlparse alone merged or cut keep their lock and drop notes."""
+    """The statements that sqlparse (which opsbook used before) merged or cut keep their lock and drop notes."""
     text = ("/* widen the column; /* nested */ it was too short; */\nALTER TABLE orders ADD COLUMN note text;\n"
             "UPDATE files SET path = 'C:\\';\nALTER TABLE orders DROP COLUMN status;\n"
             "BEGIN ISOLATION LEVEL SERIALIZABLE;\nCREATE INDEX i ON orders (customer_id);\nCOMMIT;\n")
@@ -284,3 +287,89 @@ def test_quoted_names_are_read_whole() -> None:
         (2, "takes an exclusive lock on Old;Orders, briefly", ("Old;Orders.*",)),
     ]
     assert changes[0].summary == 'ALTER TABLE public."order;items" DROP COLUMN "a ""b"";c"'
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 61])
+def test_a_chunked_scan_splits_as_one_scan(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scanner is given a chunk at a time: a cut anywhere (inside an operator, a number, a string
+    that a later quote continues over `--` comments) gives the statements of one scan of the whole."""
+    texts = generated()[:500] + [p.read_text(encoding="utf-8") for p in sql_files()] + [
+        "SELECT 'a'\n-- c\n--d\n\n'b'\n 'c' , x;\nSELECT 1 <+-!2, 2 <+- 2, 3--4\n+5, 1+/*x*/-2, a@-b, 1e5, 1_000;",
+        "SELECT U&'a'\n'b', B'1'\n'0', X'f'\n  -- y\n'e', E'a'\n\t-- x\r\n'b', 'a'\n/* c */ 'b';"]
+    whole = [list(_statements(text)) for text in texts]
+    monkeypatch.setattr(records, "_CHUNK", chunk)
+    differ = [text for text, expected in zip(texts, whole, strict=True) if list(_statements(text)) != expected]
+    print(f"\nchunks of {chunk}: {len(texts)} scripts, {len(differ)} differ from one scan")
+    assert not differ, differ[:3]
+
+
+def test_random_token_soup_splits_the_same_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Invalid SQL too: whatever PostgreSQL's scanner makes of it in one scan, it makes in chunks."""
+    vocabulary = ["'a'", "'", "\n", " ", "--c", "--", "/*", "*/", "$$", "$a$", "E'\\'", "\\", "+", "-", "<", "!", "*",
+                  "/", "1", "1.", "e", ".", ":", "::", ";", "(", ")", '"', "x", "U&'", "B'", "é", "\t", "\r", "$1",
+                  "'b'", "\n'c'", "begin", "end", "create function", "#", "%"]
+
+    def read(text: str) -> object:
+        try:
+            return list(_statements(text))
+        except records._Unreadable as error:
+            return error.location, error.reason
+
+    differ = 0
+    for seed in range(2000):
+        rng = random.Random(seed)
+        text = "".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 40)))
+        monkeypatch.setattr(records, "_CHUNK", 1 << 16)
+        expected = read(text)
+        for chunk in (1, 3, 9):
+            monkeypatch.setattr(records, "_CHUNK", chunk)
+            differ += read(text) != expected
+    assert differ == 0
+
+
+@pytest.mark.parametrize(("text", "line", "reason"), [
+    ("SELECT 1;\nUPDATE t SET a = 'x;\n", 2, "unterminated quoted string"),
+    ("ALTER TABLE t ADD COLUMN a text;\n\n/* a /* nested */ comment; never closed\n", 3, "unterminated /* comment"),
+    ("CREATE FUNCTION f() RETURNS int AS $fn$ SELECT 1;\n", 1, "unterminated dollar-quoted string"),
+    ('SELECT 1;\nSELECT 2;\nDROP TABLE "orders;\n', 3, "unterminated quoted identifier"),
+    ("é;\nSELECT 12abc;", 2, "trailing junk after numeric literal"),
+    ("SELECT 1;\nSELECT 2\x00;", 2, "a NUL character"),
+])
+def test_what_the_scanner_refuses_is_one_change_at_its_line(text: str, line: int, reason: str) -> None:
+    assert analyse_sql(text) == [Change(line, f"(the SQL could not be read past line {line}: {reason})", None, ())]
+
+
+@pytest.mark.parametrize("text", [
+    ";" * (1 << 19), "a;" * (1 << 16), "(" * (1 << 19), "--\n" * (1 << 17),
+    "SELECT 'a'\n" + "--\n" * (1 << 17) + "'b';", "SELECT $$" + "x;" * (1 << 19) + "$$;", "'" + "x" * (1 << 19),
+    "SELECT 1 " + ("+" * 64 + " 1, 1") * (1 << 13) + ";",
+])
+def test_hostile_input_is_scanned_a_chunk_at_a_time(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scanner's tokens of a whole file are never held at once: 5 MB of `;` would be 5 million
+    tuples, some 1.4 GB. Each scan holds at most a chunk's worth (64 Ki characters, so as many tokens)."""
+    calls, counts = [0], [0]
+    scan = records._scan
+
+    def counted(piece: str) -> list[pg.Token]:
+        calls[0] += 1
+        tokens = scan(piece)
+        counts.append(len(tokens))
+        return tokens
+
+    monkeypatch.setattr(records, "_scan", counted)
+    changes = analyse_sql(text)
+    assert all(change.line >= 1 for change in changes)
+    assert calls[0] > 1
+    assert max(counts) <= records._CHUNK, max(counts)
+
+
+@pytest.mark.parametrize("text", ["/*" * (1 << 20), "SELECT 1 " + "+" * (5 << 20), ("+" * 200 + "\n") * 30000])
+def test_runs_of_operator_characters_that_make_the_scanner_quadratic_are_refused(text: str) -> None:
+    """PostgreSQL's scanner matches a run of operator characters whole and gives back all but a part,
+    so `+++…` or `/*/*…` takes time quadratic in the run: past a budget, the file is refused at once."""
+    import time
+
+    began = time.monotonic()
+    changes = analyse_sql(text)
+    assert time.monotonic() - began < 30
+    assert len(changes) == 1 and "runs of operator characters" in changes[0].summary, changes[:1]

@@ -2,7 +2,9 @@
 
 Migrations are the SQL files of a yoyo-migrations folder (`migrations/NNNN.name.sql`, and
 `NNNN.name.rollback.sql` for the way back); opsbook reads what each statement changes, whether it can
-be undone, and whether it locks or rewrites a table. Log sources and incidents are YAML records.
+be undone, and whether it locks or rewrites a table. The SQL is split into statements by PostgreSQL's
+own lexer, through pglast (libpg_query), and psql's rule for where a statement ends. Log sources and
+incidents are YAML records.
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ _CONSTANTS = frozenset({"SCONST", "USCONST", "BCONST", "XCONST"})  # '…', E'�
 _SEMICOLON, _OPEN, _CLOSE = "ASCII_59", "ASCII_40", "ASCII_41"
 _ROUTINE = re.compile(r"create (?:or replace )?(?:function|procedure)\b")
 _CHUNK = 1 << 16  # characters given to the scanner at a time: 5 MB of `;` is never 5 million tuples at once
+_OPERATOR = frozenset("~!@#^&|`?+-*/%<>=")  # scan.l's op_chars
+# PostgreSQL's scanner takes time quadratic in the length of a run of operator characters (it matches the
+# run whole, then gives back all but a part: `+++…`, `/*/*…`); runs up to 64 cost nothing, longer ones
+# are allowed this much of length squared in all, about a second, and a file past it is refused.
+_OPERATOR_RUN = re.compile(r"[~!@#^&|`?+\-*/%<>=]{65,}")
+_RUN_BUDGET = 1 << 28
+# What continues a string constant after its closing quote (scan.l's quotecontinue, less the quote).
+_CONTINUE = re.compile(r"(?:[ \t\f]|--[^\n\r]*+)*+[\n\r](?:[ \t\n\r\f\v]|--[^\n\r]*+[\n\r])*+")
 
 
 class _Unreadable(Exception):
@@ -79,22 +89,50 @@ def _scan(text: str) -> list[_pg.Token]:
         raise _Unreadable(error.start, "a character that UTF-8 cannot encode") from None
 
 
-def _tokens(text: str) -> Iterator[tuple[int, int, str, str]]:
-    """(start, end, name, keyword kind) of each of PostgreSQL's tokens of `text`, `end` exclusive.
+def _cut(piece: str, tokens: list[_pg.Token]) -> int:
+    """The latest token of a chunk's that the chunk's end cannot have changed, nor the tokens before it,
+    so that scanning may start again there; 0 for none.
 
-    The scanner is given a chunk at a time, so that memory follows the chunk, not a hostile file's token
-    count. A chunk's tokens are kept up to a token that the cut cannot have changed, and the next chunk
-    starts there. PostgreSQL's scanner is built to never back up: it ends a token on the character after
-    it, except a string constant, whose end it finds by looking over whitespace and `--` comments for a
-    newline and a quote that continue it. So the cut is before a token that is not a `--` comment, only
-    whitespace away from the token before, and followed by another token in the chunk. A chunk with no
-    such token, or none before a string the cut left open, is scanned again twice as long; the error of
-    the chunk that reaches the end of the text is the text's."""
-    nul = text.find("\x00")
-    if nul >= 0:  # the C scanner would stop there and say nothing; PostgreSQL refuses the byte
-        yield from _tokens(text[:nul])
-        raise _Unreadable(nul, "a NUL character")
+    PostgreSQL's scanner is built never to back up: it ends a token on the character after it, or after
+    a run of operator characters, which it reads whole and then splits. So the cut is before a token
+    that another token follows in the chunk, only whitespace away from the one before and not inside a
+    run of operator characters. (After a string constant the scanner looks over whitespace and `--`
+    comments for a quote that continues it; `_tokens` keeps that in mind across a cut.)"""
+    for i in range(len(tokens) - 2, 0, -1):
+        before, token = tokens[i - 1], tokens[i]
+        if before.end + 1 == token.start:
+            if not (piece[before.end] in _OPERATOR and piece[token.start] in _OPERATOR):
+                return i
+        elif piece[before.end + 1:token.start].isspace():
+            return i
+    return 0
+
+
+def _tokens(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """(start, end, name, keyword kind) of each of PostgreSQL's tokens of `text`, `end` exclusive;
+    comments are tokens (SQL_COMMENT, C_COMMENT).
+
+    The scanner is given a chunk at a time (`_CHUNK` characters, twice as many when `_cut` finds no
+    token to start again at, or none before a string the chunk's end left open), so that memory follows
+    the chunk, not a hostile file's token count; the error of the chunk that reaches the end of the text
+    is the text's. When a cut falls between a quoted string and a quote that continues it (only
+    whitespace and `--` comments with a newline between them), the quote is given as a comment: it is
+    part of the string, as one chunk would have read it. A NUL, which PostgreSQL refuses and the C
+    scanner would silently stop at, and runs of operator characters past `_RUN_BUDGET` are refused."""
+    stop = text.find("\x00")
+    end = len(text) if stop < 0 else stop
+    spent = 0
+    for run in _OPERATOR_RUN.finditer(text, 0, end):
+        spent += (run.end() - run.start()) ** 2
+        if spent > _RUN_BUDGET:
+            yield from _tokens(text[:run.start()])
+            raise _Unreadable(run.start(), "runs of operator characters too long for PostgreSQL's scanner")
+    if stop >= 0:
+        yield from _tokens(text[:stop])
+        raise _Unreadable(stop, "a NUL character")
     base, size = 0, _CHUNK
+    quoted_end = -1  # where the last token that is not a `--` comment ended, if it is a quoted string
+    pending = False  # and a cut fell after it, before anything but `--` comments: it may go on
     while base < len(text):
         final = base + size >= len(text)
         piece = text[base:base + size]
@@ -103,25 +141,33 @@ def _tokens(text: str) -> Iterator[tuple[int, int, str, str]]:
         except _Unreadable as error:
             if final:
                 raise _Unreadable(None if error.location is None else base + error.location, error.reason) from None
-            tokens = []  # maybe only the cut left it open: the tokens before it may still give a cut
+            tokens = []  # maybe only the cut left it open: scan up to where it failed, and cut before
             if error.location:
                 try:
                     tokens = _scan(piece[:error.location])
                 except _Unreadable:
                     pass
         if not final:
-            cut = next((i for i in range(len(tokens) - 2, 0, -1) if tokens[i].name != "SQL_COMMENT" and (
-                tokens[i - 1].end + 1 == tokens[i].start or piece[tokens[i - 1].end + 1:tokens[i].start].isspace())),
-                0)
+            cut = _cut(piece, tokens)
             if not cut:
                 size *= 2
                 continue
-            tokens = tokens[:cut]
+            after, tokens = tokens[cut], tokens[:cut]
+        code = False  # whether a token but a `--` comment came in this chunk
         for token in tokens:
-            yield base + token.start, base + token.end + 1, token.name, token.kind
+            start, name = base + token.start, token.name
+            if name != "SQL_COMMENT":
+                code = True
+                quoted = name in _CONSTANTS and piece[token.start] != "$"
+                if pending and quoted and piece[token.start] == "'" and _CONTINUE.fullmatch(text, quoted_end, start):
+                    name = "C_COMMENT"  # the string before goes on: it is blank, as the string is
+                quoted_end, pending = (base + token.end + 1 if quoted else -1), False
+            yield start, base + token.end + 1, name, token.kind
         if final:
             return
-        base, size = base + tokens[-1].end + 1, _CHUNK
+        if code:  # else only `--` comments came since: what was pending still is
+            pending = quoted_end >= 0 and after.name == "SQL_COMMENT"  # else this chunk saw the string end
+        base, size = base + after.start, _CHUNK
 
 
 def _statements(text: str) -> Iterator[tuple[int, str]]:
@@ -170,11 +216,14 @@ def _statements(text: str) -> Iterator[tuple[int, str]]:
                 parts.append(value[: value.index("'") + 1] + " ")
             continue
         parts.append(value)
+        if len(parts) > 4096:  # a statement of millions of tokens holds its text, not a string for each
+            parts = ["".join(parts)]
         if name == _OPEN:
             parens += 1
         elif name == _CLOSE and parens > 0:
             parens -= 1
-        elif (kind != "NO_KEYWORD" or (name == "IDENT" and value[0] != '"')) and not (name == "NCHAR" and end - start == 1):
+        elif ((kind != "NO_KEYWORD" or (name == "IDENT" and value[0] != '"'))
+              and not (name == "NCHAR" and len(value) == 1)):
             # a word as psql counts them: a keyword or an unquoted name (not the N of N'…')
             if len(words) < 4:
                 words.append(value.lower())
