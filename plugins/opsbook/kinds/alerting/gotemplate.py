@@ -567,18 +567,23 @@ class _Lexer:
         return self.input.startswith(_RIGHT, self.pos)
 
     def lex_char(self) -> object:
+        return self.lex_escaped("'", "unterminated character constant", CHAR_CONSTANT)
+
+    def lex_escaped(self, quote: str, unterminated: str, typ: int) -> object:
+        """A character constant or a quoted string (Go's lexChar and lexQuote): up to the closing
+        `quote`, a backslash escaping the next character, never across a line end."""
         while True:
             char = self.next()
             if char == "\\":
                 escaped = self.next()
                 if escaped != "" and escaped != "\n":
                     continue
-                return self.errorf("unterminated character constant")
+                return self.errorf(unterminated)
             if char in ("", "\n"):
-                return self.errorf("unterminated character constant")
-            if char == "'":
+                return self.errorf(unterminated)
+            if char == quote:
                 break
-        self.emit(CHAR_CONSTANT)
+        self.emit(typ)
         return self.lex_inside_action
 
     def lex_number(self) -> object:
@@ -619,19 +624,7 @@ class _Lexer:
         return True
 
     def lex_quote(self) -> object:
-        while True:
-            char = self.next()
-            if char == "\\":
-                escaped = self.next()
-                if escaped != "" and escaped != "\n":
-                    continue
-                return self.errorf("unterminated quoted string")
-            if char in ("", "\n"):
-                return self.errorf("unterminated quoted string")
-            if char == '"':
-                break
-        self.emit(STRING)
-        return self.lex_inside_action
+        return self.lex_escaped('"', "unterminated quoted string", STRING)
 
     def lex_raw_quote(self) -> object:
         while True:

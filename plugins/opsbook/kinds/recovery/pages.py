@@ -101,8 +101,8 @@ def component_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
     yield Page(uri, "# Components\n\n" + architecture_section(handbook, renderer, uri), title="Components",
                in_nav=True)
     uri = f"{renderer.page_dir('component')}/personal-data.md"
-    text = "# Personal data register\n\n" + personal_data_section(handbook, renderer, uri) + "\n## Where it travels\n\n" + \
-        data_flow_section(handbook, renderer, uri)
+    text = "# Personal data register\n\n" + personal_data_section(handbook, renderer, uri) + \
+        "\n## Where it travels\n\n" + data_flow_section(handbook, renderer, uri)
     yield Page(uri, text, title="Personal data register", in_nav=True)
 
 
