@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import html
+import json
 import logging
 import os
 import re
@@ -90,6 +91,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         #: The generated pages of this build, whose HTML `on_page_content` sanitises.
         self.generated: set[str] = set()
         self.record_pages: set[str] = set()
+        #: The addresses of those pages, whose entry in the search index `on_post_build` boosts.
+        self.record_urls: set[str] = set()
         #: Marks, in a hand-written page, where a generated section starts and ends (unguessable per build).
         self.section_mark = f"opsbook-section-{secrets.token_hex(8)}"
         #: Hand-written pages prepared in `on_files`: digest of the Markdown read → the Markdown to use.
@@ -158,6 +161,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             target = Path(config.site_dir) / MERMAID_ASSET
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.mermaid, target)
+        _boost_record_pages(Path(config.site_dir) / SEARCH_INDEX, self.record_urls)
         if self.site_dir is None or self.staging is None:
             return
         if config.strict and _strict_warnings():
@@ -211,6 +215,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         self.titles = {}
         self.generated = set()
         self.record_pages = set()
+        self.record_urls = set()
         for page in analysis.pages():
             if ".." in Path(page.uri).parts or page.uri.startswith("/"):
                 raise PluginError(f"opsbook: refusing a generated page outside the site: {page.uri!r}")
@@ -272,10 +277,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         if title is not None:
             page.meta["title"] = html.escape(title, quote=True)
             if uri in self.record_pages:
-                # A record's own page first among the pages its title words occur in (Material's search).
-                search = page.meta.setdefault("search", {})
-                if isinstance(search, dict):
-                    search.setdefault("boost", RECORD_SEARCH_BOOST)
+                self.record_urls.add(page.url)  # boosted in the search index (`_boost_record_pages`)
             return markdown
         prepared = self.prepared.get(uri)
         if prepared is not None and prepared[0] == _digest(markdown):
@@ -351,12 +353,33 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
 MERMAID_ASSET = "assets/javascripts/mermaid.min.js"
 #: How much more a record's own page (a runbook, an alert) weighs in Material's search than other pages.
 RECORD_SEARCH_BOOST = 4
+#: Material's search index, in the site.
+SEARCH_INDEX = "search/search_index.json"
 #: opsbook's stylesheet (tables that never break inside a token, charts that scroll in their own box),
 #: package data shipped with the site.
 STYLESHEET_ASSET = "assets/stylesheets/opsbook.css"
 #: opsbook's script (Material's search dialog named, a table's box that scrolls reachable by keyboard),
 #: package data shipped with the site.
 SCRIPT_ASSET = "assets/javascripts/opsbook.js"
+
+
+def _boost_record_pages(index: Path, urls: set[str]) -> None:
+    """Weigh a record's own page (a runbook, an alert) `RECORD_SEARCH_BOOST` times in Material's search
+    index, and only the page itself, not its sections: searching a word of its title then lists the record
+    first, before a page whose step or heading happens to hold the word (`page.meta.search.boost` would
+    boost every section of the page alike). An entry that already has a boost (set by the page) keeps it;
+    a site without Material's search has no index, and nothing is done."""
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    docs = data.get("docs") if isinstance(data, dict) else None
+    if not isinstance(docs, list) or not urls:
+        return
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("location") in urls and "boost" not in doc:
+            doc["boost"] = RECORD_SEARCH_BOOST
+    index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 def _strict_warnings() -> bool:
