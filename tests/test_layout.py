@@ -43,3 +43,22 @@ def test_the_stylesheet_is_shipped_and_linked(tmp_path: Path, fixture_handbook) 
     css = (tmp_path / "s" / "assets" / "stylesheets" / "opsbook.css").read_text(encoding="utf-8")
     assert f".{NOWRAP_CLASS}" in css and "white-space: nowrap" in css
     assert 'href="assets/stylesheets/opsbook.css"' in (tmp_path / "s" / "index.html").read_text(encoding="utf-8")
+
+
+def test_material_gets_copy_buttons(tmp_path: Path, fixture_handbook) -> None:  # noqa: ANN001
+    """Under Material, the plugin turns on the copy button of code blocks (the fixture's theme lists only
+    `content.action.edit`), keeping the features the handbook chose."""
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+
+    root = fixture_handbook("minimal")
+    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "s")],
+                           cwd=root, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+                           timeout=300)
+    assert built.returncode == 0, built.stderr
+    page = (tmp_path / "s" / "index.html").read_text(encoding="utf-8")
+    config = json.loads(re.search(r'<script id="__config" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert config["features"] == ["content.action.edit", "content.code.copy"]

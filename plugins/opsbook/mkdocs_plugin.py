@@ -145,6 +145,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
                 config.extra_javascript.append(MERMAID_ASSET)
         if STYLESHEET_ASSET not in config.extra_css:
             config.extra_css.append(STYLESHEET_ASSET)
+        _with_copy_buttons(config)
         if SCRIPT_ASSET not in config.extra_javascript:
             config.extra_javascript.append(SCRIPT_ASSET)
         return config
@@ -361,6 +362,19 @@ STYLESHEET_ASSET = "assets/stylesheets/opsbook.css"
 #: opsbook's script (Material's search dialog named, a table's box that scrolls reachable by keyboard),
 #: package data shipped with the site.
 SCRIPT_ASSET = "assets/javascripts/opsbook.js"
+
+
+def _with_copy_buttons(config: MkDocsConfig) -> None:
+    """Under Material, a copy button on every code block (its `content.code.copy` feature), so that a
+    runbook's command is copied whole, not retyped at night; other themes have no such feature."""
+    theme = config.theme
+    if getattr(theme, "name", None) != "material":
+        return
+    features = theme.get("features")
+    if features is None:
+        theme["features"] = features = []
+    if isinstance(features, list) and "content.code.copy" not in features:
+        features.append("content.code.copy")
 
 
 def _boost_record_pages(index: Path, urls: set[str]) -> None:
