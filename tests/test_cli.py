@@ -218,12 +218,13 @@ def test_source_lines_of_files_outside_the_root_are_never_printed(runner: CliRun
     assert "OB006" in result.output and "top-secret-value" not in result.output
 
 
-def test_new_runbook_without_local_schemas_uses_the_published_url(runner: CliRunner,
-                                                                  make_handbook: Callable[..., Path]) -> None:
-    root = make_handbook({})
+def test_new_runbook_without_local_schemas_uses_the_site_url(runner: CliRunner,
+                                                             make_handbook: Callable[..., Path]) -> None:
+    """The schema the published site serves (tests/test_schema_publishing.py builds one and finds it there)."""
+    root = make_handbook({}, site_url="https://handbook.example.org")
     assert runner.invoke(main, ["new", "runbook", "x", "--dir", str(root)]).exit_code == 0
     first = (root / "runbooks" / "x.yaml").read_text(encoding="utf-8").splitlines()[0]
-    assert first == "# yaml-language-server: $schema=https://opsbook.dev/schemas/runbook.schema.json"
+    assert first == "# yaml-language-server: $schema=https://handbook.example.org/schemas/runbook.schema.json"
 
 
 def test_opsbook_today_in_the_environment_pins_the_date(runner: CliRunner, make_handbook: Callable[..., Path],

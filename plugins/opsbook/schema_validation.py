@@ -25,8 +25,8 @@ from .model import Kind, Record
 if TYPE_CHECKING:  # jsonschema is imported only when a document is invalid: most runs never need it
     import jsonschema
 
-__all__ = ["load_schema", "quick_validator", "schema_error_diagnostics", "schema_names", "validate_data",
-           "validate_record", "validated_items"]
+__all__ = ["load_schema", "published_path", "quick_validator", "schema_error_diagnostics", "schema_names",
+           "validate_data", "validate_record", "validated_items"]
 
 OB010 = Code("OB010", Severity.ERROR, "Value does not match the schema",
          "A field has the wrong type, a value outside its allowed set, a required field is missing, or a "
@@ -49,6 +49,13 @@ _MAX_SHOWN = 80
 #: Unknown fields of one mapping reported one by one; the rest are counted in one more diagnostic (a file
 #: of 50,000 unknown keys is not 50,000 diagnostics, each with its closest-match search).
 _MAX_UNKNOWN = 100
+
+
+def published_path(name: str) -> str:
+    """Where a schema is published, relative to the site (`site_url`) or to a repository's root: the path
+    that the plugin serves, that `opsbook schema --out schemas` writes and that `opsbook new`'s editor
+    header names. A schema's `$id` is its own file name, so that it resolves to wherever it is served."""
+    return f"schemas/{name}.schema.json"
 
 
 def schema_names() -> list[str]:
