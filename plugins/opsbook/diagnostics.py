@@ -77,6 +77,9 @@ class Code:
         explanation: What the problem is and what to do about it (the code's reference page).
         failing: A source excerpt that yields this code (executed by the test suite).
         passing: The same excerpt corrected, which does not yield it.
+        date_driven: Whether the passing of days alone can make it appear on a file nobody touched (a
+            review falls due, a drill grows too old): `opsbook check --changed-since REF` fails on such a
+            diagnostic only when its file changed since REF (`opsbook.changes`).
 
     The examples are real inputs, run by `tests/test_codes.py`. Each is one or more files, each introduced
     by a line naming its path from the handbook root: `# runbooks/orders-db-restore.yaml` (`-- ` before a
@@ -96,6 +99,7 @@ class Code:
     explanation: str
     failing: str = ""
     passing: str = ""
+    date_driven: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "explanation", self.explanation.strip())

@@ -36,7 +36,8 @@ OB040 = Code("OB040", Severity.WARNING, "Review overdue",
                  "review_every: 90d\n",
          passing="# runbooks/orders-db-restore.yaml\n"
                  "last_reviewed: 2026-10-01\n"
-                 "review_every: 90d\n")
+                 "review_every: 90d\n",
+         date_driven=True)
 OB041 = Code("OB041", Severity.ERROR, "Invalid date or duration",
          "A date must be a real calendar date written `YYYY-MM-DD`; a duration is a number and a unit, "
          "largest unit first: `30s`, `15m`, `1h30m`, `90d`, `12w`, `1y`; a timeout may not be zero.",

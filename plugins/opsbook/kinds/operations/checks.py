@@ -99,7 +99,8 @@ OB831 = Code("OB831", Severity.WARNING, "Open action item past due",
                  "severity: high\n"
                  "started: 2026-10-03T14:02:00Z\n"
                  "action_items:\n"
-                 "  - {title: Alert on replication lag, owner: team-data, due: 2026-10-31, done: true}\n")
+                 "  - {title: Alert on replication lag, owner: team-data, due: 2026-10-31, done: true}\n",
+         date_driven=True)
 
 
 def check_migrations(handbook: Handbook) -> Iterator[Diagnostic]:

@@ -46,7 +46,8 @@ OB603 = Code("OB603", Severity.ERROR, "Recovery runbook neither verified in CI n
          failing="# ops/drills/2026-10-orders-db-restore.yaml\n"
                  "date: 2025-10-14   # the last drill of the restore runbook, over 180 days ago; CI never ran it\n",
          passing="# ops/drills/2026-10-orders-db-restore.yaml\n"
-                 "date: 2026-10-14\n")
+                 "date: 2026-10-14\n",
+         date_driven=True)
 OB604 = Code("OB604", Severity.WARNING, "Datastore with an RPO but no backup policy",
          "A datastore declares a recovery point objective, yet no backup policy backs it up.",
          failing="# ops/components/orders-queue.yaml\n"
