@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+# Packaging: a wheel or a hook repository installed from the package registry into a fresh environment
+# (minutes, not seconds); `.ci/run` runs them after the README's test command (`pytest -m packaging`).
+pytestmark = pytest.mark.packaging
+
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
 PACKAGE = REPO / "plugins" / "opsbook"

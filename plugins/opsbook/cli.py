@@ -17,8 +17,9 @@ from typing import Any
 import click
 
 from . import __version__
+from .changes import ChangesError, changed_files, judge_changed
 from .config import CONFIG_FILES, find_root
-from .diagnostics import Severity
+from .diagnostics import Diagnostic, Severity
 from .durations import parse_duration
 from .health.exposition import exposition
 from .health.figures import compute_health
@@ -31,10 +32,10 @@ from .loader import load_yaml_file
 from .model import load_handbook
 from .pipeline import analyse, load_config
 from .publish import discard, replace_folder, staging_beside, write_problem
-from .registry import KINDS, make_renderer
+from .registry import CODES, KINDS, make_renderer
 from .render.sections import expand_sections
 from .reporters import FORMATS, format_diagnostics, one_line
-from .schema_validation import schema_names, schema_text
+from .schema_validation import published_path, schema_names, schema_text
 
 __all__ = ["main"]
 
@@ -59,18 +60,36 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
               help="Output format; `github` is chosen by itself under GitHub Actions, `text` elsewhere.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-def check(directory: str | None, fmt: str | None, strict: bool) -> None:
+@click.option("--changed-since", "changed_since", metavar="REF", default=None,
+              help="Pull-request mode: date-driven findings (reviews, drills, action items due) fail only on "
+                   "files changed since the git revision REF; on other files they are reported, not failing.")
+def check(directory: str | None, fmt: str | None, strict: bool, changed_since: str | None) -> None:
     """Validate the handbook in DIRECTORY (default: the current folder) without building the site.
     Exit status: 0 when clean, 1 when any error (or warning, with --strict) or when there is no
-    handbook (no configuration file and no source), 2 on a usage error.
+    handbook (no configuration file and no source), 2 on a usage error (or a REF git cannot resolve).
     """
     root = _root(directory)
+    changed = None
+    if changed_since is not None:
+        try:
+            changed = changed_files(root, changed_since)
+        except ChangesError as error:
+            click.echo(f"opsbook check: error: {error}", err=True)
+            sys.exit(2)
     analysis = analyse(root)
-    output = format_diagnostics(analysis.diagnostics, root, fmt)
+    reported, excused = analysis.diagnostics, frozenset[Diagnostic]()
+    if changed is not None and changed_since is not None:
+        judged = judge_changed(analysis.diagnostics, changed, CODES, changed_since)
+        reported, excused = judged.diagnostics, judged.excused
+    output = format_diagnostics(reported, root, fmt)
     if output:
         click.echo(output)
+    if excused:
+        click.echo(f"opsbook check: {len(excused)} date-driven finding{'s' * (len(excused) != 1)} on files not "
+                   f"changed since {changed_since}: reported, not failing (the full check still fails on them)",
+                   err=True)
     threshold = Severity.WARNING if strict else None
-    failed = bool(analysis.failures(threshold))
+    failed = any(d not in excused for d in analysis.failures(threshold))
     handbook = analysis.handbook
     if not (handbook.documents or handbook.unparsed or handbook.load_diagnostics or any(handbook.loaded.values())):
         # Nothing was read, nor refused: `0 errors` alone would pass a gate that checked nothing.
@@ -380,15 +399,64 @@ def _check_output_folder(root: Path, target: Path) -> None:
 
 @main.command()
 @click.argument("kind", required=False)
-def schema(kind: str | None) -> None:
-    """Print the JSON Schema of KIND, or list the kinds that have one."""
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Write KIND's schema, or every schema, into this folder as KIND.schema.json "
+                   "(`schemas`, where `opsbook new`'s editor header finds them).")
+@click.option("--force", is_flag=True, help="With --out: replace a file that differs from the schema.")
+def schema(kind: str | None, out: str | None, force: bool) -> None:
+    """Print the JSON Schema of KIND, or list the kinds that have one; with --out, write them into a folder."""
     names = schema_names()
-    if kind is None:
-        click.echo("\n".join(names))
-        return
-    if kind not in names:
+    if kind is not None and kind not in names:
         raise click.UsageError(f"no schema for {kind!r}; kinds with a schema: {', '.join(names)}")
-    click.echo(schema_text(kind), nl=False)
+    if out is not None:
+        _write_schemas(Path(out), [kind] if kind else names, force)
+    elif force:
+        raise click.UsageError("--force only goes with --out")
+    elif kind is None:
+        click.echo("\n".join(names))
+    else:
+        click.echo(schema_text(kind), nl=False)
+
+
+def _write_schemas(folder: Path, kinds: list[str], force: bool) -> None:
+    """Write each kind's schema into `folder`, unless a file there differs from it (then nothing is written,
+    unless `force`); say what was written and what was already there."""
+    writes: list[tuple[Path, bytes]] = []
+    unchanged: list[Path] = []
+    differing: list[Path] = []
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise click.UsageError(f"--out {folder} is a file")
+        for kind in kinds:
+            target = folder / Path(published_path(kind)).name
+            content = schema_text(kind).encode("utf-8")
+            if target.is_dir() and not target.is_symlink():
+                raise click.ClickException(f"{target} is a folder; opsbook does not replace it")
+            if not target.exists() and not target.is_symlink():
+                writes.append((target, content))
+            elif target.is_file() and target.read_bytes() == content:
+                unchanged.append(target)
+            else:
+                differing.append(target)
+                writes.append((target, content))
+        if differing and not force:
+            raise click.ClickException(
+                "these files differ from the schemas of this opsbook, and --force would replace them "
+                f"(nothing written): {', '.join(str(path) for path in differing)}")
+        folder.mkdir(parents=True, exist_ok=True)
+        for target, content in writes:
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            try:
+                temporary.write_bytes(content)
+                os.replace(temporary, target)  # a link at the target is replaced, never written through
+            finally:
+                temporary.unlink(missing_ok=True)
+    except OSError as error:
+        raise click.ClickException(one_line(f"cannot write the schemas into {folder}: {error}")) from None
+    for target, _ in writes:
+        click.echo(f"opsbook: wrote {target}")
+    if unchanged:
+        click.echo(f"opsbook: {len(unchanged)} schema file(s) in {folder} already up to date")
 
 
 @main.command()
@@ -440,7 +508,6 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
 
 
 _RUNBOOK_TEMPLATE = """\
-# yaml-language-server: $schema={schema}
 title: {title}
 summary: When to use this runbook, in a sentence or two.
 severity: medium
@@ -477,15 +544,25 @@ def new_runbook(runbook_id: str, directory: str | None, title: str | None) -> No
     if file.exists():
         raise click.UsageError(f"{file} exists already; opsbook never overwrites a source")
     folder.mkdir(parents=True, exist_ok=True)
-    local_schema = root / "schemas" / "runbook.schema.json"
-    schema_ref = (Path(os.path.relpath(local_schema, folder)).as_posix() if local_schema.exists()
-                  else "https://opsbook.dev/schemas/runbook.schema.json")
+    # The editor header names a schema that is there: the repository's copy (`opsbook schema --out schemas`),
+    # else the one the published site serves (the plugin adds it at this path under site_url).
+    local_schema = root / published_path("runbook")
+    if local_schema.is_file():
+        schema_ref: str | None = Path(os.path.relpath(local_schema, folder)).as_posix()
+    elif config.site_url:
+        schema_ref = f"{config.site_url.rstrip('/')}/{published_path('runbook')}"
+    else:
+        schema_ref = None
     words = title or runbook_id.replace("-", " ").capitalize()
-    text = _RUNBOOK_TEMPLATE.format(schema=schema_ref, title=_yaml_text(words),
-                                    today=_dt.date.today().isoformat())
+    text = _RUNBOOK_TEMPLATE.format(title=_yaml_text(words), today=_dt.date.today().isoformat())
+    if schema_ref is not None:
+        text = f"# yaml-language-server: $schema={schema_ref}\n{text}"
     with file.open("x", encoding="utf-8") as handle:
         handle.write(text)
     click.echo(f"opsbook: wrote {file.relative_to(root).as_posix()}")
+    if schema_ref is None:
+        click.echo("opsbook: no editor schema header: neither a schemas/ folder nor site_url; "
+                   "`opsbook schema --out schemas` writes the schemas that the next runbook's header names")
 
 
 def _yaml_text(value: str) -> str:

@@ -27,19 +27,21 @@ from mkdocs.utils import CountHandler
 from mkdocs.utils import meta as front_matter
 from pymdownx.superfences import fence_code_format
 
+from .changes import CHANGED_SINCE_VARIABLE, ChangesError, changed_files, judge_changed
 from .checks.freshness import freshness_of
 from .config import OPTIONS, Config, Option
 from .diagnostics import Severity
 from .model import forget_parsed, special_docs
 from .pipeline import Analysis, analyse, load_config
 from .publish import WRITE_ERRORS, discard, replace_folder, staging_beside, write_problem
-from .registry import KINDS, make_renderer
+from .registry import CODES, KINDS, make_renderer
 from .render import Renderer
 from .render.layout import keep_dates_whole
 from .render.markdown import md_inline
 from .render.sanitise import sanitise_html
 from .render.sections import expand_sections
 from .reporters import format_diagnostics, one_line
+from .schema_validation import published_path, schema_names, schema_text
 
 __all__ = ["OpsbookConfig", "OpsbookPlugin"]
 
@@ -203,8 +205,19 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         analysis = self.analysis = analyse(self.core.root, self.core)
         self.renderer = None
         root = self.core.root
-        failures = analysis.failures()
-        for diagnostic in analysis.diagnostics:
+        reported, failures = analysis.diagnostics, analysis.failures()
+        since = os.environ.get(CHANGED_SINCE_VARIABLE)
+        if since:  # pull-request mode, as `opsbook check --changed-since`
+            try:
+                judged = judge_changed(analysis.diagnostics, changed_files(root, since), CODES, since)
+            except ChangesError as error:
+                raise PluginError(f"opsbook: {CHANGED_SINCE_VARIABLE}: {error}") from None
+            reported, failures = judged.diagnostics, [d for d in failures if d not in judged.excused]
+            for diagnostic in reported:
+                if diagnostic.severity == Severity.INFO and diagnostic.code in CODES \
+                        and CODES[diagnostic.code].date_driven:
+                    log.info(format_diagnostics([diagnostic], root, "text").rsplit("\n", 1)[0])
+        for diagnostic in reported:
             if diagnostic not in failures and diagnostic.severity >= Severity.WARNING:
                 log.warning(format_diagnostics([diagnostic], root, "text").rsplit("\n", 1)[0])
         if failures:
@@ -239,6 +252,12 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         if files.get_file_from_path(SCRIPT_ASSET) is None:
             script = resources.files("opsbook").joinpath("assets", "opsbook.js").read_bytes()
             files.append(File.generated(config, SCRIPT_ASSET, content=script))
+        for kind in schema_names():  # at the URLs their `$id`s and `opsbook new`'s headers name
+            uri = published_path(kind)
+            if files.get_file_from_path(uri) is None:
+                files.append(File.generated(config, uri, content=schema_text(kind)))
+            else:
+                log.info(f"{uri} is written by hand in {config.docs_dir}; the published schema is not used")
         self._prepare_written_pages(files, config)
         # The model is not needed once every page is ready: kept, it would sit in memory through the
         # rest of MkDocs' build. (`mkdocs serve` keeps the parsed sources for its next rebuild.)
