@@ -22,7 +22,7 @@ from ..kinds.recovery.records import Component
 from ..model import Handbook
 from ..render import Page, Renderer
 from ..render.sections import section
-from .figures import compute_health
+from .figures import Health, compute_health
 
 __all__ = ["Bar", "bar_chart", "coverage_bars", "diagnostic_bars", "health_pages", "health_section",
            "resolve_bars"]
@@ -102,8 +102,8 @@ def bar_chart(title: str, bars: list[Bar]) -> Markup:
     return Markup('<div class="opsbook-chart" style="overflow-x: auto">' + "".join(parts) + "</div>")
 
 
-def coverage_bars(handbook: Handbook, renderer: Renderer) -> list[Bar]:
-    figures = compute_health(handbook, renderer.diagnostics)
+def coverage_bars(figures: Health) -> list[Bar]:
+    """The shares that should be whole: alerts with a runbook, steps verified in CI, reviews, drills."""
     return [
         share_bar("Alerts with a runbook", figures.alerts_with_runbook, figures.alerts),
         share_bar("Paging alerts with a runbook", figures.paging_alerts_with_runbook, figures.paging_alerts),
@@ -140,7 +140,7 @@ def resolve_bars(handbook: Handbook, hours_by_service: dict[str, float]) -> list
                    "and drills overdue, diagnostics by code, mean time to resolve by service, drawn as SVG charts.")
 def health_section(handbook: Handbook, renderer: Renderer, uri: str) -> str:
     figures = compute_health(handbook, renderer.diagnostics)
-    coverage = coverage_bars(handbook, renderer)
+    coverage = coverage_bars(figures)
     diagnostics = diagnostic_bars(figures.diagnostics_by_code, figures.severity_of)
     resolve = resolve_bars(handbook, figures.resolve_hours_by_service)
     return renderer.render("health.md.j2", uri, figures=figures, coverage=coverage,
