@@ -87,6 +87,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.write_line(line)
 
 
+@pytest.fixture(scope="session")
+def package_registry() -> None:
+    """Skips the test, saying why, when pip cannot reach the package registry (the packaging tests install
+    from it into fresh environments)."""
+    import subprocess
+    import sys
+
+    try:
+        probe = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "pip"],
+                               capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.skip("pip could not reach the package registry within 120 s")
+    if probe.returncode != 0:
+        pytest.skip("pip could not reach the package registry: " + (probe.stderr.strip().splitlines() or ["?"])[-1])
+
+
 @pytest.fixture
 def fixture_handbook(tmp_path: Path) -> Callable[[str], Path]:
     """Copy a sample handbook from tests/fixtures to a temporary folder and return its root."""

@@ -27,18 +27,6 @@ PACKAGE = REPO / "plugins" / "opsbook"
 FIXTURE = TESTS / "fixtures" / "minimal"
 
 
-def _registry_unreachable() -> str | None:
-    """Why pip cannot reach the package registry, or None when it can."""
-    try:
-        probe = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "setuptools"],
-                               capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return "pip could not reach the package registry within 120 s"
-    if probe.returncode != 0:
-        return "pip could not reach the package registry: " + (probe.stderr.strip().splitlines() or ["?"])[-1]
-    return None
-
-
 def _run(args: list[str | Path], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items()
            if key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "OPSBOOK_TODAY"}}
@@ -77,12 +65,10 @@ def _build_and_install(root: Path) -> Installed:
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+def installed(tmp_path_factory: pytest.TempPathFactory, package_registry: None) -> Installed:
     """Built and installed once per test run: under pytest-xdist the workers share one folder (the parent of
     their own temporary folders), the first one builds under a lock and the others reuse its result."""
     pytest.importorskip("build", reason="the `build` package is not installed (the `test` extra brings it)")
-    if reason := _registry_unreachable():
-        pytest.skip(reason)
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     root = shared / "opsbook-wheel"
