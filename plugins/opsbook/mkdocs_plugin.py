@@ -246,12 +246,10 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
                 self.titles[page.uri] = page.title
             if page.source is not None:
                 self.record_pages.add(page.uri)
-        if files.get_file_from_path(STYLESHEET_ASSET) is None:
-            stylesheet = resources.files("opsbook").joinpath("assets", "opsbook.css").read_bytes()
-            files.append(File.generated(config, STYLESHEET_ASSET, content=stylesheet))
-        if files.get_file_from_path(SCRIPT_ASSET) is None:
-            script = resources.files("opsbook").joinpath("assets", "opsbook.js").read_bytes()
-            files.append(File.generated(config, SCRIPT_ASSET, content=script))
+        for asset in (STYLESHEET_ASSET, SCRIPT_ASSET):  # package data, at the addresses on_config lists
+            if files.get_file_from_path(asset) is None:
+                content = resources.files("opsbook").joinpath("assets", Path(asset).name).read_bytes()
+                files.append(File.generated(config, asset, content=content))
         for kind in schema_names():  # at the URLs their `$id`s and `opsbook new`'s headers name
             uri = published_path(kind)
             if files.get_file_from_path(uri) is None:
