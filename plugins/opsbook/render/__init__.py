@@ -20,7 +20,7 @@ from markupsafe import Markup
 from ..diagnostics import Code, Diagnostic
 from ..durations import duration_in_words, instant_in_words
 from ..model import Handbook, Record
-from .markdown import code_block, inline_code, md_block, md_inline, own_block, own_inline
+from .markdown import code_block, inline_code, md_block, md_inline, own_block, own_inline, severity_badge, web_link
 
 if TYPE_CHECKING:
     from .sections import Section
@@ -75,7 +75,7 @@ def _environment(packages: tuple[str, ...]) -> jinja2.Environment:
                        instant=instant_in_words, duration=duration_in_words,
                        listed=lambda v: [i for i in v if i is not None] if isinstance(v, list) else [],
                        mapped=lambda v: v if isinstance(v, dict) else {})
-    env.globals.update(Markup=Markup, inline_code=inline_code)
+    env.globals.update(Markup=Markup, inline_code=inline_code, severity_badge=severity_badge, web_link=web_link)
     return env
 
 

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from ...model import Handbook, Record, as_list
 from ...render import Page, Renderer
-from ...render.markdown import inline_code, md_inline, severity_badge, web_link
+from ...render.markdown import inline_code, md_inline
 from ...render.sections import section
 from .alertmanager import AlertmanagerConfig, Receiver
 from .gotemplate import placeholders
@@ -94,8 +94,7 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         text = renderer.render("alert.md.j2", uri, name=name, variants=variants, incidents=incidents,
                                runbooks=runbooks, runbook_ref=runbook_link(handbook, first),
                                first_steps=steps[:FIRST_STEPS], more_steps=max(len(steps) - FIRST_STEPS, 0),
-                               page_of=renderer.uri_of, shown=shown_template, severity_badge=severity_badge,
-                               web_link=web_link)
+                               page_of=renderer.uri_of, shown=shown_template)
         yield Page(uri, text, source=first.path, title=name)
     groups = handbook.records_of(RuleGroup)
     if not alerts and not groups:

@@ -12,7 +12,7 @@ from ...checks.freshness import freshness_of
 from ...durations import format_duration, instant_in_words
 from ...model import Handbook
 from ...render import Page, Renderer
-from ...render.markdown import inline_code, md_inline, severity_badge, web_link
+from ...render.markdown import inline_code, md_inline, web_link
 from ...render.sections import section
 from .records import SECTIONS, SEVERITIES, Runbook, Step
 from .verification import Verification, coverage, verification_of
@@ -157,7 +157,7 @@ def runbook_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         text = renderer.render("runbook.md.j2", uri, runbook=runbook, sections=sections, backrefs=backrefs,
                                queries=queries,
                                alerts=alerts, sandbox=sandbox, verified_line=verified_line(verification),
-                               step_mark=step_mark(verification), severity_badge=severity_badge,
+                               step_mark=step_mark(verification),
                                counts=count_steps(runbook, tuple(_SECTION_TITLES)), review=_review(handbook, runbook),
                                expectations=expectations)
         yield Page(uri, text, source=runbook.path, title=runbook.title)
