@@ -10,6 +10,7 @@ incidents are YAML records.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -293,8 +294,9 @@ class Migration(Record):
     def sql(self) -> str:
         return str(self.data.get("sql", ""))
 
-    @property
+    @functools.cached_property
     def changes(self) -> list[Change]:
+        """What each statement changes, analysed once per record (the checks and the page both read it)."""
         return analyse_sql(self.sql)
 
     @property
