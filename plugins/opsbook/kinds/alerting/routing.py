@@ -5,10 +5,20 @@ Label matchers are read in every syntax Alertmanager's configuration accepts: `m
 `a!~re`, several per string separated by commas, optionally in braces). Routing follows
 Alertmanager's `Route.Match`: a route that matches tries its children in order; a matching child
 without `continue` stops the search; a route none of whose children matched is itself the match.
+
+What a route passes to its children follows Alertmanager's `dispatch/route.go` (`NewRoute`, 0.25): the
+receiver, `group_by` and the timings `group_wait`, `group_interval` and `repeat_interval` are inherited
+unless the route sets them, from `DefaultRouteOpts` at the root (30s, 5m, 4h, no grouping labels);
+`group_by: ['...']` groups by all labels; `mute_time_intervals` and `active_time_intervals` are not
+inherited. How `group_by` and the timings are checked is `config/config.go`'s `Route.UnmarshalYAML`.
+Where Alertmanager's current main branch differs from 0.25 (Debian's), `build_tree(version="main")`
+follows main: an empty `group_by: []` groups everything together there, while 0.25 reads it as
+absent and inherits the parent's.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +27,20 @@ from typing import Any
 import re2
 
 __all__ = ["Matcher", "MatcherError", "Route", "RoutingTree", "parse_matcher", "parse_matchers", "parse_labels",
-           "build_tree", "integrations_of"]
+           "build_tree", "integrations_of", "read_matchers", "parse_go_duration", "go_text", "VERSIONS",
+           "GROUP_WAIT", "GROUP_INTERVAL", "REPEAT_INTERVAL"]
+
+#: The Alertmanager versions whose behaviour can be asked for where they differ: Debian's 0.25 (the
+#: default, the one the tests run) and the current main branch.
+VERSIONS = ("0.25", "main")
+#: `DefaultRouteOpts` of `dispatch/route.go`: the timings of a root route that sets none.
+GROUP_WAIT = _dt.timedelta(seconds=30)
+GROUP_INTERVAL = _dt.timedelta(minutes=5)
+REPEAT_INTERVAL = _dt.timedelta(hours=4)
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+# prometheus/common's model.ParseDuration: each unit at most once, largest first (or a bare "0").
+_GO_DURATION = re.compile(r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?\Z")
+_DURATION_UNITS = (365 * 86400_000, 7 * 86400_000, 86400_000, 3600_000, 60_000, 1000, 1)
 
 # Alertmanager's own pattern (pkg/labels). Go's `\s` is ASCII `[\t\n\f\r ]` only (not `\v`, not Unicode
 # spaces, which Python's `\s` would strip), and `\Z`: Python's `$` also matches before a final newline.
@@ -153,13 +176,15 @@ def parse_labels(arguments: Iterable[str]) -> dict[str, str]:
     return labels
 
 
-@dataclass
+@dataclass(eq=False)
 class Route:
-    """A node of the routing tree, with the options it inherits from its parents."""
+    """A node of the routing tree, with the options it inherits from its parents. A node is equal only to
+    itself (and hashable), as Alertmanager keys its aggregation groups by the route itself."""
 
     receiver: str
     matchers: list[Matcher]
     continue_: bool
+    #: The labels notifications are grouped by, inherited; `["..."]` when grouped by all labels.
     group_by: list[str]
     path: tuple[str | int, ...]
     children: list[Route] = field(default_factory=list)
@@ -168,6 +193,18 @@ class Route:
     active_time_intervals: list[str] = field(default_factory=list)
     #: A route with a matcher Alertmanager would refuse matches nothing (Alertmanager would not load it).
     invalid: bool = False
+    #: `group_by: ['...']` here or inherited: every alert's whole label set is its group.
+    group_by_all: bool = False
+    group_wait: _dt.timedelta = GROUP_WAIT
+    group_interval: _dt.timedelta = GROUP_INTERVAL
+    repeat_interval: _dt.timedelta = REPEAT_INTERVAL
+
+    def group_labels(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """The labels of an alert that name its aggregation group on this route (`getGroupLabels` of
+        `dispatch/dispatch.go`): those of `group_by` the alert has, or all of them."""
+        if self.group_by_all:
+            return dict(labels)
+        return {name: value for name, value in labels.items() if name in self.group_by}
 
     def match(self, labels: Mapping[str, str]) -> list[Route]:
         if self.invalid or not all(matcher.matches(labels) for matcher in self.matchers):
@@ -234,15 +271,134 @@ class RouteProblem:
 
     path: tuple[str | int, ...]
     message: str
+    #: The problem is the key at `path` (an unknown field), not its value.
+    key: bool = False
 
 
-def _strings(value: Any) -> list[str]:
-    return [str(item) for item in value] if isinstance(value, list) else []
+def go_text(value: Any) -> str:
+    """A YAML scalar as Alertmanager's YAML library hands it to a Go string: null is empty, a boolean
+    lower-case (the text of a scalar PyYAML has turned into a number is best read from the document)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
-def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = ()) -> tuple[RoutingTree | None,
-                                                                                      list[RouteProblem]]:
-    """The routing tree of an Alertmanager configuration, and the problems found while building it."""
+def parse_go_duration(text: str) -> _dt.timedelta | None:
+    """A duration as Alertmanager reads one (prometheus/common `model.ParseDuration`): `0`, or units
+    `y w d h m s ms`, each at most once, largest first (`1h30m`); None when it is not one."""
+    if text == "0":
+        return _dt.timedelta(0)
+    found = _GO_DURATION.match(text) if text and len(text) <= 64 else None
+    if found is None:
+        return None
+    milliseconds = sum(int(part) * unit for part, unit in zip(found.groups(), _DURATION_UNITS, strict=True)
+                       if part is not None)
+    if milliseconds >= 2**63 // 1_000_000:  # Go's time.Duration (int64 nanoseconds) would overflow
+        return None
+    return _dt.timedelta(milliseconds=milliseconds)
+
+
+def read_matchers(data: Mapping[str, Any], path: tuple[str | int, ...], keys: tuple[str, str, str],
+                  problems: list[RouteProblem]) -> list[Matcher]:
+    """The matchers of one mapping written in the three syntaxes, under the names `keys` gives them:
+    equality (`match`, `source_match`), regular expressions (`match_re`) and matcher strings
+    (`matchers`); each problem is added to `problems` at its path."""
+    matchers: list[Matcher] = []
+    for kind, op in ((keys[0], "="), (keys[1], "=~")):
+        value = data.get(kind)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            problems.append(RouteProblem((*path, kind), f"{kind} must be a mapping of label names to values"))
+            continue
+        for name, expected in value.items():
+            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", go_text(name)):
+                problems.append(RouteProblem((*path, kind, name), f"invalid label name '{name}'"))
+                continue
+            try:
+                matchers.append(Matcher.make(name, op, go_text(expected)))
+            except MatcherError as error:
+                problems.append(RouteProblem((*path, kind, name), str(error)))
+    raw = data.get(keys[2])
+    if raw is not None and not isinstance(raw, list):
+        problems.append(RouteProblem((*path, keys[2]), f"{keys[2]} must be a list of strings"))
+    for index, line in enumerate(raw if isinstance(raw, list) else []):
+        try:
+            matchers.extend(parse_matchers(go_text(line)))
+        except MatcherError as error:
+            problems.append(RouteProblem((*path, keys[2], index), str(error)))
+    return matchers
+
+
+def _grouping(data: Mapping[str, Any], parent: Route | None, path: tuple[str | int, ...], version: str,
+              problems: list[RouteProblem]) -> tuple[list[str], bool]:
+    """`group_by` as `NewRoute` inherits it, checked as `Route.UnmarshalYAML` checks it."""
+    inherited = (parent.group_by, parent.group_by_all) if parent else ([], False)
+    raw = data.get("group_by")
+    if raw is None:
+        return inherited
+    if not isinstance(raw, list):
+        problems.append(RouteProblem((*path, "group_by"), "group_by must be a list of label names"))
+        return inherited
+    names: list[str] = []
+    every = False
+    for index, item in enumerate(raw):
+        name = go_text(item)
+        if name == "...":
+            every = True
+        elif not _LABEL_NAME.match(name):
+            problems.append(RouteProblem((*path, "group_by", index), f"invalid label name '{name}' in group_by list"))
+        elif name in names:
+            problems.append(RouteProblem((*path, "group_by", index), f"duplicated label '{name}' in group_by"))
+        else:
+            names.append(name)
+    if every and names:
+        problems.append(RouteProblem((*path, "group_by"),
+                                     "cannot have wildcard group_by (`...`) and other labels at the same time"))
+    if every:
+        return ["..."], True
+    if names or (version == "main" and not raw):
+        return names, False
+    return inherited  # 0.25: an empty list leaves group_by unset, so it is inherited
+
+
+def _timing(data: Mapping[str, Any], key: str, inherited: _dt.timedelta, path: tuple[str | int, ...],
+            problems: list[RouteProblem]) -> _dt.timedelta:
+    raw = data.get(key)
+    if raw is None:
+        return inherited
+    if isinstance(raw, (dict, list)):
+        problems.append(RouteProblem((*path, key), f"{key} must be a duration such as 30s or 5m"))
+        return inherited
+    value = parse_go_duration(go_text(raw))
+    if value is None:
+        problems.append(RouteProblem((*path, key), f"{key}: not a valid duration string: '{go_text(raw)}'"))
+        return inherited
+    if not value and key != "group_wait":
+        problems.append(RouteProblem((*path, key), f"{key} cannot be zero"))
+        return inherited
+    return value
+
+
+def _interval_names(data: Mapping[str, Any], key: str, path: tuple[str | int, ...],
+                    problems: list[RouteProblem]) -> list[str]:
+    raw = data.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or any(isinstance(item, (dict, list)) for item in raw):
+        problems.append(RouteProblem((*path, key), f"{key} must be a list of time interval names"))
+        return []
+    return [go_text(item) for item in raw]
+
+
+def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = (),
+               version: str = "0.25") -> tuple[RoutingTree | None, list[RouteProblem]]:
+    """The routing tree of an Alertmanager configuration, and the problems found while building it.
+    `version` is the Alertmanager whose rules apply where versions differ (`VERSIONS`)."""
+    if version not in VERSIONS:
+        raise ValueError(f"unknown Alertmanager version {version!r}: one of {', '.join(VERSIONS)}")
     problems: list[RouteProblem] = []
     receivers: dict[str, dict[str, Any]] = {}
     declared = config.get("receivers")
@@ -269,31 +425,8 @@ def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = ()) -
         if depth > 64:
             problems.append(RouteProblem(path, "routes nest deeper than 64 levels"))
             return None
-        matchers: list[Matcher] = []
         before = len(problems)
-        for kind, op in (("match", "="), ("match_re", "=~")):
-            value = data.get(kind)
-            if value is None:
-                continue
-            if not isinstance(value, dict):
-                problems.append(RouteProblem((*path, kind), f"{kind} must be a mapping of label names to values"))
-                continue
-            for name, expected in value.items():
-                if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name):
-                    problems.append(RouteProblem((*path, kind, name), f"invalid label name '{name}'"))
-                    continue
-                try:
-                    matchers.append(Matcher.make(name, op, "" if expected is None else str(expected)))
-                except MatcherError as error:
-                    problems.append(RouteProblem((*path, kind, name), str(error)))
-        raw = data.get("matchers")
-        if raw is not None and not isinstance(raw, list):
-            problems.append(RouteProblem((*path, "matchers"), "matchers must be a list of strings"))
-        for index, line in enumerate(raw if isinstance(raw, list) else []):
-            try:
-                matchers.extend(parse_matchers(str(line)))
-            except MatcherError as error:
-                problems.append(RouteProblem((*path, "matchers", index), str(error)))
+        matchers = read_matchers(data, path, ("match", "match_re", "matchers"), problems)
         named = data.get("receiver")
         if named is not None and not isinstance(named, str):
             problems.append(RouteProblem((*path, "receiver"), "receiver must be the name of a receiver"))
@@ -305,11 +438,16 @@ def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = ()) -
             problems.append(RouteProblem(path, "the root route must not have matchers"))
         if parent is None and data.get("continue"):
             problems.append(RouteProblem((*path, "continue"), "the root route must not have continue"))
-        group_by = _strings(data["group_by"]) if "group_by" in data else (parent.group_by if parent else [])
+        invalid = len(problems) > before  # what follows does not change which alerts the route matches
+        group_by, group_by_all = _grouping(data, parent, path, version, problems)
+        timings = [_timing(data, key, getattr(parent, key) if parent else default, path, problems)
+                   for key, default in (("group_wait", GROUP_WAIT), ("group_interval", GROUP_INTERVAL),
+                                        ("repeat_interval", REPEAT_INTERVAL))]
         route = Route(str(receiver), matchers, bool(data.get("continue", False)), group_by, path, parent=parent,
-                      mute_time_intervals=_strings(data.get("mute_time_intervals")),
-                      active_time_intervals=_strings(data.get("active_time_intervals")),
-                      invalid=len(problems) > before)
+                      mute_time_intervals=_interval_names(data, "mute_time_intervals", path, problems),
+                      active_time_intervals=_interval_names(data, "active_time_intervals", path, problems),
+                      invalid=invalid, group_by_all=group_by_all, group_wait=timings[0],
+                      group_interval=timings[1], repeat_interval=timings[2])
         children = data.get("routes") or []
         if not isinstance(children, list):
             problems.append(RouteProblem((*path, "routes"), "routes must be a list"))
