@@ -12,17 +12,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+import yaml
+
 from ...diagnostics import Code, Diagnostic, Severity, make
 from ...loader import Document
 from ...model import Kind, MappingListField, Record
-from .routing import RoutingTree, build_tree, integrations_of
+from .notify import Simulator
+from .routing import RoutingTree, integrations_of
 
 __all__ = ["AlertmanagerConfig", "Receiver", "ALERTMANAGER_KIND", "RECEIVER_KIND"]
 
 OB320 = Code("OB320", Severity.ERROR, "Invalid Alertmanager configuration",
          "The Alertmanager configuration has a problem Alertmanager would refuse, or that makes routing "
          "ambiguous: an unknown top-level field, a route naming an undefined receiver, a receiver defined "
-         "twice, a matcher Alertmanager cannot parse, or matchers on the root route.",
+         "twice, a matcher Alertmanager cannot parse, or matchers on the root route; a time interval "
+         "Alertmanager cannot read (a bad time range, weekday, day of the month, month, year or "
+         "`location`), one defined twice, or a route naming an interval that is not defined; a bad "
+         "`group_by`, `group_wait`, `group_interval` or `repeat_interval`; an inhibition rule with a "
+         "matcher or an `equal` label Alertmanager refuses.",
          failing="# ops/alertmanager.yml\n"
                  "route:\n"
                  "  receiver: fallback\n"
@@ -51,6 +58,8 @@ class AlertmanagerConfig(Record):
     kind: ClassVar[str] = "alertmanager"
 
     tree: RoutingTree | None = field(default=None, repr=False)
+    #: The configuration read once for simulations (`notify.Simulator`): time intervals, inhibition rules.
+    simulator: Simulator | None = field(default=None, repr=False)
 
     @property
     def title(self) -> str:
@@ -93,6 +102,15 @@ class Receiver(Record):
         return not self.integrations
 
 
+def _written(document: Document, path: tuple[str | int, ...]) -> str | None:
+    """The scalar at `path` as it is written, as Alertmanager's YAML library reads it into a string
+    (PyYAML reads `17:00` as the number 1020); None for null or where there is no scalar."""
+    node = document.node_at(path)
+    if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+        return str(node.value)
+    return None
+
+
 def alertmanager_records(document: Document) -> Iterator[Record | Diagnostic]:
     data = document.data
     if data is None:
@@ -108,12 +126,12 @@ def alertmanager_records(document: Document) -> Iterator[Record | Diagnostic]:
     for key in data:
         if key not in _TOP_LEVEL:
             yield problem((key,), f"unknown field '{key}' at the top of the Alertmanager configuration", key=True)
-    tree, problems = build_tree(data)
-    for found in problems:
-        yield problem(found.path, found.message)
+    simulator = Simulator(data, text=lambda path: _written(document, path))
+    for found in simulator.problems:
+        yield problem(found.path, found.message, key=found.key)
     stem = Path(document.path).name.rsplit(".", 1)[0]
     yield AlertmanagerConfig(stem if document.index == 0 else f"{stem}-{document.index + 1}", data, document,
-                             tree=tree)
+                             tree=simulator.tree, simulator=simulator)
     seen: set[str] = set()
     declared = data.get("receivers")
     for index, receiver in enumerate(declared if isinstance(declared, list) else []):

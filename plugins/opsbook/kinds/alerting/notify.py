@@ -120,7 +120,7 @@ class Simulator:
     def __init__(self, config: Mapping[str, Any], *, version: str = "0.25",
                  text: Callable[[tuple[str | int, ...]], str | None] | None = None) -> None:
         self.version = version
-        tree, problems = build_tree(config, version=version)
+        tree, problems = build_tree(config, version=version, text=text)
         self.tree: RoutingTree | None = tree
         self.intervals: TimeIntervals
         self.intervals, interval_problems = read_time_intervals(config, text=text)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -382,21 +382,28 @@ def _timing(data: Mapping[str, Any], key: str, inherited: _dt.timedelta, path: t
     return value
 
 
-def _interval_names(data: Mapping[str, Any], key: str, path: tuple[str | int, ...],
-                    problems: list[RouteProblem]) -> list[str]:
+def _interval_names(data: Mapping[str, Any], key: str, path: tuple[str | int, ...], problems: list[RouteProblem],
+                    text: Callable[[tuple[str | int, ...]], str | None] | None) -> list[str]:
     raw = data.get(key)
     if raw is None:
         return []
     if not isinstance(raw, list) or any(isinstance(item, (dict, list)) for item in raw):
         problems.append(RouteProblem((*path, key), f"{key} must be a list of time interval names"))
         return []
-    return [go_text(item) for item in raw]
+    names = []
+    for index, item in enumerate(raw):
+        written = text((*path, key, index)) if text is not None and item is not None else None
+        names.append(go_text(item) if written is None else written)
+    return names
 
 
-def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = (),
-               version: str = "0.25") -> tuple[RoutingTree | None, list[RouteProblem]]:
+def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = (), version: str = "0.25",
+               text: Callable[[tuple[str | int, ...]], str | None] | None = None) -> tuple[RoutingTree | None,
+                                                                                         list[RouteProblem]]:
     """The routing tree of an Alertmanager configuration, and the problems found while building it.
-    `version` is the Alertmanager whose rules apply where versions differ (`VERSIONS`)."""
+    `version` is the Alertmanager whose rules apply where versions differ (`VERSIONS`); `text`, when
+    given, is the scalar at a path as written (for the names of time intervals, which PyYAML may have
+    read as numbers)."""
     if version not in VERSIONS:
         raise ValueError(f"unknown Alertmanager version {version!r}: one of {', '.join(VERSIONS)}")
     problems: list[RouteProblem] = []
@@ -444,8 +451,8 @@ def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = (),
                    for key, default in (("group_wait", GROUP_WAIT), ("group_interval", GROUP_INTERVAL),
                                         ("repeat_interval", REPEAT_INTERVAL))]
         route = Route(str(receiver), matchers, bool(data.get("continue", False)), group_by, path, parent=parent,
-                      mute_time_intervals=_interval_names(data, "mute_time_intervals", path, problems),
-                      active_time_intervals=_interval_names(data, "active_time_intervals", path, problems),
+                      mute_time_intervals=_interval_names(data, "mute_time_intervals", path, problems, text),
+                      active_time_intervals=_interval_names(data, "active_time_intervals", path, problems, text),
                       invalid=invalid, group_by_all=group_by_all, group_wait=timings[0],
                       group_interval=timings[1], repeat_interval=timings[2])
         children = data.get("routes") or []

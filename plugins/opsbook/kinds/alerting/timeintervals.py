@@ -201,22 +201,36 @@ def load_location(name: str) -> tuple[_dt.tzinfo | None, str | None]:
 
 @functools.lru_cache(maxsize=256)
 def _zone_file(name: str, zoneinfo: str) -> tuple[_dt.tzinfo | None, str | None]:
+    """Go's `loadLocation`: the first source holding the zone; failing that, the first error other than
+    a missing file, else `unknown time zone`."""
     sources = ([zoneinfo.rstrip("/") + "/"] if zoneinfo and os.path.isdir(zoneinfo) else []) + list(_ZONE_SOURCES)
+    first_error = None
     for source in sources:
-        zone = _read_zone(source + name, name)
+        zone, error = _read_zone(source + name, name)
         if zone is not None:
             return zone, None
-    return None, f"unknown time zone {name}"
+        first_error = first_error or error
+    return None, first_error or f"unknown time zone {name}"
 
 
-def _read_zone(file: str, key: str) -> _dt.tzinfo | None:
+def _read_zone(file: str, key: str) -> tuple[_dt.tzinfo | None, str | None]:
+    """The zone in a TZif file, or None and Go's error (the system's bare reason, as Go's `time` package
+    reads the file; None when the file does not exist)."""
     try:
         with open(file, "rb") as handle:
             if os.fstat(handle.fileno()).st_size > _MAX_ZONE_FILE:
-                return None
-            return ZoneInfo.from_file(handle, key=key)
-    except (OSError, ValueError):  # absent, a folder, not a TZif file, a NUL in the name
-        return None
+                return None, "file too large"
+            try:
+                return ZoneInfo.from_file(handle, key=key), None
+            except Exception:  # whatever a file that is not TZif makes the parser raise
+                return None, "malformed time zone information"
+    except FileNotFoundError:
+        return None, None
+    except OSError as error:  # a folder, a path through a file, no permission
+        reason = error.strerror or "invalid argument"
+        return None, reason[:1].lower() + reason[1:]
+    except ValueError:  # a NUL in the name
+        return None, "invalid argument"
 
 
 @functools.lru_cache(maxsize=1)
@@ -232,7 +246,7 @@ def _local_zone() -> _dt.tzinfo:
         setting = setting.removeprefix(":")
         files = [setting] if setting.startswith("/") else [source + setting for source in _ZONE_SOURCES]
     for file in files:
-        zone = _read_zone(file, "Local")
+        zone, _ = _read_zone(file, "Local")
         if zone is not None:
             return zone
     return _dt.UTC
