@@ -31,18 +31,21 @@ every alert's labels, from which it is removed before comparing.
 fired (dispatch.go `aggrGroup.run`, `notify.WithNow`), at the location of each interval, loaded by Go's
 `time.LoadLocation`, which reads the folder named by the `ZONEINFO` environment variable before the
 system's. To evaluate a scenario at an arbitrary instant T, every interval of the scenario gets, as its
-location, a zone written here (`tzif`): one fixed UTC offset making Alertmanager's wall clock at the
-expected moment of evaluation (`anchor`) equal to the wall clock of the interval's real zone at T:
-offset = T + offset_Z(T) - anchor. An interval without a location (UTC) gets such a zone too, with
-offset_Z = 0. Instants are chosen at hh:mm:30, so that up to 25 seconds between the anchor and the real
-evaluation (checked on the flush times of Alertmanager's debug log) cannot change the minute, the finest
-unit of an interval. Go reads a TZif zone's offset as an int32 number of seconds (zoneinfo_read.go
-`LoadLocationFromTZData`), so T may lie up to 68 years from now.
+location, a zone written here (`tzif`, `Zones`): the interval's real zone Z shifted in time, so that
+Alertmanager's wall clock at the expected moment of evaluation (`anchor`) reads as Z's at T: each of Z's
+offsets plus T - anchor, each of its changes of offset at its instant minus T - anchor (at the anchor,
+offset = T + offset_Z(T) - anchor). An interval without a location (UTC) gets such a zone too, for UTC.
+Instants are chosen at hh:mm:30, so that up to 25 seconds between the anchor and the real evaluation
+(checked on the flush times of Alertmanager's debug log) cannot change the minute, the finest unit of an
+interval. Go reads a TZif zone's offsets and (version 1) transition times as int32 seconds
+(zoneinfo_read.go `LoadLocationFromTZData`: `int(int32(n))`), so T may lie up to 68 years from now.
 
-One thing this cannot reproduce: in 0.25, `daysInMonth` counts the hours of the month in the interval's
-zone and divides by 24, so in a zone whose clocks spring forward that month, the month is one day short
-(March in Berlin has 30 days for a negative `days_of_month`). Alertmanager fixed it after 0.25 (#5447,
-`time.Date(y, m+1, 0, ...)`); a fixed-offset zone has no such hour, so the oracle here answers as the fix.
+The zone carries Z's changes of offset, not only the one offset in force at T, because 0.25's
+`daysInMonth` counts the hours of the month in the interval's zone from its first midnight and divides by
+24: in a zone whose clocks spring forward that month, the month is one day short (March in Berlin has 30
+days for a negative `days_of_month`; fixed after 0.25 by alertmanager#5447, `time.Date(y, m+1, 0, ...)`).
+With one fixed offset every month would have its calendar length, and the oracle would answer as the
+fix, not as 0.25.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -101,38 +104,81 @@ class OracleError(RuntimeError):
 # --- Zones --------------------------------------------------------------------------------------------
 
 
-def tzif(offset: int, abbreviation: str = "ORACLE") -> bytes:
-    """A TZif file (RFC 8536, version 1) of a zone at one fixed UTC offset in seconds: no transitions,
-    one local time type. Go builds a fake transition covering all time for it, as for `Etc/GMT+1`."""
-    if not -(2**31) < offset < 2**31:
-        raise ValueError(f"a TZif offset is an int32 number of seconds: {offset}")
+def tzif(offset: int, changes: Sequence[tuple[int, int]] = (), abbreviation: str = "ORACLE") -> bytes:
+    """A TZif file (RFC 8536, version 1): the zone is at UTC `offset` (seconds) until the first of
+    `changes`, (Unix second, offset from then on) in order. Each local time type is its own, and the
+    first is used by no transition: Go's `lookupFirstZone` then takes it for the times before the first
+    change (and Go builds a fake transition covering all time for a zone without changes, as for
+    `Etc/GMT+1`). Transition times and offsets are int32, as version 1 stores them."""
+    offsets = [offset, *(after for _, after in changes)]
+    if any(not -(2**31) < value < 2**31 for value in [*offsets, *(when for when, _ in changes)]):
+        raise ValueError(f"a version 1 TZif holds int32 seconds: {offset}, {list(changes)}")
     names = abbreviation.encode("ascii") + b"\0"
     # magic, version 1 (NUL), 15 reserved bytes; then isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt
-    header = b"TZif" + b"\0" * 16 + struct.pack(">6l", 0, 0, 0, 0, 1, len(names))
-    return header + struct.pack(">lBB", offset, 0, 0) + names
+    data = b"TZif" + b"\0" * 16 + struct.pack(">6l", 0, 0, 0, len(changes), len(offsets), len(names))
+    data += b"".join(struct.pack(">l", when) for when, _ in changes)
+    data += bytes(range(1, len(changes) + 1))
+    data += b"".join(struct.pack(">lBB", value, 0, 0) for value in offsets)
+    return data + names
+
+
+def offset_changes(zone: ZoneInfo, start: int, end: int) -> tuple[int, list[tuple[int, int]]]:
+    """The zone's UTC offset at the Unix second `start`, and each change up to `end`: (the second from
+    which it holds, the new offset), found by stepping a day at a time and bisecting to the second."""
+    def offset_at(second: int) -> int:
+        shift = datetime.fromtimestamp(second, zone).utcoffset()
+        assert shift is not None
+        return int(shift.total_seconds())
+
+    first = current = offset_at(start)
+    changes = []
+    step = 86400
+    for low in range(start, end, step):
+        high = low + step
+        if offset_at(high) == current:
+            continue
+        while high - low > 1:  # offset_at(low) == current != offset_at(high)
+            middle = (low + high) // 2
+            if offset_at(middle) == current:
+                low = middle
+            else:
+                high = middle
+        current = offset_at(high)
+        changes.append((high, current))
+    return first, changes
 
 
 class Zones:
-    """A ZONEINFO folder of fixed-offset zones, one per (scenario, real zone) pair."""
+    """A ZONEINFO folder of zones shifted in time: for each (scenario instant T, real zone Z), a zone
+    whose wall clock at the instant `anchor` + s is Z's at T + s, for s within 62 days either side:
+    Z's offsets, each plus T - anchor, changing at Z's instants of change, each minus T - anchor.
+    Alertmanager's clock at its evaluation then reads, in that zone, as Z's at T; and so does every
+    computation Alertmanager makes in the zone around it (`daysInMonth` of 0.25 counting the month's
+    hours from its first midnight, `time.Date` in a skipped or repeated hour) - nothing in
+    timeinterval.go can tell the shifted zone from Z itself."""
 
-    def __init__(self, folder: Path, anchor: float) -> None:
+    WINDOW = 62 * 86400
+
+    def __init__(self, folder: Path, anchor: int) -> None:
         self.folder = folder
         self.anchor = anchor
         self.names: dict[tuple[str, int], str] = {}
 
     def zone_for(self, at: datetime, location: str | None) -> str:
-        """The zone whose wall clock at `anchor` is the wall clock of `location` (UTC when None) at `at`."""
+        """The shifted zone for the real zone `location` (UTC when None or empty) at the instant `at`."""
         real = location or "UTC"
-        shift = at.astimezone(ZoneInfo(real)).utcoffset()
-        assert shift is not None
-        wall = at.timestamp() + shift.total_seconds()
-        offset = int(round(wall - self.anchor))
-        key = (real, offset)
+        instant = int(at.timestamp())
+        if instant != at.timestamp():
+            raise ValueError(f"the instant must be a whole second: {at}")
+        delta = instant - self.anchor
+        key = (real, delta)
         if key not in self.names:
+            first, changes = offset_changes(ZoneInfo(real), instant - self.WINDOW, instant + self.WINDOW)
+            data = tzif(first + delta, [(when - delta, offset + delta) for when, offset in changes])
             name = f"Oracle/Z{len(self.names)}"
             path = self.folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(tzif(offset))
+            path.write_bytes(data)
             self.names[key] = name
         return self.names[key]
 
@@ -392,6 +438,11 @@ def oracle_config(scenarios: Sequence[Scenario], webhook: Webhook, zones: Zones,
     return oracle
 
 
+def held(labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels Alertmanager holds of an alert posted with these: those with a value."""
+    return {name: value for name, value in labels.items() if value != ""}
+
+
 def _alert_key(labels: Mapping[str, str]) -> tuple[int, Labels]:
     rest = {name: value for name, value in labels.items() if name != SCENARIO_LABEL}
     return int(labels[SCENARIO_LABEL]), frozenset(rest.items())
@@ -401,9 +452,9 @@ class _Decoder:
     """Maps Alertmanager's names (receivers, labels, fingerprints) back to each scenario's."""
 
     def __init__(self, scenarios: Sequence[Scenario]) -> None:
-        self.index = {(k, frozenset(alert.items())): i for k, scenario in enumerate(scenarios)
+        # Alertmanager drops a label with an empty value when it takes an alert in.
+        self.index = {(k, frozenset(held(alert).items())): i for k, scenario in enumerate(scenarios)
                       for i, alert in enumerate(scenario.alerts)}
-        self.fingerprints: dict[str, tuple[int, int]] = {}
 
     def alert(self, labels: Mapping[str, str]) -> tuple[int, int]:
         k, key = _alert_key(labels)
@@ -517,7 +568,7 @@ def run_scenarios(scenarios: Sequence[Scenario], folder: Path, *, timeout: float
     decoder = _Decoder(scenarios)
     posted = [{"labels": {**alert, SCENARIO_LABEL: str(k)}} for k, scenario in enumerate(scenarios)
               for alert in scenario.alerts]
-    if len({json.dumps(alert["labels"], sort_keys=True) for alert in posted}) != len(posted):
+    if len({json.dumps(held(alert["labels"]), sort_keys=True) for alert in posted}) != len(posted):
         raise OracleError("two alerts of one scenario have the same labels (Alertmanager would hold one)")
     with ExitStack() as stack:
         passes = []
@@ -638,15 +689,15 @@ VALUES: dict[str, tuple[str, ...]] = {
     "alertname": ("DiskFull", "HighLatency", "InstanceDown", "Watchdog"),
     "severity": ("critical", "warning", "info"),
     "team": ("db", "api"),
-    "service": ("db", "api", "files"),
+    "service": ("db", "api", "files", "a b", 'x"y', "é\n"),
     "env": ("prod", "staging"),
     "cluster": ("eu1", "us1"),
 }
 #: A label no generated alert has: matchers, group_by and equal on it see the empty value.
 ABSENT = "owner"
-#: Zones with DST in either hemisphere, half- and quarter-hour offsets, and none.
+#: Zones with DST in either hemisphere (Santiago's at midnight), half- and quarter-hour offsets, and none.
 ZONES = ("Europe/Berlin", "America/New_York", "Australia/Sydney", "Pacific/Auckland", "Asia/Kolkata",
-         "Asia/Kathmandu", "America/St_Johns", "Pacific/Chatham", "Asia/Tokyo", "UTC")
+         "Asia/Kathmandu", "America/St_Johns", "Pacific/Chatham", "America/Santiago", "Asia/Tokyo", "UTC")
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
@@ -726,9 +777,10 @@ class Generator:
             value = self._value(name) if rng.random() < 0.9 else ""
         else:
             value = self._regex(name)
-        if value and rng.random() < 0.3:
+        if re.fullmatch(r"[a-z0-9|.*+]+", value) and rng.random() < 0.3:
             return f"{name} {op} {value}"  # unquoted, spaced: the value is the rest of the string
-        return f'{name}{op}"{value}"'
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'{name}{op}"{escaped}"'
 
     def matchers(self, route: dict[str, Any], key: str = "matchers", names: Sequence[str] = (*NAMES, ABSENT),
                  legacy: tuple[str, str] = ("match", "match_re")) -> None:
@@ -799,7 +851,7 @@ class Generator:
         ranges = []
         if rng.random() < 0.6 or minute == 0 or minute == 1439:  # one containing the minute
             start = rng.choice([minute, minute, rng.randint(0, minute)])
-            end = rng.choice([minute + 1, minute + 1, rng.randint(minute + 1, 1440)])
+            end = rng.choice([minute + 1, minute + 1, rng.randint(minute + 1, 1440), 1440])
         elif rng.random() < 0.5:  # one ending where the minute starts: excluded
             start, end = rng.randint(0, minute - 1), minute
         else:  # one starting the minute after
@@ -817,9 +869,11 @@ class Generator:
         begin, end = sorted((rng.choice(choices), rng.choice(choices)))
 
         def text(value: int) -> str:
-            return names[value - low] if names is not None and (rng.random() < 0.7) else str(value)
-        if names is not None and low == 0:  # weekdays have names only
-            return names[begin] if begin == end else f"{names[begin]}:{names[end]}"
+            if names is None or (low > 0 and rng.random() < 0.3):  # months by number too
+                return str(value)
+            name = names[value - low]
+            return rng.choice([name, name, name.capitalize(), name.upper()])  # read in any case
+
         return text(begin) if begin == end else f"{text(begin)}:{text(end)}"
 
     def _days(self, local: datetime) -> str:
@@ -864,7 +918,8 @@ class Generator:
         alert = {"alertname": self._value("alertname")}
         for name in NAMES[1:]:
             if rng.random() < 0.6:
-                alert[name] = self._value(name)
+                # now and then an empty value, which Alertmanager holds as no label at all
+                alert[name] = self._value(name) if rng.random() < 0.95 else ""
         return alert
 
     def alerts(self) -> list[dict[str, str]]:
@@ -881,8 +936,8 @@ class Generator:
                     alert[name] = self._value(name)
             else:
                 alert = self.alert()
-            if frozenset(alert.items()) not in keys:
-                keys.add(frozenset(alert.items()))
+            if frozenset(held(alert).items()) not in keys:
+                keys.add(frozenset(held(alert).items()))
                 alerts.append(alert)
         return alerts
 
@@ -926,27 +981,39 @@ def _referenced_receivers(config: Mapping[str, Any]) -> set[str]:
     return {str(route["receiver"]) for route in _walk_routes(config["route"]) if route.get("receiver")}
 
 
+def _tidy(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration without the time intervals and receivers no route names."""
+    changed = copy.deepcopy(config)
+    used = _referenced_intervals(changed)
+    for key in ("time_intervals", "mute_time_intervals"):
+        if key in changed:
+            changed[key] = [named for named in changed[key] or [] if str(named["name"]) in used]
+            if not changed[key]:
+                del changed[key]
+    routed = _referenced_receivers(changed)
+    changed["receivers"] = [receiver for receiver in changed.get("receivers") or [] if str(receiver["name"]) in routed]
+    return changed
+
+
 def smaller(scenario: Scenario) -> Iterator[Scenario]:
-    """Scenarios one step smaller than this one, each still a configuration Alertmanager accepts."""
+    """Scenarios one step smaller than this one, each still a configuration Alertmanager accepts: the
+    large steps first (no inhibition at all, no time intervals at all, the unused definitions gone),
+    then one alert, route, rule, label, route option or interval field at a time."""
     def variant(config: dict[str, Any] | None = None, alerts: list[dict[str, str]] | None = None) -> Scenario:
         return Scenario(scenario.name, config if config is not None else scenario.config,
                         alerts if alerts is not None else scenario.alerts, scenario.at)
 
-    alerts = scenario.alerts
-    for i in range(len(alerts)):
-        if len(alerts) > 1:
-            yield variant(alerts=alerts[:i] + alerts[i + 1:])
-    for i, alert in enumerate(alerts):
-        for name in sorted(alert):
-            fewer = {key: value for key, value in alert.items() if key != name}
-            others = [frozenset(other.items()) for j, other in enumerate(alerts) if j != i]
-            if fewer and frozenset(fewer.items()) not in others:
-                yield variant(alerts=[*alerts[:i], fewer, *alerts[i + 1:]])
     config = scenario.config
-    for i in range(len(config.get("inhibit_rules") or [])):
+    if config.get("inhibit_rules"):
+        yield variant({key: value for key, value in config.items() if key != "inhibit_rules"})
+    if _referenced_intervals(config):
         changed = copy.deepcopy(config)
-        del changed["inhibit_rules"][i]
-        yield variant(changed)
+        for route in _walk_routes(changed["route"]):
+            route.pop("mute_time_intervals", None)
+            route.pop("active_time_intervals", None)
+        yield variant(_tidy(changed))
+    if _tidy(config) != config:
+        yield variant(_tidy(config))
     paths: list[tuple[int, ...]] = []
 
     def collect(route: dict[str, Any], path: tuple[int, ...]) -> None:
@@ -964,9 +1031,23 @@ def smaller(scenario: Scenario) -> Iterator[Scenario]:
         if not parent["routes"]:
             del parent["routes"]
         yield variant(changed)
+    alerts = scenario.alerts
+    for i in range(len(alerts)):
+        if len(alerts) > 1:
+            yield variant(alerts=alerts[:i] + alerts[i + 1:])
+    for i in range(len(config.get("inhibit_rules") or [])):
+        changed = copy.deepcopy(config)
+        del changed["inhibit_rules"][i]
+        yield variant(changed)
+    for i, alert in enumerate(alerts):
+        for name in sorted(alert):
+            fewer = {key: value for key, value in alert.items() if key != name}
+            others = [frozenset(held(other).items()) for j, other in enumerate(alerts) if j != i]
+            if held(fewer) and frozenset(held(fewer).items()) not in others:
+                yield variant(alerts=[*alerts[:i], fewer, *alerts[i + 1:]])
     for path in [(), *paths]:
-        for key in ("mute_time_intervals", "active_time_intervals", "continue", "group_by", "matchers", "match",
-                    "match_re"):
+        for key in ("mute_time_intervals", "active_time_intervals", "continue", "group_by", "group_wait",
+                    "matchers", "match", "match_re"):
             changed = copy.deepcopy(config)
             route = changed["route"]
             for index in path:
@@ -974,14 +1055,8 @@ def smaller(scenario: Scenario) -> Iterator[Scenario]:
             if key in route and (path or key not in ("matchers", "match", "match_re")):
                 del route[key]
                 yield variant(changed)
-    used = _referenced_intervals(config)
     for key in ("time_intervals", "mute_time_intervals"):
         for i, named in enumerate(config.get(key) or []):
-            if str(named["name"]) not in used:
-                changed = copy.deepcopy(config)
-                del changed[key][i]
-                yield variant(changed)
-                continue
             for j, entry in enumerate(named.get("time_intervals") or []):
                 if len(named["time_intervals"]) > 1:
                     changed = copy.deepcopy(config)
@@ -992,25 +1067,102 @@ def smaller(scenario: Scenario) -> Iterator[Scenario]:
                         changed = copy.deepcopy(config)
                         del changed[key][i]["time_intervals"][j][part]
                         yield variant(changed)
-    routed = _referenced_receivers(config)
-    for i, receiver in enumerate(config.get("receivers") or []):
-        if str(receiver["name"]) not in routed:
-            changed = copy.deepcopy(config)
-            del changed["receivers"][i]
-            yield variant(changed)
 
 
-def shrink(scenario: Scenario, disagrees: Callable[[list[Scenario]], list[bool]], rounds: int = 12,
-           ) -> Scenario:
-    """A smaller scenario on which opsbook and Alertmanager still disagree: each round tries every
-    one-step-smaller variant in one batch and keeps the first that still disagrees."""
+def shrink(scenarios: Sequence[Scenario], disagrees: Callable[[list[Scenario]], list[bool]],
+           rounds: int = 20) -> list[Scenario]:
+    """Smaller scenarios on which opsbook and Alertmanager still disagree: each round tries every
+    one-step-smaller variant of every scenario in one batch, and keeps, for each, the first variant that
+    still disagrees."""
+    current = list(scenarios)
+    active = set(range(len(current)))
     for _ in range(rounds):
-        candidates = list(smaller(scenario))
-        if not candidates:
+        candidates = {index: list(smaller(current[index])) for index in sorted(active)}
+        batch = [candidate for index in sorted(candidates) for candidate in candidates[index]]
+        if not batch:
             break
-        verdicts = disagrees(candidates)
-        better = next((candidate for candidate, bad in zip(candidates, verdicts) if bad), None)
-        if better is None:
+        verdicts = iter(disagrees(batch))
+        for index in sorted(candidates):
+            found = [candidate for candidate, bad in zip(candidates[index], verdicts) if bad]
+            if found:
+                current[index] = found[0]
+            else:
+                active.discard(index)
+        if not active:
             break
-        scenario = better
-    return scenario
+    return current
+
+
+# --- Scenarios from real configurations ---------------------------------------------------------------
+
+
+def _matcher_texts(config: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(name, operator, value) of every matcher of the routes and inhibition rules, in any syntax."""
+    from opsbook.kinds.alerting.routing import MatcherError, parse_matchers
+
+    holders = [*_walk_routes(config["route"]), *(config.get("inhibit_rules") or [])]
+    for holder in holders:
+        for prefix in ("", "source_", "target_"):
+            for key, op in (("match", "="), ("match_re", "=~")):
+                for name, value in (holder.get(prefix + key) or {}).items():
+                    yield str(name), op, str(value)
+            for line in holder.get(prefix + "matchers") or []:
+                try:
+                    for matcher in parse_matchers(str(line)):
+                        yield matcher.name, matcher.op, matcher.value
+                except MatcherError:
+                    continue
+
+
+def _candidates(op: str, value: str) -> set[str]:
+    if op in ("=", "!="):
+        return {value, value + "x"} if value else {"x"}
+    found = {"zz"}
+    for alternative in value.strip("^$()").split("|"):
+        literal = re.sub(r"\.\*|\.\+", "z", alternative)
+        if re.fullmatch(r"[A-Za-z0-9_.:-]+", literal):
+            found.add(literal)
+    return found
+
+
+def corpus_scenarios(name: str, config: dict[str, Any], rng: random.Random, count: int) -> list[Scenario]:
+    """Scenarios for a real configuration: alerts whose labels take the values its matchers name (and
+    others), at instants on either side of each edge of its time intervals and at random."""
+    values: dict[str, set[str]] = {}
+    for label, op, value in _matcher_texts(config):
+        values.setdefault(label, set()).update(_candidates(op, value))
+    for rule in config.get("inhibit_rules") or []:
+        for label in rule.get("equal") or []:
+            values.setdefault(str(label), set()).update({"a", "b"})
+    for route in _walk_routes(config["route"]):
+        for label in route.get("group_by") or []:
+            if label != "...":
+                values.setdefault(str(label), set()).update({"g1", "g2"})
+    names = sorted(values)
+    instants: list[datetime] = []
+    for key in ("time_intervals", "mute_time_intervals"):
+        for named in config.get(key) or []:
+            for entry in named.get("time_intervals") or []:
+                zone = ZoneInfo(entry.get("location") or "UTC")
+                for day in (date(2026, 12, 4), date(2026, 12, 5), date(2027, 3, 29), date(2027, 10, 31)):
+                    for span in entry.get("times") or [{"start_time": "12:00", "end_time": "12:00"}]:
+                        for edge in (span["start_time"], span["end_time"]):
+                            hours, minutes = (int(part) for part in str(edge).split(":"))
+                            moment = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(
+                                minutes=hours * 60 + minutes)
+                            instants += [moment - timedelta(seconds=30), moment + timedelta(seconds=30)]
+    generator = Generator(rng)
+    scenarios = []
+    for index in range(count):
+        at = rng.choice(instants) if instants and rng.random() < 0.8 else generator.instant()
+        at = at.astimezone(UTC).replace(microsecond=0)
+        alerts: list[dict[str, str]] = []
+        keys: set[frozenset[tuple[str, str]]] = set()
+        for _ in range(rng.randint(2, 6)):
+            alert = {label: rng.choice(sorted(values[label])) for label in names if rng.random() < 0.6}
+            alert.setdefault("alertname", rng.choice(sorted(values.get("alertname", {"Probe"}))))
+            if frozenset(alert.items()) not in keys:
+                keys.add(frozenset(alert.items()))
+                alerts.append(alert)
+        scenarios.append(Scenario(f"{name} #{index}", config, alerts, at))
+    return scenarios
