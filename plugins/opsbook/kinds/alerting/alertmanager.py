@@ -20,7 +20,7 @@ from ...model import Kind, MappingListField, Record
 from .notify import Simulator
 from .routing import RoutingTree, integrations_of
 
-__all__ = ["AlertmanagerConfig", "Receiver", "ALERTMANAGER_KIND", "RECEIVER_KIND"]
+__all__ = ["AlertmanagerConfig", "Receiver", "ALERTMANAGER_KIND", "RECEIVER_KIND", "as_written"]
 
 OB320 = Code("OB320", Severity.ERROR, "Invalid Alertmanager configuration",
          "The Alertmanager configuration has a problem Alertmanager would refuse, or that makes routing "
@@ -102,7 +102,7 @@ class Receiver(Record):
         return not self.integrations
 
 
-def _written(document: Document, path: tuple[str | int, ...]) -> str | None:
+def as_written(document: Document, path: tuple[str | int, ...]) -> str | None:
     """The scalar at `path` as it is written, as Alertmanager's YAML library reads it into a string
     (PyYAML reads `17:00` as the number 1020); None for null or where there is no scalar."""
     node = document.node_at(path)
@@ -126,7 +126,7 @@ def alertmanager_records(document: Document) -> Iterator[Record | Diagnostic]:
     for key in data:
         if key not in _TOP_LEVEL:
             yield problem((key,), f"unknown field '{key}' at the top of the Alertmanager configuration", key=True)
-    simulator = Simulator(data, text=lambda path: _written(document, path))
+    simulator = Simulator(data, text=lambda path: as_written(document, path))
     for found in simulator.problems:
         yield problem(found.path, found.message, key=found.key)
     stem = Path(document.path).name.rsplit(".", 1)[0]

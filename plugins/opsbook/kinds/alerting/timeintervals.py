@@ -41,7 +41,8 @@ from zoneinfo import ZoneInfo
 from .routing import Route, RouteProblem, go_text
 
 __all__ = ["IntervalEntry", "Location", "Range", "TimeRange", "TimeIntervals", "read_time_intervals",
-           "load_location", "interval_holds", "holding", "route_interval_problems", "days_in_month"]
+           "load_location", "interval_holds", "holding", "route_interval_problems", "days_in_month",
+           "resolve_wall_time"]
 
 Path = tuple[str | int, ...]
 #: The text of the YAML scalar at a path, as written, or None when there is none to give.
@@ -250,6 +251,38 @@ def _local_zone() -> _dt.tzinfo:
         if zone is not None:
             return zone
     return _dt.UTC
+
+
+def resolve_wall_time(text: str, zone_name: str | None = None) -> tuple[_dt.datetime | None, str | None]:
+    """The instant a date and time names (`2026-12-25T03:00`), and None or why it names none. With a UTC
+    offset (`+01:00`, `Z`) it is that instant; without one it is a wall clock in the zone `zone_name`
+    (found as a time interval's `location` is), UTC when none is given. A wall clock the zone skips or
+    passes twice as its clocks change names no single instant: the reason names the two it could be."""
+    moment = None
+    if len(text) <= 64 and re.match(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
+        try:
+            moment = _dt.datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+    if moment is None:
+        return None, f"{text!r} is not a date and time such as 2026-12-25T03:00"
+    if moment.tzinfo is not None:
+        return moment, None
+    zone, reason = load_location(zone_name or "UTC")
+    if zone is None:
+        return None, f"{zone_name!r} is not a time zone: {reason}"
+    earlier, later = moment.replace(tzinfo=zone, fold=0), moment.replace(tzinfo=zone, fold=1)
+    if earlier.utcoffset() == later.utcoffset():
+        return earlier, None
+    choices = " or ".join(
+        f"{moment.replace(tzinfo=_dt.timezone(offset)).isoformat()} "
+        f"({moment.replace(tzinfo=_dt.timezone(offset)).astimezone(_dt.UTC):%Y-%m-%dT%H:%MZ})"
+        for offset in (earlier.utcoffset(), later.utcoffset()) if offset is not None)
+    if earlier.astimezone(_dt.UTC).astimezone(zone).replace(tzinfo=None) != moment:
+        return None, (f"{text} does not exist in {zone_name}: the clocks skip it; it could be {choices}. "
+                      "Give the time with the offset meant")
+    return None, (f"{text} happens twice in {zone_name}, as the clocks go back: {choices}. "
+                  "Give the time with the offset meant")
 
 
 # --- reading the configuration ------------------------------------------------------------------------
