@@ -298,7 +298,7 @@ def test_running_init_again_changes_nothing(tmp_path: Path) -> None:
     assert snapshot(tmp_path) == before
     assert "nothing to do" in again.stdout and "wrote" not in again.stdout
     kept = re.search(r"^opsbook: there already, left as they were: (.*)$", again.stdout, re.M)
-    assert kept and set(kept.group(1).split(", ")) == set(before) - {".gitignore"}
+    assert kept and set(kept.group(1).split(", ")) == set(before)
 
 
 def test_init_leaves_what_is_there_as_it_was_and_says_so(tmp_path: Path) -> None:
@@ -317,7 +317,8 @@ def test_init_leaves_what_is_there_as_it_was_and_says_so(tmp_path: Path) -> None
     after = snapshot(tmp_path)
     assert {path: after[path] for path in mine} == {path: before[path] for path in mine}
     kept = re.search(r"^opsbook: there already, left as they were: (.*)$", result.stdout, re.M)
-    assert kept and {"mkdocs.yml", "docs/index.md", ".github/workflows/handbook.yml"} <= set(kept.group(1).split(", "))
+    assert kept and {"mkdocs.yml", "docs/index.md", ".gitignore", ".github/workflows/handbook.yml"} <= \
+        set(kept.group(1).split(", "))
     assert "runbooks/ holds runbooks: no example runbook written" in result.stdout
     assert "mkdocs.yml lists no opsbook plugin" in result.stdout
     assert not (tmp_path / "runbooks" / f"{scaffold.EXAMPLE_ID}.yaml").exists()
@@ -343,6 +344,40 @@ def test_no_home_page_beside_a_readme_nor_a_second_configuration(tmp_path: Path)
     assert not (tmp_path / "docs" / "index.md").exists() and not (tmp_path / "mkdocs.yml").exists()
     assert "docs/README.md is the home page" in result.stdout
     assert "opsbook.yml configures the handbook: no mkdocs.yml written beside it" in result.stdout
+
+
+def test_nothing_is_written_outside_the_folder(tmp_path: Path) -> None:
+    """A docs folder configured elsewhere, a runbook folder that is a link to elsewhere: not written into."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "mkdocs.yml").write_text("site_name: A\ndocs_dir: ../elsewhere\nplugins: [search, opsbook]\n")
+    (tmp_path / "linked").mkdir()
+    (root / "runbooks").symlink_to(tmp_path / "linked")
+    result = init(root)
+    assert not (tmp_path / "elsewhere").exists() and list((tmp_path / "linked").iterdir()) == []
+    assert "../elsewhere/index.md is outside" in result.stdout
+    assert f"runbooks/{scaffold.EXAMPLE_ID}.yaml is outside" in result.stdout
+    assert (root / ".github" / "workflows" / "handbook.yml").is_file()
+
+
+def test_no_configuration_opsbook_reads_is_written_beside_another() -> None:
+    from opsbook.config import CONFIG_FILES
+
+    assert set(CONFIG_FILES) <= set(scaffold.SITE_CONFIGS)
+    assert {engine.config_file for engine in scaffold.ENGINES.values()} <= set(scaffold.SITE_CONFIGS)
+
+
+def test_the_plugin_hint_reads_the_configuration_as_yaml(tmp_path: Path) -> None:
+    file = tmp_path / "mkdocs.yml"
+    for text, missing in [("site_name: A\n", True), ("plugins: [search]\n", True),
+                          ("plugins:\n  - search\n  - opsbook\n", False),
+                          ("plugins:\n  - opsbook:\n      fail_on: warning\n", False),
+                          ("plugins: {search: {}, opsbook: {}}\n", False),
+                          ("site_url: !ENV [SITE_URL, '']\nplugins: [search]\n", True),  # MkDocs' own tag
+                          ("INHERIT: base.yml\n", False),  # the base may list it
+                          ("plugins: [\n", False)]:  # unreadable: the build says why
+        file.write_text(text, encoding="utf-8")
+        assert scaffold.plugin_missing(file) is missing, text
 
 
 def test_init_refuses_a_file_and_a_site_name_with_markup(tmp_path: Path) -> None:

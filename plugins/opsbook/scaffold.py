@@ -165,24 +165,24 @@ commands are run in CI, so each runbook's page says which of its steps were veri
 ## In an incident
 
 Search, at the top of every page, finds a runbook by its title, its symptoms or the alerts it handles.
-The [runbooks page](%(runbooks_link)s) lists every runbook, by severity, service and owner, and says which
+The [runbooks page](runbooks/index.md) lists every runbook, by severity, service and owner, and says which
 of their steps CI has verified.
 
 ## Where things are
 
 | In the repository | What it holds | On this site |
 |---|---|---|
-| `%(runbooks)s/` | One runbook per YAML file: when to use it, its steps, its checks. | [Runbooks](%(runbooks_link)s) |
+| `%(runbooks)s/` | One runbook per YAML file: when to use it, its steps, its checks. | [Runbooks](runbooks/index.md) |
 | `%(docs)s/` | Pages written by hand, such as this one. | This page |
-| `schemas/` | The JSON Schemas of its files, for completion and checks in your editor. | [Schemas](%(schemas_link)s) |
+| `schemas/` | The JSON Schemas of its files, for completion in your editor. | [Schemas](reference/schemas/index.md) |
 | `%(config)s` | The site's configuration: its name, theme, search and the opsbook plugin. | |
 | `.github/workflows/handbook.yml` | Checks each pull request, runs the runbooks' steps, publishes the site. | |
 | `.pre-commit-config.yaml` | The same check before each commit, once `pre-commit install` has run. | |
 
 The handbook grows with other kinds of files, each in its own folder and each with its own pages:
 alert rules and the Alertmanager configuration, teams, services, backups, environments and incidents.
-[Handbook health](%(health_link)s) shows what is checked and what is due, and the
-[diagnostic codes](%(codes_link)s) explain every finding.
+[Handbook health](health.md) shows what is checked and what is due, and the
+[diagnostic codes](reference/checks/index.md) explain every finding.
 
 ## Changing the handbook
 
@@ -349,6 +349,9 @@ jobs:
         uses: actions/deploy-pages@v4
 """
 
+#: The largest `.gitignore` or site configuration `opsbook init` reads (1 MiB).
+_MAX_READ = 1 << 20
+
 #: Where `opsbook init` writes the workflow and the pre-commit configuration.
 WORKFLOW_PATH = ".github/workflows/handbook.yml"
 PRE_COMMIT_PATH = ".pre-commit-config.yaml"
@@ -390,16 +393,13 @@ def handbook_files(engine: Engine, *, site_name: str, heading: str, today: _dt.d
     runbooks = runbook_folder.strip("/") or "."
     runbook_schema = "schemas/runbook.schema.json"
     schema_ref = posixpath.relpath(runbook_schema, runbooks) if runbook_schema in schemas else None
-    # The generated pages are at the top of the site, as the home page is: its links need no prefix.
+    # The generated pages are at the top of the site, as the home page is: its links are written as they are.
     return [
         NewFile(engine.config_file, _SITE_CONFIG % {"title": engine.title, "name": engine.name,
                                                     "site_name": yaml_text(site_name)}, "config"),
         NewFile(posixpath.join(docs, "index.md"),
                 _HOME % {"heading": heading, "serve": f"{engine.name} serve".ljust(34), "runbooks": runbooks,
-                         "docs": docs,
-                         "config": engine.config_file, "runbooks_link": "runbooks/index.md",
-                         "schemas_link": "reference/schemas/index.md", "health_link": "health.md",
-                         "codes_link": "reference/checks/index.md"}, "home"),
+                         "docs": docs, "config": engine.config_file}, "home"),
         *(NewFile(path, text) for path, text in schemas.items()),
         NewFile(posixpath.join(runbooks, f"{EXAMPLE_ID}.yaml"), example_runbook(today, schema_ref), "example"),
         NewFile(PRE_COMMIT_PATH, _PRE_COMMIT),
@@ -451,10 +451,14 @@ def write_new(root: Path, files: Iterable[NewFile], outcome: Outcome) -> None:
     Raises:
         OSError: A file could not be written (a read-only tree, a full disk); those before it are written.
     """
+    inside = root.resolve()
     for new in files:
         target = root / new.path
         if target.exists() or target.is_symlink():
             outcome.kept.append(new.path)
+            continue
+        if not target.resolve().is_relative_to(inside):  # a configured folder, or a link, leading elsewhere
+            outcome.notes.append(f"{new.path} is outside {root}: not written")
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -477,16 +481,18 @@ def _ignored(lines: Iterable[str]) -> set[str]:
 
 
 def add_ignores(root: Path, outcome: Outcome, entries: Iterable[str] = GITIGNORE_ENTRIES) -> None:
-    """Append to `.gitignore` (made if missing) the entries it lacks, after the text that is there."""
+    """Append to `.gitignore` (made if missing) the entries it lacks, after the text that is there; one that
+    has them all is left as it is, and named as kept."""
     file = root / ".gitignore"
-    if file.is_symlink() or (file.exists() and not file.is_file()):
-        outcome.notes.append(".gitignore is not a regular file: left as it is; ignore "
+    if file.is_symlink() or (file.exists() and (not file.is_file() or file.stat().st_size > _MAX_READ)):
+        outcome.notes.append(".gitignore is not a regular file of a reasonable size: left as it is; ignore "
                              f"{', '.join(entries)} in it yourself")
         return
     before = file.read_bytes() if file.exists() else b""
     text = before.decode("utf-8", errors="replace")
     missing = [entry for entry in entries if entry not in _ignored(text.splitlines())]
     if not missing:
+        outcome.kept.append(".gitignore")  # it ignores them all already: not touched
         return
     addition = ("\n" if before and not before.endswith(b"\n") else "") + \
         "# opsbook: its results and the runbooks' sandboxes, the built site, a virtual environment\n" + \
@@ -506,19 +512,18 @@ def _nothing(loader: yaml.SafeLoader, suffix: str, node: yaml.Node | None = None
 
 _AnyTags.add_multi_constructor("", _nothing)
 
-_MAX_CONFIG = 1 << 20
 
 
 def plugin_missing(config_file: Path) -> bool:
-    """Whether a site configuration that is there lists no `opsbook` plugin (False when it cannot be read:
-    the build will say what is wrong with it)."""
+    """Whether a site configuration that is there lists no `opsbook` plugin (False when it cannot be read,
+    the build will say what is wrong with it, and when it inherits another, which may list it)."""
     try:
-        if config_file.stat().st_size > _MAX_CONFIG:
+        if config_file.stat().st_size > _MAX_READ:
             return False
         data = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_AnyTags)  # a SafeLoader
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or "INHERIT" in data:
         return False
     plugins = data.get("plugins")
     if isinstance(plugins, dict):
