@@ -360,6 +360,14 @@ def test_nothing_is_written_outside_the_folder(tmp_path: Path) -> None:
     assert (root / ".github" / "workflows" / "handbook.yml").is_file()
 
 
+def test_a_file_that_cannot_be_written_is_an_error_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".github").write_text("a file where the workflow's folder would go\n", encoding="utf-8")
+    result = run(["opsbook", "init"], tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert re.search(r"^Error: cannot write the handbook into .*Not a directory", result.stderr, re.M), result.stderr
+    assert "opsbook: wrote mkdocs.yml" in result.stdout and (tmp_path / "mkdocs.yml").is_file()
+
+
 def test_no_configuration_opsbook_reads_is_written_beside_another() -> None:
     from opsbook.config import CONFIG_FILES
 

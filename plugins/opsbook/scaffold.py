@@ -22,8 +22,9 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["ENGINES", "GITIGNORE_ENTRIES", "PLACEHOLDERS", "SITE_CONFIGS", "Engine", "NewFile", "Outcome",
-           "Placeholder", "add_ignores", "example_runbook", "handbook_files", "new_runbook", "plan", "plugin_missing",
+__all__ = ["COMMAND", "ENGINES", "ENGINE_CONFIGS", "EXAMPLE_ID", "GITIGNORE_ENTRIES", "PLACEHOLDERS",
+           "PRE_COMMIT_PATH", "SITE_CONFIGS", "SUMMARY", "WORKFLOW_PATH", "Engine", "NewFile", "Outcome", "Placeholder",
+           "add_ignores", "example_runbook", "handbook_files", "new_runbook", "plan", "plugin_missing",
            "site_name_for", "write_new", "yaml_text"]
 
 
@@ -110,6 +111,8 @@ ENGINES: dict[str, Engine] = {
 #: a second configuration would not be read by the engine, or would hide the first from opsbook (ProperDocs
 #: reads `properdocs.yml` before `mkdocs.yml`; opsbook reads `opsbook.yml` only without `mkdocs.yml`).
 SITE_CONFIGS = ("properdocs.yml", "properdocs.yaml", "mkdocs.yml", "mkdocs.yaml", "opsbook.yml", "opsbook.yaml")
+#: Those of them that configure a site engine, and so should list the opsbook plugin.
+ENGINE_CONFIGS = SITE_CONFIGS[:4]
 
 #: What a handbook's repository keeps out of git: opsbook's results and the runbooks' CI sandboxes, the
 #: built site, a virtual environment made beside it.
