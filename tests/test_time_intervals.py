@@ -19,10 +19,18 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from opsbook.diagnostics import Diagnostic
 from opsbook.kinds.alerting.alertmanager import alertmanager_records
 from opsbook.kinds.alerting.notify import Simulator
 from opsbook.kinds.alerting.timeintervals import (
-    IntervalEntry, Range, TimeRange, days_in_month, interval_holds, load_location, read_time_intervals)
+    IntervalEntry,
+    Range,
+    TimeRange,
+    days_in_month,
+    interval_holds,
+    load_location,
+    read_time_intervals,
+)
 from opsbook.loader import load_yaml_text
 
 AMTOOL = shutil.which("amtool")
@@ -122,7 +130,8 @@ time_intervals:
     assert _holds(text, _dt.datetime(2026, 10, 2, 15, 45, tzinfo=UTC)) is True  # 02:15 +10:30, two days before
     # 2026-04-05 02:00 +11:00 (15:00 UTC on the 4th) goes back to 01:30: 01:30-02:00 happens twice, and
     # 02:00-02:30 once, at +10:30 only.
-    holding = [m for m in range(0, 180) if _holds(text, _dt.datetime(2026, 4, 4, 14, tzinfo=UTC) + _dt.timedelta(minutes=m))]
+    start = _dt.datetime(2026, 4, 4, 14, tzinfo=UTC)
+    holding = [m for m in range(0, 180) if _holds(text, start + _dt.timedelta(minutes=m))]
     assert holding == list(range(90, 120))  # 15:30-16:00 UTC, 02:00-02:30 at +10:30
     assert _holds(text, _dt.datetime(2026, 4, 3, 15, 10, tzinfo=UTC)) is True  # 02:10 +11:00, the day before
 
@@ -220,7 +229,8 @@ time_intervals:
 def test_locations_are_found_as_go_finds_them() -> None:
     assert load_location("") == (UTC, None) and load_location("UTC") == (UTC, None)
     zone, problem = load_location("Europe//Berlin")  # Go opens the path as it is
-    assert problem is None and _dt.datetime(2026, 7, 1, tzinfo=UTC).astimezone(zone).utcoffset() == _dt.timedelta(hours=2)
+    assert problem is None and zone is not None
+    assert _dt.datetime(2026, 7, 1, tzinfo=UTC).astimezone(zone).utcoffset() == _dt.timedelta(hours=2)
     assert load_location("../etc/passwd") == (None, "time: invalid location name")
     assert load_location("/etc/localtime") == (None, "time: invalid location name")
     assert load_location("Mars/Base") == (None, "unknown time zone Mars/Base")
@@ -246,7 +256,7 @@ time_intervals:
     time_intervals: [{times: [{start_time: '00:00', end_time: '06:00'}]}]
 """)
     simulator = Simulator(config)
-    assert simulator.problems == []
+    assert simulator.problems == [] and simulator.tree is not None
     b, c = simulator.tree.root.children
     saturday_night = _dt.datetime(2026, 6, 6, 3, tzinfo=UTC)
     assert simulator.muting(b, saturday_night) == ("mute_time_intervals", ("weekend", "nights"))
@@ -276,7 +286,7 @@ time_intervals:
 """
     (document,), problems = load_yaml_text("am.yml", text)
     assert problems == []
-    found = sorted((d.line, d.column, d.message) for d in alertmanager_records(document) if hasattr(d, "code"))
+    found = sorted((d.line, d.column, d.message) for d in alertmanager_records(document) if isinstance(d, Diagnostic))
     assert found == [
         (3, 24, "root route must not have any mute time intervals"),
         (6, 32, 'undefined time interval "ghost" used in route'),
@@ -400,7 +410,8 @@ def interval_config(rng: random.Random) -> str:
     references = ""
     if referenced:
         key = "mute_time_intervals" if rng.random() < 0.6 else "active_time_intervals"
-        references = f"      {key}: [{', '.join(n if n != '1:30' else rng.choice(['1:30', repr('1:30')]) for n in referenced)}]"
+        listed = [name if name != "1:30" else rng.choice(["1:30", "'1:30'"]) for name in referenced]
+        references = f"      {key}: [{', '.join(listed)}]"
     text = _BASE.format(references=references).replace("\n\n", "\n")
     if rng.random() < 0.03:
         text = text.replace("  receiver: a\n", "  receiver: a\n  mute_time_intervals: [" + names[0] + "]\n", 1)
@@ -428,7 +439,7 @@ def _amtool_verdicts(files: list[Path]) -> dict[str, str]:
 def _opsbook_errors(name: str, text: str) -> list[str]:
     documents, problems = load_yaml_text(name, text)
     assert problems == [], problems  # the YAML itself is good: the differential is about the intervals
-    return [f"{d.line}:{d.column} {d.message}" for d in alertmanager_records(documents[0]) if hasattr(d, "code")]
+    return [f"{d.line}:{d.column} {d.message}" for d in alertmanager_records(documents[0]) if isinstance(d, Diagnostic)]
 
 
 @pytest.mark.skipif(AMTOOL is None, reason="amtool is not installed (Debian package prometheus-alertmanager)")

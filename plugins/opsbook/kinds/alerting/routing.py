@@ -12,8 +12,8 @@ unless the route sets them, from `DefaultRouteOpts` at the root (30s, 5m, 4h, no
 `group_by: ['...']` groups by all labels; `mute_time_intervals` and `active_time_intervals` are not
 inherited. How `group_by` and the timings are checked is `config/config.go`'s `Route.UnmarshalYAML`.
 Where Alertmanager's current main branch differs from 0.25 (Debian's), `build_tree(version="main")`
-follows main: an empty `group_by: []` groups everything together there, while 0.25 reads it as
-absent and inherits the parent's.
+follows main: an empty `group_by: []` groups everything together there (alertmanager#4825), while
+0.25 reads it as absent and inherits the parent's.
 """
 
 from __future__ import annotations
