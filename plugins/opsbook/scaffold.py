@@ -282,7 +282,7 @@ name: Handbook
 on:
   pull_request:
   push:
-    branches: [main]
+    branches: [main]  # the repository's default branch, which alone is published
   schedule:
     - cron: "17 5 * * *"
   workflow_dispatch:
@@ -313,7 +313,7 @@ jobs:
         run: pip install %(install)s
       # On a pull request a finding that only the calendar brings (a review or a drill due) fails only in
       # a file the pull request changed, and is reported elsewhere: a date never fails an unrelated change.
-      - name: Check the handbook (findings of dates on the changed files)
+      - name: Check the handbook (a date fails only a file this pull request changed)
         if: github.event_name == 'pull_request'
         env:
           BASE_REF: origin/${{ github.base_ref }}
@@ -330,14 +330,14 @@ jobs:
             ${{ github.event_name == 'pull_request' && format('origin/{0}', github.base_ref) || '' }}
         run: %(name)s build --strict
       - uses: actions/upload-pages-artifact@v3
-        if: github.event_name == 'push' && github.ref == 'refs/heads/main'
+        if: github.event_name == 'push' && github.ref_name == github.event.repository.default_branch
         with:
           path: site
 
   publish:
     name: Publish the site to GitHub Pages
     needs: build
-    if: github.event_name == 'push' && github.ref == 'refs/heads/main'
+    if: github.event_name == 'push' && github.ref_name == github.event.repository.default_branch
     runs-on: ubuntu-latest
     timeout-minutes: 10
     permissions:
