@@ -104,12 +104,14 @@ inhibit_rules:
 
 
 def test_same_label_sets_are_one_alert() -> None:
-    config = _config(ROOT + "inhibit_rules: [{source_matchers: [a=\"1\"], target_matchers: [b=\"1\"]}]\n")
-    alerts = [{"a": "1"}, {"b": "1"}, {"b": "1"}, {"a": "1"}]
+    """Alertmanager holds one alert per label set, and drops labels whose value is empty as they are posted."""
+    config = _config(ROOT.replace("{receiver: r}", "{receiver: r, group_by: [c]}")
+                     + "inhibit_rules: [{source_matchers: [a=\"1\"], target_matchers: [b=\"1\"]}]\n")
+    alerts = [{"a": "1"}, {"b": "1"}, {"b": "1", "c": ""}, {"a": "1", "c": ""}]
     outcome = simulate(config, alerts, AT)
     assert [(entry.alert, entry.by) for entry in outcome.inhibited] == [(1, (0, 3)), (2, (0, 3))]
     (notification,) = outcome.notifications
-    assert notification.alerts == (0, 3)
+    assert (notification.alerts, notification.group_labels) == ((0, 3), {})
 
 
 # --- grouping and timings --------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ alert inhibited by another. Each rule follows a file of Alertmanager's source (0
   it matches (`routing.Route.match`), the aggregation group of that route named by its values of the
   route's `group_by` labels (the labels it has; all of them with `group_by: ['...']`); those values are
   the notification's group labels, the webhook's `groupLabels`. Alerts with the same label set are one
-  alert to Alertmanager.
+  alert to Alertmanager, and a label with an empty value is no label (`api/v2/api.go` drops them,
+  `removeEmptyLabels`, as alerts are posted).
 - `dispatch/route.go`: the timings of the group, inherited down the tree (`routing.build_tree`); the
   first notification is flushed `group_wait` after the alerts start, then the group is flushed every
   `group_interval`.
@@ -148,10 +149,12 @@ class Simulator:
         outcome = Outcome()
         if self.tree is None:
             return outcome
-        # Alertmanager holds one alert per label set: each distinct set once, with all its indexes.
+        # Alertmanager drops empty labels and holds one alert per label set: each distinct set once, with
+        # all its indexes.
         same: dict[frozenset[tuple[str, str]], list[int]] = {}
         for index, labels in enumerate(alerts):
-            same.setdefault(frozenset((str(k), go_text(v)) for k, v in labels.items()), []).append(index)
+            pairs = ((str(name), go_text(value)) for name, value in labels.items())
+            same.setdefault(frozenset((name, value) for name, value in pairs if value), []).append(index)
         distinct = [dict(key) for key in same]
         indexes = list(same.values())
         inhibited = inhibitions(distinct, self.rules)
