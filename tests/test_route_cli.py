@@ -123,6 +123,7 @@ def test_route_at_a_wall_clock_that_is_not_one_instant(tmp_path: Path) -> None:
     assert code == 2 and "+10:30 (2026-10-03T15:40Z) or 2026-10-04T02:10:00+11:00 (2026-10-03T15:10Z)" in err
     assert _timed(tmp_path, "--tz", "Europe/Berlin", "team=data")[0] == 2  # --tz alone
     assert _timed(tmp_path, "--at", "Christmas", "team=data")[0] == 2
+    assert _timed(tmp_path, "--at", "9999-12-31T23:00", "--tz", "America/New_York", "team=data")[0] == 2
     code, _, err = _timed(tmp_path, "--at", "2026-12-25T03:00", "--tz", "Mars/Base", "team=data")
     assert code == 2 and "unknown time zone Mars/Base" in err
 

@@ -266,6 +266,8 @@ def resolve_wall_time(text: str, zone_name: str | None = None) -> tuple[_dt.date
             moment = None
     if moment is None:
         return None, f"{text!r} is not a date and time such as 2026-12-25T03:00"
+    if not 1 < moment.year < 9999:  # a day of margin: read in any zone, the instant stays a datetime
+        return None, f"{text!r} is not between the years 2 and 9998"
     if moment.tzinfo is not None:
         return moment, None
     zone, reason = load_location(zone_name or "UTC")
