@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as _dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -12,9 +13,12 @@ from ...render import Page, Renderer
 from ...render.markdown import inline_code, md_inline
 from ...render.sections import section
 from .alertmanager import AlertmanagerConfig, Receiver
+from .coverage import alert_coverage, paged_when
 from .gotemplate import placeholders
 from .links import Routing, primary_alertmanager, routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
 from .rules import AlertRule, RecordingRule, RuleGroup
+from .scenarios import verdicts
+from .timeintervals import IntervalEntry, Range
 
 #: How many of the runbook's first steps an alert page lists under "What to do now".
 FIRST_STEPS = 3
@@ -94,7 +98,8 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         text = renderer.render("alert.md.j2", uri, name=name, variants=variants, incidents=incidents,
                                runbooks=runbooks, runbook_ref=runbook_link(handbook, first),
                                first_steps=steps[:FIRST_STEPS], more_steps=max(len(steps) - FIRST_STEPS, 0),
-                               page_of=renderer.uri_of, shown=shown_template)
+                               page_of=renderer.uri_of, shown=shown_template,
+                               paged_when=paged_when(alert_coverage(handbook, first)))
         yield Page(uri, text, source=first.path, title=name)
     groups = handbook.records_of(RuleGroup)
     if not alerts and not groups:
@@ -138,8 +143,10 @@ def routing_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
         routing = routing_of(handbook, test.labels)  # type: ignore[attr-defined]
         got = routing.receivers if routing else []
         tests.append((test, got, got == test.receivers))  # type: ignore[attr-defined]
+    intervals = sorted(config.simulator.intervals.items()) if config.simulator else []
     return renderer.render("routing.md.j2", uri, config=config, others=[c for c in configs if c is not config],
-                           matchers_text=_inhibit_matchers,
+                           matchers_text=_inhibit_matchers, intervals=intervals, interval_text=interval_text,
+                           scenarios=verdicts(handbook), moment_text=moment_text,
                            routes=list(config.tree.root.walk()) if config.tree else [], receivers=receivers,
                            teams_for=lambda name: teams_for_receiver(handbook, name), tests=tests)
 
@@ -183,6 +190,42 @@ def receiver_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
                                teams=teams_for_receiver(handbook, receiver.id),
                                routing_uri=renderer.index_uri("alertmanager"))
         yield Page(uri, text, source=receiver.path, title=f"Receiver {receiver.id}")
+
+
+def moment_text(at: _dt.datetime, zone: str | None) -> str:
+    """An instant as a reader reads it: `Wed 2026-12-02 15:00 in Europe/Berlin (UTC+01:00)`."""
+    offset = at.strftime("%z")
+    where = f" in {zone}" if zone else ""
+    return f"{at.strftime('%a %Y-%m-%d %H:%M')}{where} (UTC{offset[:3]}:{offset[3:]})" if offset else \
+        f"{at.strftime('%a %Y-%m-%d %H:%M')}{where}"
+
+
+_WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def interval_text(entry: IntervalEntry) -> str:
+    """One entry of a time interval as a reader reads it: `Mon–Fri, 09:00–18:00 (Europe/Berlin)`."""
+    def spans(ranges: tuple[Range, ...], name: Callable[[int], str]) -> str:
+        return ", ".join(name(r.begin) if r.begin == r.end else f"{name(r.begin)}–{name(r.end)}" for r in ranges)
+
+    def day(number: int) -> str:
+        return "the last day" if number == -1 else f"{-number}th-last day" if number < 0 else str(number)
+
+    parts = []
+    if entry.weekdays is not None:
+        parts.append(spans(entry.weekdays, lambda n: _WEEKDAYS[n % 7]) or "no weekday")
+    if entry.days_of_month is not None:
+        parts.append("days " + (spans(entry.days_of_month, day) or "none"))
+    if entry.months is not None:
+        parts.append(spans(entry.months, lambda n: _MONTHS[(n - 1) % 12]) or "no month")
+    if entry.years is not None:
+        parts.append(spans(entry.years, str) or "no year")
+    if entry.times is not None:
+        parts.append(", ".join(f"{t.start // 60:02d}:{t.start % 60:02d}–{t.end // 60:02d}:{t.end % 60:02d}"
+                               for t in entry.times) or "no time of day")
+    text = ", ".join(parts) or "always"
+    return f"{text} ({entry.location.name if entry.location else 'UTC'})"
 
 
 def _inhibit_matchers(rule: dict, side: str) -> Markup:

@@ -10,7 +10,8 @@ from typing import ClassVar
 from ...diagnostics import Diagnostic
 from ...loader import Document
 from ...model import Kind, Record
-from ...schema_validation import validated_items
+from ...schema_validation import validate_data
+from .scenarios import scenario_records
 
 __all__ = ["KIND", "RouteTest"]
 
@@ -49,11 +50,15 @@ def _label_value(value: object) -> str:
 
 
 def route_test_records(document: Document) -> Iterator[Record | Diagnostic]:
-    problems, tests = validated_items(document, "route-tests", "tests")
+    """The routing tests of a file, and its scenarios (`scenarios.py`)."""
+    problems = validate_data("route-tests", document.data, document) if document.data is not None else []
     yield from problems
+    if problems or not isinstance(document.data, dict):
+        return
     stem = Path(document.path).name.rsplit(".", 1)[0]
-    for index, test in enumerate(tests):
+    for index, test in enumerate(document.data.get("tests") or []):
         yield RouteTest(f"{stem}-{index + 1}", test, document, index=index)
+    yield from scenario_records(document, document.data.get("scenarios") or [])
 
 
 KIND = Kind(

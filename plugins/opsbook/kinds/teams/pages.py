@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from ...model import Handbook
 from ...render import Page, Renderer
 from ...render.sections import section
+from ..alerting.coverage import heat_map, paged_when, team_coverage
 from ..alerting.pages import routing_for
 from ..alerting.rules import AlertRule
 from .records import Team
@@ -25,7 +26,12 @@ def team_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         owned: dict[str, list] = {}
         for reference in handbook.referrers(team):
             owned.setdefault(reference.source.kind, []).append(reference.source)
-        text = renderer.render("team.md.j2", uri, team=team, paged=paged, owned=owned)
+        coverage = team_coverage(handbook, team)
+        week = None
+        if coverage is not None:
+            title = f"Who is paged when, for {team.title}'s paging alerts, hour by hour ({coverage.week.zone})"
+            week = (heat_map(title, coverage.week), paged_when(coverage))
+        text = renderer.render("team.md.j2", uri, team=team, paged=paged, owned=owned, week=week)
         yield Page(uri, text, source=team.path, title=team.title)
     if teams:
         uri = renderer.index_uri("team")

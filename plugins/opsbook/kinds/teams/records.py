@@ -15,12 +15,13 @@ class Team(Record):
     """A team."""
 
     kind: ClassVar[str] = "team"
-    FIELDS: ClassVar[tuple[str, ...]] = ("id", "name", "description", "channel", "receivers", "oncall",
-                                         "last_reviewed", "review_every")
+    FIELDS: ClassVar[tuple[str, ...]] = ("id", "name", "description", "channel", "timezone", "receivers",
+                                         "oncall", "last_reviewed", "review_every")
 
     TITLE_FIELDS: ClassVar[tuple[str, ...]] = ("name",)
 
     channel = TextField()
+    timezone = TextField()
     receivers = TextListField()
     oncall = MappingField()
 
