@@ -318,7 +318,7 @@ def read_matchers(data: Mapping[str, Any], path: tuple[str | int, ...], keys: tu
                 problems.append(RouteProblem((*path, kind, name), f"invalid label name '{name}'"))
                 continue
             try:
-                matchers.append(Matcher.make(name, op, go_text(expected)))
+                matchers.append(Matcher.make(go_text(name), op, go_text(expected)))
             except MatcherError as error:
                 problems.append(RouteProblem((*path, kind, name), str(error)))
     raw = data.get(keys[2])
