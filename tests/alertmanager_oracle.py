@@ -1237,6 +1237,24 @@ def _candidates(op: str, value: str) -> set[str]:
     return found
 
 
+def _satisfying(rule: Mapping[str, Any], side: str, rng: random.Random) -> dict[str, str]:
+    """Labels that match one side of an inhibition rule (a value its regular expressions accept, read
+    with Python's `re`, is good enough to draw test data)."""
+    labels: dict[str, str] = {}
+    for label, op, value in _matcher_texts({"route": {}, "inhibit_rules": [{
+            key: rule[key] for key in rule if key.startswith(side)}]}):
+        if op == "=":
+            labels[label] = value
+        elif op == "=~":
+            try:
+                fitting = [v for v in sorted(_candidates(op, value)) if re.fullmatch(value, v)]
+            except re.error:
+                continue
+            if fitting:
+                labels[label] = rng.choice(fitting)
+    return labels
+
+
 def corpus_scenarios(name: str, config: dict[str, Any], rng: random.Random, count: int) -> list[Scenario]:
     """Scenarios for a real configuration: alerts whose labels take the values its matchers name (and
     others), at instants on either side of each edge of its time intervals and at random."""
@@ -1270,8 +1288,15 @@ def corpus_scenarios(name: str, config: dict[str, Any], rng: random.Random, coun
         at = at.astimezone(UTC).replace(microsecond=0)
         alerts: list[dict[str, str]] = []
         keys: set[frozenset[tuple[str, str]]] = set()
-        for _ in range(rng.randint(2, 6)):
-            alert = {label: rng.choice(sorted(values[label])) for label in names if rng.random() < 0.6}
+        drafts = [{label: rng.choice(sorted(values[label])) for label in names if rng.random() < 0.6}
+                  for _ in range(rng.randint(2, 6))]
+        rules = config.get("inhibit_rules") or []
+        if rules and rng.random() < 0.6:  # a source and a target of one rule, alike in its `equal` labels
+            rule = rng.choice(rules)
+            shared = {str(label): rng.choice(["a", "b"]) for label in rule.get("equal") or [] if rng.random() < 0.8}
+            drafts[:2] = [{**drafts[0], **shared, **_satisfying(rule, "source_", rng)},
+                          {**drafts[1], **shared, **_satisfying(rule, "target_", rng)}]
+        for alert in drafts:
             alert.setdefault("alertname", rng.choice(sorted(values.get("alertname", {"Probe"}))))
             if frozenset(alert.items()) not in keys:
                 keys.add(frozenset(alert.items()))

@@ -31,6 +31,7 @@ from alertmanager_oracle import (
     corpus_scenarios,
     describe,
     differences,
+    held,
     offset_changes,
     opsbook_observed,
     run_scenarios,
@@ -39,6 +40,7 @@ from alertmanager_oracle import (
     tzif,
 )
 
+from opsbook.kinds.alerting.inhibition import read_inhibit_rules
 from opsbook.kinds.alerting.notify import Simulator
 
 CORPUS = Path(__file__).parent.parent.parent / "shared" / "corpus" / "alertmanager"
@@ -221,9 +223,30 @@ def _report(found: list[tuple[Scenario, list[str]]], folder: Path) -> str:
     return "\n".join(parts)
 
 
-def _coverage(run: Run) -> Counter[str]:
+def _inhibition_cases(scenario: Scenario) -> set[str]:
+    """Which of the subtle cases of inhibition the scenario holds: an alert inhibited under `equal` labels
+    that it (and its source) lacks; an alert on both sides of a rule, with a source for it that is on both
+    sides too, which does not count."""
+    rules, _ = read_inhibit_rules(scenario.config)
+    alerts = [held(alert) for alert in scenario.alerts]
+    found = set()
+    for rule in rules:
+        for target in alerts:
+            if not rule.targets(target):
+                continue
+            sources = [source for source in alerts if source is not target and rule.sources(source)
+                       and all(source.get(name, "") == target.get(name, "") for name in rule.equal)]
+            if sources and any(name not in target for name in rule.equal):
+                found.add("equal on a missing label")
+            if rule.sources(target) and any(rule.targets(source) for source in sources):
+                found.add("both sides")
+    return found
+
+
+def _coverage(run: Run, scenarios: list[Scenario]) -> Counter[str]:
     counts: Counter[str] = Counter()
-    for observed in run.observed:
+    for scenario, observed in zip(scenarios, run.observed):
+        counts.update(_inhibition_cases(scenario))
         counts["inhibition"] += bool(observed.inhibited)
         counts["muting"] += bool(observed.muted)
         for reason in {reason for _, _, reason in observed.muted}:
@@ -244,16 +267,19 @@ def test_generated_scenarios_agree_with_alertmanager(tmp_path: Path, record_prop
     scenarios = [generator.scenario(f"seed {SEED} #{index}") for index in range(GENERATED)]
     run = run_scenarios(scenarios, tmp_path)
     found = _disagreements(scenarios, run)
-    coverage = _coverage(run)
+    coverage = _coverage(run, scenarios)
     print(f"Alertmanager differential: {len(scenarios)} generated scenarios, {run.alerts} alerts, {run.groups} "
           f"groups; inhibition in {coverage['inhibition']}, muting in {coverage['muting']} "
           f"({coverage['mute_time_intervals']} by mute, {coverage['active_time_intervals']} by active intervals), "
-          f"grouped notifications in {coverage['grouping']}; {len(found)} disagreements; "
+          f"grouped notifications in {coverage['grouping']}; an alert on both sides of a rule in "
+          f"{coverage['both sides']}, `equal` on a missing label in {coverage['equal on a missing label']}; "
+          f"{len(found)} disagreements; "
           f"Alertmanager {run.seconds:.1f} s, evaluated within {run.evaluated_within:.1f} s of the anchor")
     record_property("fuzz_cases", {"Alertmanager scenarios": len(scenarios)})
     assert not found, f"seed {SEED}: " + _report(found, tmp_path / "shrink")
     # Not vacuous: each behaviour comes up in many scenarios.
-    for behaviour in ("inhibition", "mute_time_intervals", "active_time_intervals", "grouping"):
+    for behaviour in ("inhibition", "mute_time_intervals", "active_time_intervals", "grouping", "both sides",
+                      "equal on a missing label"):
         assert coverage[behaviour] >= 15, (behaviour, coverage)
 
 
@@ -288,7 +314,7 @@ def test_corpus_configurations_agree_with_alertmanager(tmp_path: Path) -> None:
         scenarios += corpus_scenarios(file.name, config, rng, 24)
     run = run_scenarios(scenarios, tmp_path)
     found = _disagreements(scenarios, run)
-    coverage = _coverage(run)
+    coverage = _coverage(run, scenarios)
     print(f"corpus: {len(accepted)} of {len(files)} configurations with intervals or inhibition "
           f"(the others newer than 0.25: see the skipped tests), {len(scenarios)} scenarios; inhibition in "
           f"{coverage['inhibition']}, muting in {coverage['muting']}, grouped notifications in "
