@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,25 +83,16 @@ def _serve(folder: Path) -> tuple[str, http.server.ThreadingHTTPServer]:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def generated(generated_site: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A generated handbook of over 500 pages, built and served; with the path of one page of each type."""
-    out = tmp_path_factory.mktemp("generated")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    # The size tests/test_site_text.py crawls: over 500 pages.
-    made = subprocess.run([sys.executable, str(REPO / "benchmarks" / "make_handbook.py"), "--runbooks", "150",
-                           "--alerts", "260", "--workflows", "8", "--components", "30", "--out", str(out / "hb")],
-                          capture_output=True, text=True, timeout=300, env=env)
-    assert made.returncode == 0, made.stderr[-3000:]
-    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out / "site")],
-                           cwd=out / "hb" / "opsbook", capture_output=True, text=True, timeout=300, env=env)
-    assert built.returncode == 0, built.stderr[-3000:]
-    assert len(list(out.joinpath("site").rglob("index.html"))) >= 500
+    built = generated_site
+    assert len(list(built.rglob("index.html"))) >= 500
     pages = {}
     for name, pattern in GENERATED.items():
-        matches = sorted(out.joinpath("site").glob(f"{pattern}index.html"))
+        matches = sorted(built.glob(f"{pattern}index.html"))
         assert matches, f"the generated handbook has no {name} page ({pattern})"
-        pages[name] = "/" + matches[0].parent.relative_to(out / "site").as_posix().removeprefix(".") + "/"
-    url, httpd = _serve(out / "site")
+        pages[name] = "/" + matches[0].parent.relative_to(built).as_posix().removeprefix(".") + "/"
+    url, httpd = _serve(built)
     yield url, {name: path.replace("//", "/") for name, path in pages.items()}
     httpd.shutdown()
     httpd.server_close()

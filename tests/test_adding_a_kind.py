@@ -147,13 +147,13 @@ def test_a_renewed_certificate_passes_and_gets_its_pages(copy: Path, tmp_path: P
     out = tmp_path / "site-md"
     built = _run(copy, root, "opsbook", "build", "--out", str(out), ".")
     assert built.returncode == 0, built.stdout + built.stderr
-    page = (out / "operations" / "certificates" / "orders-api-tls.md").read_text(encoding="utf-8")
-    assert page.startswith("# Orders API\n")
+    page = (out / "docs" / "operations" / "certificates" / "orders-api-tls.md").read_text(encoding="utf-8")
+    assert page.startswith('---\ntitle: "Certificate Orders API"\n---\n# Orders API\n')
     assert "| Expires | 2027-03-01 |" in page and "| Renew by | 2027-01-30 |" in page
-    index = (out / "operations" / "certificates" / "index.md").read_text(encoding="utf-8")
+    index = (out / "docs" / "operations" / "certificates" / "index.md").read_text(encoding="utf-8")
     assert "[Orders API](orders-api-tls.md)" in index
-    assert (out / "reference" / "checks" / "OB850.md").is_file()
-    assert (out / "reference" / "schemas" / "certificate.md").is_file()
+    assert (out / "docs" / "reference" / "checks" / "OB850.md").is_file()
+    assert (out / "docs" / "reference" / "schemas" / "certificate.md").is_file()
 
 
 @pytest.fixture(scope="module")

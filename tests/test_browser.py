@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,16 +34,13 @@ pytestmark = [
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("site")
-    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(folder)], cwd=REPO,
-                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, capture_output=True, text=True, timeout=600)
-    assert built.returncode == 0, built.stderr[-3000:]
+def site(reference_site: Path) -> Iterator[str]:
+    folder = reference_site
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -73,7 +67,7 @@ def _page(browser: object, outside: list[str]):
     page = browser.new_page(viewport={"width": 1300, "height": 900})  # type: ignore[attr-defined]
     page.add_init_script(OPEN_SHADOWS)
 
-    def guard(route, request) -> None:  # noqa: ANN001 - Playwright's types
+    def guard(route, request) -> None:
         host = urlsplit(request.url).hostname
         if request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
             route.continue_()
@@ -168,7 +162,7 @@ def test_crawl_every_page_and_follow_every_internal_link(site: str) -> None:
             continue
         seen.add(url)
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=10) as response:
                 body = response.read()
                 kind = response.headers.get_content_type()
         except urllib.error.HTTPError as error:

@@ -43,6 +43,7 @@ VALID: dict[str, Any] = {
     "max_depth": 50,
     "max_nodes": 100_000,
     "paging_severities": ["sev1", "sev2"],
+    "paging_integrations": ["pagerduty", "webhook"],
     "allow_env": ["HTTPS_PROXY"],
     "production_environments": ["live"],
     "production_severity": "warning",
@@ -160,7 +161,7 @@ def test_the_reference_lists_every_option_with_its_default(tmp_path: Path) -> No
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["build", str(root), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    rows = _reference_rows((out / "configuration.md").read_text(encoding="utf-8"))
+    rows = _reference_rows((out / "docs" / "configuration.md").read_text(encoding="utf-8"))
     assert list(rows) == NAMES
     for option in OPTIONS:
         shown_type, default, description = rows[option.name]

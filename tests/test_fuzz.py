@@ -504,7 +504,7 @@ def _names_cases(group: str, alert: str, receiver: str, runbook_id: str, team: s
             assert written and all(len(part.encode("utf-8")) <= 104 for file in written
                                    for part in file.relative_to(out).parts)
             for page in pages:
-                assert (out / page.uri).is_file(), page.uri
+                assert (out / "docs" / page.uri).is_file(), page.uri
         # Nothing outside the output folder but the handbook itself.
         outside = [file for file in top.rglob("*") if file.is_file()
                    and folder not in file.parents and out not in file.parents]

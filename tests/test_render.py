@@ -143,7 +143,7 @@ def test_sections_embed_in_hand_written_pages(make_handbook: Callable[..., Path]
     assert analyse(root).diagnostics == []
     out = tmp_path / "out"
     assert CliRunner().invoke(main, ["build", str(root), "--out", str(out)]).exit_code == 0
-    text = (out / "guide" / "ops.md").read_text(encoding="utf-8")
+    text = (out / "docs" / "guide" / "ops.md").read_text(encoding="utf-8")
     assert "[R](../runbooks/r.md)" in text  # links relative to the embedding page
     assert "<!-- opsbook: runbooks -->" not in text and "# Runbooks" not in text
     assert "<!-- opsbook: not-expanded -->" in text and text.rstrip().endswith("More prose.")

@@ -19,15 +19,11 @@ compared with the title of the page it opens.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from test_accessibility import _serve
-from test_browser import CHROMIUM, FLAGS, REPO, sync_playwright
+from test_browser import CHROMIUM, FLAGS, sync_playwright
 
 pytestmark = [
     pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install playwright)"),
@@ -35,7 +31,6 @@ pytestmark = [
 ]
 
 WIDTHS = (1280, 390)
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 
 # Run in the page: the findings of one page at the current width.
 PROBE = r"""() => {
@@ -84,13 +79,6 @@ PROBE = r"""() => {
 }"""
 
 
-def _built(folder: Path, root: Path) -> Path:
-    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(folder)], cwd=root,
-                           env=ENV, capture_output=True, text=True, timeout=600)
-    assert built.returncode == 0, built.stderr[-3000:]
-    return folder
-
-
 def _crawl(site: Path) -> tuple[dict[str, list[str]], dict[str, str | None], dict[str, str]]:
     """Every page of a built site: its findings, its title, and the navigation entries it shows."""
     assert sync_playwright is not None
@@ -125,18 +113,8 @@ def _crawl(site: Path) -> tuple[dict[str, list[str]], dict[str, str | None], dic
     return findings, titles, nav
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("generated")
-    made = subprocess.run([sys.executable, str(REPO / "benchmarks" / "make_handbook.py"), "--runbooks", "150",
-                           "--alerts", "260", "--workflows", "8", "--components", "30", "--out", str(out / "hb")],
-                          capture_output=True, text=True, timeout=300, env=ENV)
-    assert made.returncode == 0, made.stderr[-3000:]
-    yield _built(out / "site", out / "hb" / "opsbook")
-
-
-def test_every_page_of_the_reference_site_reads_clean(tmp_path: Path) -> None:
-    findings, titles, nav = _crawl(_built(tmp_path / "site", REPO))
+def test_every_page_of_the_reference_site_reads_clean(reference_site: Path) -> None:
+    findings, titles, nav = _crawl(reference_site)
     print(f"crawled {len(titles)} pages of the reference site at {len(WIDTHS)} widths: {len(findings)} with findings")
     assert len(titles) > 150
     assert findings == {}
@@ -148,8 +126,8 @@ def test_every_page_of_the_reference_site_reads_clean(tmp_path: Path) -> None:
     assert len(nav) > 40
 
 
-def test_every_page_of_a_generated_handbook_reads_clean(generated: Path) -> None:
-    findings, titles, _ = _crawl(generated)
+def test_every_page_of_a_generated_handbook_reads_clean(generated_site: Path) -> None:
+    findings, titles, _ = _crawl(generated_site)
     print(f"crawled {len(titles)} pages of a generated handbook at {len(WIDTHS)} widths: {len(findings)} with findings")
     assert len(titles) >= 500
     assert findings == {}

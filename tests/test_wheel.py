@@ -1,7 +1,8 @@
 """The wheel a user installs: `python -m build --wheel` from the project's sources, its file list (every
 template, schema, stylesheet and script the package reads at run time, and py.typed), then installed (not
 editable) into a fresh virtual environment with its dependencies from the package registry, where
-`opsbook check`, `opsbook build --out` and `mkdocs build --strict` run on the fixture handbook. One wheel
+`opsbook check`, `opsbook build --out` and `mkdocs build --strict` run on the fixture handbook (the wheel
+alone installs no site engine; `opsbook[mkdocs]` adds MkDocs before the build). One wheel
 and one virtual environment for the session; skipped when the registry cannot be reached."""
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def _build_and_install(root: Path) -> Installed:
     assert made.returncode == 0, made.stdout + made.stderr
     bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
     pip = _run([bin_dir / "python", "-m", "pip", "install", "--quiet", wheels[0]], cwd=root, timeout=1500)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    # The core installs no site engine (#18 item 4); the engine comes with an extra, `opsbook[mkdocs]`.
+    for engine in ("mkdocs", "properdocs", "material", "pymdownx"):
+        found = _run([bin_dir / "python", "-c", f"import importlib.util; print(importlib.util.find_spec('{engine}'))"],
+                     cwd=root)
+        assert found.stdout.strip() == "None", f"the wheel alone installed {engine}"
+    pip = _run([bin_dir / "python", "-m", "pip", "install", "--quiet", f"opsbook[mkdocs] @ {wheels[0].as_uri()}"],
+               cwd=root, timeout=1500)
     assert pip.returncode == 0, pip.stdout + pip.stderr
     return Installed(wheels[0], bin_dir)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
 import re
 import shutil
@@ -16,23 +14,27 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, scaffold
 from .changes import ChangesError, changed_files, judge_changed
 from .config import CONFIG_FILES, find_root
 from .diagnostics import Diagnostic, Severity
 from .durations import parse_duration
 from .health.exposition import exposition
 from .health.figures import compute_health
-from .kinds.alerting.alertmanager import AlertmanagerConfig
-from .kinds.alerting.routing import MatcherError, build_tree, parse_labels
+from .kinds.alerting.alertmanager import AlertmanagerConfig, as_written
+from .kinds.alerting.notify import MUTE, Simulator
+from .kinds.alerting.routing import MatcherError, Route, parse_labels
+from .kinds.alerting.timeintervals import resolve_wall_time
 from .kinds.runbooks.records import Runbook
 from .kinds.runbooks.results import ResultsGuard, write_junit, write_results
 from .kinds.runbooks.runner import RunOptions, run_runbook
 from .loader import load_yaml_file
 from .model import load_handbook
 from .pipeline import analyse, load_config
+from .plain_site import SITE_CONFIG, SITE_DOCS, THEME_DIR, PlainSite, find_mermaid, folder_files, plain_site, titled
 from .publish import discard, replace_folder, staging_beside, write_problem
 from .registry import CODES, KINDS, make_renderer
+from .render.markdown import md_inline
 from .render.sections import expand_sections
 from .reporters import FORMATS, format_diagnostics, one_line
 from .schema_validation import published_path, schema_names, schema_text
@@ -109,13 +111,15 @@ def check(directory: str | None, fmt: str | None, strict: bool, changed_since: s
 @main.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
-              help="Folder to write the generated Markdown tree to (replaced as a whole).")
+              help="Folder to write the site to (replaced as a whole): mkdocs.yml and the Markdown tree in docs/.")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None, help="Diagnostics format.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--docs/--no-docs", default=True,
-              help="Also write the hand-written pages of the docs folder, their sections embedded (default).")
+              help="Write the site: the hand-written pages of the docs folder, their sections embedded, beside the "
+                   "generated ones, and a plain mkdocs.yml (default); or only the generated pages, into DIR itself.")
 def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: bool) -> None:
-    """Write the generated pages as plain Markdown files that any site engine can read.
+    """Write the handbook as a site that MkDocs or Zensical builds with no plugin: DIR/mkdocs.yml and the
+    Markdown tree in DIR/docs (with --no-docs: the generated pages alone, in DIR, for any site engine).
     Nothing is written when the handbook has errors; the folder is replaced only once every page
     is written, so a failed build never leaves half a tree where the last good one was. Each build
     writes into a staging folder of its own, removed when it fails; concurrent builds replace the
@@ -132,13 +136,29 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: 
     if failures:
         click.echo(f"opsbook: not writing {out}: the handbook has problems", err=True)
         sys.exit(1)
+    pages = analysis.pages()
+    site: PlainSite | None = None
+    source: str | None = None
+    if docs:
+        folder = analysis.config.root / analysis.config.docs_dir
+        written = {file.relative_to(folder).as_posix() for file in folder_files(folder)}
+        try:
+            mermaid = find_mermaid(analysis.config.root, analysis.config.mermaid_js)
+        except ValueError as error:
+            click.echo(f"opsbook: {error}; not writing {out}", err=True)
+            sys.exit(1)
+        site, source, problems = plain_site(analysis.config, pages, written, mermaid)
+        if site is None:
+            click.echo(format_diagnostics(problems, root, fmt), err=True)
+            click.echo(f"opsbook: not writing {out}: the configuration {source} has problems", err=True)
+            sys.exit(1)
     try:
         staging = staging_beside(target)
     except OSError as error:
         click.echo(f"opsbook: {write_problem(error, target)}", err=True)
         sys.exit(1)
     try:
-        pages, written = _write_build(analysis, staging, out, docs)
+        written_docs = _write_build(analysis, pages, staging, out, site, source)
         replace_folder(staging, target)
     except OSError as error:
         discard(staging)
@@ -147,26 +167,50 @@ def build(directory: str | None, out: str, fmt: str | None, strict: bool, docs: 
     except BaseException:
         discard(staging)
         raise
-    click.echo(f"opsbook: wrote {len(pages)} generated pages{f' and {written} docs files' if docs else ''} to {out}")
+    if site is None:
+        click.echo(f"opsbook: wrote {len(pages)} generated pages to {out}")
+        return
+    if site.left_out:
+        click.echo(f"opsbook: {SITE_CONFIG} leaves out {', '.join(site.left_out)}: a plain configuration has no "
+                   "plugin but the engine's search", err=True)
+    config = Path(out, SITE_CONFIG).as_posix()
+    click.echo(f"opsbook: wrote {len(pages)} generated pages and {written_docs} docs files to "
+               f"{Path(out, SITE_DOCS).as_posix()}, and {config}: build it with `mkdocs build --strict -f {config}` "
+               f"or `zensical build --strict -f {config}`")
 
 
-def _write_build(analysis: Any, staging: Path, out: str, docs: bool) -> tuple[list[Any], int]:
-    """Write the pages (and the docs folder) into the staging folder: the pages, and the docs files copied."""
+def _write_build(analysis: Any, pages: list[Any], staging: Path, out: str, site: PlainSite | None,
+                 source: str | None) -> int:
+    """Write the build into the staging folder, and return how many docs files it copied: with a site, its
+    configuration, the Markdown tree in `docs/` (the docs folder's files, opsbook's assets and schemas, the
+    generated pages, each with its title in front matter) and the theme's folder; without, the generated
+    pages alone."""
     (staging / BUILD_MARKER).write_text("Written by `opsbook build`; replaced whole by the next build.\n",
                                         encoding="utf-8")
-    pages = analysis.pages()
+    tree = staging if site is None else staging / SITE_DOCS
     written = 0
-    if docs:
-        written = _copy_docs(analysis, staging)
+    if site is not None:
+        tree.mkdir()
+        written = _copy_docs(analysis, tree)
+        for path, content in site.files.items():
+            file = tree / path
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(content)
+        if site.theme_dir is not None:
+            for file in folder_files(site.theme_dir):
+                copy = staging / THEME_DIR / file.relative_to(site.theme_dir)
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(file, copy)
+        (staging / SITE_CONFIG).write_text(site.text(source), encoding="utf-8")
     for page in pages:
-        file = staging / page.uri
-        if ".." in Path(page.uri).parts or not file.resolve().is_relative_to(staging.resolve()):
+        file = tree / page.uri
+        if ".." in Path(page.uri).parts or not file.resolve().is_relative_to(tree.resolve()):
             raise click.ClickException(f"refusing to write {page.uri!r} outside {out}")
         if file.exists():
             continue  # a hand-written page of that name wins, as in the MkDocs build
         file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(page.text, encoding="utf-8")
-    return pages, written
+        file.write_text(page.text if site is None else titled(page), encoding="utf-8")
+    return written
 
 
 @main.command("test")
@@ -358,18 +402,16 @@ def lint(directory: str | None, generated: bool, skip_if_missing: bool) -> None:
 BUILD_MARKER = ".opsbook-build"
 
 
-def _copy_docs(analysis: Any, staging: Path) -> int:
-    """Copy the docs folder into the output, Markdown pages with their generated sections embedded."""
+def _copy_docs(analysis: Any, tree: Path) -> int:
+    """Copy the docs folder into the tree, Markdown pages with their generated sections embedded."""
     docs = analysis.config.root / analysis.config.docs_dir
-    if not docs.is_dir():
+    files = folder_files(docs)
+    if not files:
         return 0
     renderer = make_renderer(analysis.handbook, analysis.diagnostics)
-    count = 0
-    for file in sorted(docs.rglob("*")):
-        if not file.is_file() or file.is_symlink():
-            continue
+    for file in files:
         relative = file.relative_to(docs).as_posix()
-        target = staging / relative
+        target = tree / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if file.suffix == ".md":
             text, _ = expand_sections(analysis.handbook, renderer, relative, file.read_text(encoding="utf-8"),
@@ -377,8 +419,7 @@ def _copy_docs(analysis: Any, staging: Path) -> int:
             target.write_text(text, encoding="utf-8")
         else:
             shutil.copyfile(file, target)
-        count += 1
-    return count
+    return len(files)
 
 
 def _check_output_folder(root: Path, target: Path) -> None:
@@ -465,13 +506,27 @@ def _write_schemas(folder: Path, kinds: list[str], force: bool) -> None:
               help="An Alertmanager configuration file; by default the handbook's.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=None, help="Handbook root.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the route path that leads to each receiver.")
-def route(labels: tuple[str, ...], config_file: str | None, directory: str | None, verbose: bool) -> None:
+@click.option("--at", "at_text", default=None, metavar="DATETIME",
+              help="An instant (2026-12-25T03:00): say which receivers are notified then and which routes are "
+                   "muted by their time intervals.")
+@click.option("--tz", "zone", default=None, metavar="ZONE",
+              help="The time zone of the --at wall time (Europe/Berlin); default UTC.")
+def route(labels: tuple[str, ...], config_file: str | None, directory: str | None, verbose: bool,
+          at_text: str | None, zone: str | None) -> None:
     """Print the receivers an alert with LABELS (NAME=VALUE ...) reaches, in notification order.
     The answer is the one `amtool config routes test` gives: receivers comma-separated, in the order
     of the routing tree, repeats kept. LABELS are read as amtool reads them (`parse_labels`); none
-    at all is the empty label set.
+    at all is the empty label set. With --at, the first line lists only the receivers notified at that
+    instant, and each route that matched but is held back by its time intervals follows on a line
+    `muted: RECEIVER by mute_time_intervals NAMES` or `... outside active_time_intervals NAMES`.
     """
-
+    at = None
+    if at_text is not None:
+        at, why = resolve_wall_time(at_text, zone)
+        if at is None:
+            raise click.UsageError(one_line(f"--at: {why}"))
+    elif zone is not None:
+        raise click.UsageError("--tz gives the time zone of --at, which is missing")
     if config_file is None:
         root = _root(directory)
 
@@ -488,11 +543,14 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
             click.echo(format_diagnostics(problems, file.parent, "text"), err=True)
             sys.exit(1)
         document = documents[0]
-    tree, route_problems = build_tree(document.data if isinstance(document.data, dict) else {})
-    for problem in route_problems:
-        line, column = document.position(problem.path)
+    # Everything amtool refuses in a configuration (routes, time intervals, inhibition rules) is refused.
+    simulator = Simulator(document.data if isinstance(document.data, dict) else {},
+                          text=lambda path: as_written(document, path))
+    for problem in simulator.problems:
+        line, column = document.position(problem.path, key=problem.key)
         click.echo(one_line(f"{document.path}:{line}:{column}: error OB320 {problem.message}"), err=True)
-    if tree is None or route_problems:  # Alertmanager would refuse this configuration: no answer to give
+    tree = simulator.tree
+    if tree is None or simulator.problems:  # Alertmanager would refuse this configuration: no answer to give
         sys.exit(1)
     try:  # after the configuration, as amtool does
         label_set = parse_labels(labels)
@@ -500,27 +558,83 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
         click.echo(one_line(f"opsbook: error: Failed to parse labels: {error}"), err=True)
         sys.exit(1)
     routes = tree.routes_for(label_set)
-    click.echo(",".join(r.receiver for r in routes))
+    held = {id(matched): simulator.muting(matched, at) for matched in routes} if at is not None else {}
+    open_routes = [matched for matched in routes if held.get(id(matched)) is None]
+    click.echo(",".join(r.receiver for r in open_routes))
+
+    def path_of(matched: Route) -> str:
+        return one_line("  " + " -> ".join(step.describe() for step in matched.lineage()) + f" => {matched.receiver}")
+
     if verbose:
-        for matched in routes:
-            path = " -> ".join(step.describe() for step in matched.lineage())
-            click.echo(one_line(f"  {path} => {matched.receiver}"))
+        for matched in open_routes:
+            click.echo(path_of(matched))
+    for matched in routes:
+        muting = held.get(id(matched))
+        if muting is not None:
+            reason, names = muting
+            how = "by mute_time_intervals" if reason == MUTE else "outside active_time_intervals"
+            click.echo(one_line(f"muted: {matched.receiver} {how} {', '.join(names)}"))
+            if verbose:
+                click.echo(path_of(matched))
 
 
-_RUNBOOK_TEMPLATE = """\
-title: {title}
-summary: When to use this runbook, in a sentence or two.
-severity: medium
-last_reviewed: {today}
-review_every: 90d
-steps:
-  - name: Check the service's health
-    run: echo "replace with the command that shows the problem"
-    expect: {{exit_code: 0, timeout: 30s}}
-  - name: Tell the incident channel
-    manual: Post what you found in the incident channel.
-verify: []
-"""
+@main.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--engine", type=click.Choice(sorted(scaffold.ENGINES)), default="mkdocs", show_default=True,
+              help="The site engine to configure: MkDocs (mkdocs.yml) or ProperDocs (properdocs.yml).")
+@click.option("--site-name", default=None, help="The site's name. Default: from the folder's name (Orders handbook).")
+def init(directory: str | None, engine: str, site_name: str | None) -> None:
+    """Start a handbook in DIRECTORY, never overwriting a file.
+
+    DIRECTORY (default: the current folder) is made if missing. opsbook writes what a handbook that checks
+    and builds needs: the engine's configuration, a home page, the schemas, an example runbook, .gitignore
+    entries, a pre-commit configuration and a GitHub workflow. A file that is there is left as it is and
+    named, and .gitignore only gets the entries it lacks, so running it again changes nothing.
+    """
+    root = Path(directory) if directory else Path.cwd()
+    if root.exists() and not root.is_dir():
+        raise click.UsageError(f"{root} is not a folder")
+    chosen = scaffold.ENGINES[engine]
+    name = site_name if site_name is not None else scaffold.site_name_for(root.resolve())
+    if not name.strip() or not name.isprintable() or "<" in name or ">" in name:
+        # Material writes the name into each page's <title> as it is.
+        raise click.UsageError("--site-name must be printable text on one line, without < or >")
+    outcome = scaffold.Outcome()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        config, _ = load_config(root)  # an existing configuration says where the docs and the runbooks are
+        folder = config.sources.get("runbook", ["runbooks"])[0]
+        files = scaffold.handbook_files(
+            chosen, site_name=name, heading=str(md_inline(name)), today=config.today_date, version=__version__,
+            docs_dir=config.docs_dir, runbook_folder=folder,
+            schemas={published_path(kind): schema_text(kind) for kind in schema_names()})
+        files, outcome.notes = scaffold.plan(root, files, docs_dir=config.docs_dir, runbook_folder=folder)
+        scaffold.write_new(root, files, outcome)
+        scaffold.add_ignores(root, outcome)
+    except OSError as error:
+        _say_init(outcome, root, chosen)
+        raise click.ClickException(one_line(f"cannot write the handbook into {root}: {error}")) from None
+    _say_init(outcome, root, chosen)
+
+
+def _say_init(outcome: scaffold.Outcome, root: Path, engine: scaffold.Engine) -> None:
+    """What `opsbook init` did, a line for each file written, then what it left as it was, and why."""
+    for path in outcome.written:
+        click.echo(one_line(f"opsbook: wrote {path}"))
+    if outcome.ignored:
+        click.echo(f"opsbook: added {', '.join(outcome.ignored)} to .gitignore")
+    if outcome.kept:
+        click.echo(one_line(f"opsbook: there already, left as they were: {', '.join(outcome.kept)}"))
+    for note in outcome.notes:
+        click.echo(one_line(f"opsbook: {note}"))
+    for name in scaffold.ENGINE_CONFIGS:
+        if name not in outcome.written and (root / name).is_file() and scaffold.plugin_missing(root / name):
+            click.echo(f"opsbook: {name} lists no opsbook plugin: add `- opsbook` (and `- search`) under its "
+                       "`plugins:`, or the site has no runbook pages")
+    if not (outcome.written or outcome.ignored):
+        click.echo("opsbook: nothing to do: every file opsbook init writes is there")
+    click.echo(f"opsbook: next: `opsbook check`, then `{engine.name} build --strict` "
+               f"(or `{engine.name} serve` to preview)")
 
 
 @main.group()
@@ -554,9 +668,7 @@ def new_runbook(runbook_id: str, directory: str | None, title: str | None) -> No
     else:
         schema_ref = None
     words = title or runbook_id.replace("-", " ").capitalize()
-    text = _RUNBOOK_TEMPLATE.format(title=_yaml_text(words), today=_dt.date.today().isoformat())
-    if schema_ref is not None:
-        text = f"# yaml-language-server: $schema={schema_ref}\n{text}"
+    text = scaffold.new_runbook(words, config.today_date, schema_ref)
     with file.open("x", encoding="utf-8") as handle:
         handle.write(text)
     click.echo(f"opsbook: wrote {file.relative_to(root).as_posix()}")
@@ -564,7 +676,3 @@ def new_runbook(runbook_id: str, directory: str | None, title: str | None) -> No
         click.echo("opsbook: no editor schema header: neither a schemas/ folder nor site_url; "
                    "`opsbook schema --out schemas` writes the schemas that the next runbook's header names")
 
-
-def _yaml_text(value: str) -> str:
-    """A YAML scalar that reads back as exactly `value`."""
-    return json.dumps(value, ensure_ascii=False)

@@ -1,8 +1,9 @@
 """opsbook's one configuration, read the same way by the CLI, the MkDocs plugin and the pytest plugin.
 
-It lives in the `opsbook` entry of `plugins:` in `mkdocs.yml`, or, for a handbook built without MkDocs,
-in `opsbook.yml` at its root (read only where there is no `mkdocs.yml`). Every option has a default,
-so an empty entry is a working setup.
+It lives in the `opsbook` entry of `plugins:` in `mkdocs.yml` (or ProperDocs' `properdocs.yml`, read as
+the engine reads it, `INHERIT:` included: `opsbook.engine_config`), or, for a handbook built without
+either, in `opsbook.yml` at its root (read only where there is no engine's file). Every option has a
+default, so an empty entry is a working setup.
 
 The options are declared once, in `OPTIONS`: the fields of `Config`, the validation of `opsbook.yml`
 (and of the plugin entry as the command reads it), the MkDocs plugin's configuration class and the
@@ -12,6 +13,7 @@ configuration reference (the `configuration` section) are all made from that tab
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 import fnmatch
 import os
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .diagnostics import Code, Diagnostic, Severity, make
 from .durations import parse_duration
+from .engine_config import ENGINE_FILES, MKDOCS_FILES, EngineConfig, read_engine_config
 from .loader import Document, Limits, load_yaml_file
 
 __all__ = ["OPTIONS", "Config", "Option", "find_root", "read_config"]
@@ -41,7 +44,10 @@ OB090 = Code("OB090", Severity.ERROR, "Invalid opsbook configuration",
                  "      sources:\n"
                  "        runbook: [runbooks]\n")
 
-CONFIG_FILES = ("mkdocs.yml", "mkdocs.yaml", "opsbook.yml", "opsbook.yaml")
+#: The files the configuration is read from, the first found in the root: the engines' own, in ProperDocs'
+#: order (`engine_config.ENGINE_FILES`: properdocs.yml, properdocs.yaml, mkdocs.yml, mkdocs.yaml), then
+#: opsbook's, for a handbook built without MkDocs or ProperDocs.
+CONFIG_FILES = (*ENGINE_FILES, "opsbook.yml", "opsbook.yaml")
 #: Pins `today` for one run when the configuration leaves it unset (a test, a rebuild of an old commit).
 TODAY_VARIABLE = "OPSBOOK_TODAY"
 
@@ -288,6 +294,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("paging_severities", (list,), ["critical", "page"],
            "The alert severities that page someone, and so must have a runbook",
            "list of text", items=str),
+    Option("paging_integrations", (list,), ["pagerduty", "opsgenie", "victorops", "pushover"],
+           "The Alertmanager integrations that page a person: a receiver with one of them is a pager, which "
+           "every alert of a paging severity must reach at every hour of the week (OB319)",
+           "list of integration names (`pagerduty`, `webhook`, ...)", items=str),
     Option("allow_env", (list,), [],
            "Variables of the caller's environment that runbook steps may see",
            "list of variable names", items=str),
@@ -380,6 +390,7 @@ class Config:
         max_depth: int = _OPTION
         max_nodes: int = _OPTION
         paging_severities: list[str] = _OPTION
+        paging_integrations: list[str] = _OPTION
         allow_env: list[str] = _OPTION
         production_environments: list[str] = _OPTION
         production_severity: str = _OPTION
@@ -436,7 +447,7 @@ class Config:
 
     @classmethod
     def from_mapping(cls, options: dict[str, Any] | None, root: Path, kinds: Mapping[str, Any], *,
-                     path: str = "mkdocs.yml", document: Document | None = None,
+                     path: str = "mkdocs.yml", document: Document | EngineConfig | None = None,
                      where: tuple[str | int, ...] = ()) -> tuple[Config, list[Diagnostic]]:
         """Validate user options; unknown or ill-typed options are diagnostics, defaults fill the rest.
 
@@ -452,11 +463,15 @@ class Config:
 
     @classmethod
     def _from_mapping(cls, options: dict[str, Any] | None, root: Path, kinds: Mapping[str, Any], *, path: str,
-                      document: Document | None, where: tuple[str | int, ...]) -> tuple[Config, list[Diagnostic]]:
+                      document: Document | EngineConfig | None,
+                      where: tuple[str | int, ...]) -> tuple[Config, list[Diagnostic]]:
         config = cls(root=root)
         problems: list[Diagnostic] = []
 
         def report(key_path: tuple[str | int, ...], message: str) -> None:
+            if isinstance(document, EngineConfig):  # the file of the INHERIT chain that wrote the option
+                problems.append(make(OB090, *document.locate((*where, *key_path)), message))
+                return
             line, column = document.position((*where, *key_path), key=True) if document else (1, 1)
             problems.append(make(OB090, path, line, column, message))
 
@@ -499,39 +514,78 @@ def find_root(start: Path) -> Path:
 
 
 def read_config(root: Path, kinds: Mapping[str, Any]) -> tuple[Config, list[Diagnostic]]:
-    """Read the configuration of the handbook at `root` from `mkdocs.yml` or `opsbook.yml`, for the
-    given kinds (`opsbook.registry.KINDS`)."""
-    for name in CONFIG_FILES:
-        file = root / name
-        if not file.is_file():
-            continue
-        documents, problems = load_yaml_file(file, name)
-        if problems or not documents:
-            return Config(root=root), problems
-        document = documents[0]
-        data = document.data if isinstance(document.data, dict) else {}
-        if name.startswith("opsbook"):
-            return Config.from_mapping(data, root, kinds, path=name, document=document)
-        options, where = _plugin_entry(data)
-        config, problems = Config.from_mapping(options, root, kinds, path=name, document=document, where=where)
-        if isinstance(data.get("repo_url"), str):
-            config.repo_url = data["repo_url"]
-        if isinstance(data.get("edit_uri"), str):
-            config.edit_uri = data["edit_uri"]
-        if isinstance(data.get("docs_dir"), str):
-            config.docs_dir = data["docs_dir"]
-        if isinstance(data.get("site_url"), str) and not config.site_url:
-            config.site_url = data["site_url"]
+    """Read the configuration of the handbook at `root`, for the given kinds (`opsbook.registry.KINDS`),
+    from the first of `CONFIG_FILES` there: the plugin entry and the settings of an engine's file (with the
+    files it inherits from, `engine_config.read_engine_config`), or the top level of `opsbook.yml`.
+
+    Where ProperDocs' own file and a `mkdocs.yml` are both there, the first is read, as ProperDocs does;
+    a warning says so when MkDocs, which reads the second, would be configured otherwise."""
+    present = [name for name in CONFIG_FILES if (root / name).is_file()]
+    if not present:
+        return Config(root=root), []
+    name = present[0]
+    if name in ENGINE_FILES:
+        config, problems = _read_engine(root, name, kinds)
+        for_mkdocs = next((other for other in present if other in MKDOCS_FILES), None)
+        if for_mkdocs and name not in MKDOCS_FILES and not any(p.severity is Severity.ERROR for p in problems):
+            problems.extend(_read_by_mkdocs(root, name, for_mkdocs, config, kinds))
         return config, problems
-    return Config(root=root), []
+    documents, problems = load_yaml_file(root / name, name)
+    if problems or not documents:
+        return Config(root=root), problems
+    document = documents[0]
+    data = document.data if isinstance(document.data, dict) else {}
+    return Config.from_mapping(data, root, kinds, path=name, document=document)
 
 
-def _plugin_entry(mkdocs: dict[str, Any]) -> tuple[dict[str, Any] | None, tuple[str | int, ...]]:
-    plugins = mkdocs.get("plugins")
-    if isinstance(plugins, dict):
-        return plugins.get("opsbook"), ("plugins", "opsbook")
-    if isinstance(plugins, list):
-        for index, entry in enumerate(plugins):
-            if isinstance(entry, dict) and "opsbook" in entry:
-                return entry["opsbook"], ("plugins", index, "opsbook")
-    return None, ()
+#: The fields of `Config` read from an engine's file, besides the options: its settings.
+_SETTINGS = ("docs_dir", "site_url", "repo_url", "edit_uri")
+
+
+def _read_engine(root: Path, name: str, kinds: Mapping[str, Any]) -> tuple[Config, list[Diagnostic]]:
+    """The configuration in the engine's file `name`, as the engine reads it: the opsbook entry of
+    `plugins:` and the settings, through the whole `INHERIT` chain."""
+    engine, problems = read_engine_config(root, name, OB090)
+    if engine is None or problems:
+        return Config(root=root), problems
+    options, where = engine.plugin_entry()
+    for place in engine.relative_values(where) if where else ():
+        problems.append(make(OB090, *engine.locate(place), "an opsbook option cannot be written with "
+                             "`!relative`: MkDocs takes it only under markdown_extensions"))
+    if problems:
+        return Config(root=root), problems
+    config, problems = Config.from_mapping(options, root, kinds, path=name, document=engine, where=where)
+    settings, refused = engine.settings(OB090)
+    problems.extend(refused)
+    config.repo_url = settings["repo_url"]
+    config.edit_uri = settings["edit_uri"]
+    config.docs_dir = settings["docs_dir"] or "docs"
+    if not config.site_url:
+        config.site_url = settings["site_url"] or None
+    return config, problems
+
+
+def _read_by_mkdocs(root: Path, name: str, other: str, config: Config,
+                    kinds: Mapping[str, Any]) -> list[Diagnostic]:
+    """A warning when `other` (the `mkdocs.yml` beside ProperDocs' `name`) configures MkDocs otherwise than
+    `name` configures ProperDocs and opsbook, at the first setting or option that differs."""
+    theirs, problems = _read_engine(root, other, kinds)
+    said = (f"{other} is not read: ProperDocs and opsbook read {name}, but `mkdocs build` reads {other}, "
+            f"which ")
+    if problems:
+        first = problems[0]
+        return [make(OB090, first.path, first.line, first.column,
+                     said + f"has a problem: {first.message}", severity=Severity.WARNING)]
+    fields = [f.name for f in dataclasses.fields(Config) if f.name != "root"]
+    differ = [field_name for field_name in fields if getattr(theirs, field_name) != getattr(config, field_name)]
+    if not differ:
+        return []
+    engine, _ = read_engine_config(root, other, OB090)
+    assert engine is not None  # read without a problem just above
+    _, where = engine.plugin_entry()
+    setting = differ[0]
+    path, line, column = engine.locate((setting,) if setting in _SETTINGS else (*where, setting))
+    return [make(OB090, path, line, column,
+                 said + f"sets {', '.join(differ)} otherwise; keep one file, or begin {name} with "
+                 f"`INHERIT: {other}` and write there only what ProperDocs needs apart",
+                 severity=Severity.WARNING)]
