@@ -267,11 +267,12 @@ def _free_port() -> int:
 class Alertmanager:
     """Debian's Alertmanager on loopback: no gossip, its own storage, debug logs in JSON."""
 
-    def __init__(self, folder: Path, config: Mapping[str, Any], zoneinfo: Path | None = None) -> None:
+    def __init__(self, folder: Path, config: Mapping[str, Any] | str, zoneinfo: Path | None = None) -> None:
+        """`config`: a mapping (written as JSON, which is YAML) or the text of a YAML file."""
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.config_file = folder / "alertmanager.yml"
-        self.config_file.write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
+        self.config_file.write_text(config if isinstance(config, str) else json.dumps(config), encoding="utf-8")
         self.log_file = folder / "alertmanager.log"
         self.zoneinfo = zoneinfo
         self.process: subprocess.Popen[bytes] | None = None
@@ -662,6 +663,56 @@ def _run_once(scenarios: Sequence[Scenario], folder: Path, timeout: float, group
     return Run(observed, time.monotonic() - started, len(posted), group_count, within, group_wait)
 
 
+# --- A configuration as written ----------------------------------------------------------------------
+
+#: In a configuration given as text: the webhook's address, and a time interval's real zone (`ZONE:name`).
+WEBHOOK = "WEBHOOK/"
+_ZONE = re.compile(r"ZONE:([A-Za-z_/+-]+)")
+
+
+def run_text(text: str, alerts: Sequence[dict[str, str]], at: datetime, folder: Path,
+             group_wait: float = GROUP_WAIT) -> Observed:
+    """One configuration, as written, through Alertmanager: the file it reads is `text` itself, with
+    `WEBHOOK/` the webhook's address and each `ZONE:<name>` the zone `name` shifted to the instant `at`.
+    Receivers are named `s0-...`, each with `webhook_configs: [{url: WEBHOOK/<its name>}]` and routes set
+    their own group_wait. One Alertmanager, so muted groups have no reason (`?`)."""
+    if (reason := available()) is not None:
+        raise OracleError(reason)
+    scenario = Scenario(folder.name, {}, list(alerts), at)
+    zoneinfo = folder / "zoneinfo"
+    shutil.rmtree(zoneinfo, ignore_errors=True)
+    zoneinfo.mkdir(parents=True)
+    zones = Zones(zoneinfo, math.ceil(time.time() + LEAD - GROUP_WAIT + group_wait))
+    with ExitStack() as stack:
+        webhook = stack.enter_context(Webhook())
+        written = _ZONE.sub(lambda found: zones.zone_for(at, found.group(1)), text.replace(WEBHOOK, webhook.url("")))
+        am = Alertmanager(folder / "as-written", written, zoneinfo)
+        stack.callback(am.stop)
+        am.start()
+        one = _Pass(am, webhook)
+        posted = [{"labels": {**alert, SCENARIO_LABEL: "0"}} for alert in alerts]
+        am.post_alerts(posted)
+        deadline = time.monotonic() + 30
+        time.sleep(group_wait)
+        while not _settled(one, am.get("/api/v2/alerts/groups"), len(posted)):
+            if time.monotonic() > deadline:
+                raise OracleError(f"Alertmanager did not flush every group within 30 s (log: {am.log_file})")
+            time.sleep(0.05)
+        [found], _, [muted] = _observe(one, [scenario], _Decoder([scenario]))
+    # The receivers by their names in the text (the decoder took their `s0-` away).
+    observed = Observed(inhibited=found.inhibited)
+    for (receiver, group, members), count in found.notifications.items():
+        observed.notifications[("s0-" + receiver, group, members)] += count
+    for (receiver, members), count in muted.items():
+        observed.muted[("s0-" + receiver, members, "?")] += count
+    return observed
+
+
+def as_written_text(text: str) -> str:
+    """The configuration text as opsbook reads it: the real zones, any webhook address."""
+    return _ZONE.sub(lambda found: found.group(1), text.replace(WEBHOOK, "http://127.0.0.1:9/"))
+
+
 # --- Timings -----------------------------------------------------------------------------------------
 
 
@@ -718,7 +769,12 @@ def opsbook_observed(scenario: Scenario) -> Observed:
     """opsbook's `simulate` for the scenario, in the form compared with Alertmanager's."""
     from opsbook.kinds.alerting.notify import simulate
 
-    outcome = simulate(scenario.config, scenario.alerts, scenario.at)
+    return outcome_observed(simulate(scenario.config, scenario.alerts, scenario.at))
+
+
+def outcome_observed(outcome: Any, *, reasons: bool = True) -> Observed:
+    """An `Outcome` of opsbook's in the form compared with Alertmanager's (without the reasons of muting
+    when Alertmanager was not asked for them)."""
     observed = Observed()
     for inhibited in outcome.inhibited:
         observed.inhibited[inhibited.alert] = frozenset(inhibited.by)
@@ -730,7 +786,7 @@ def opsbook_observed(scenario: Scenario) -> Observed:
         # inhibition left.
         live = frozenset(i for i in muted.alerts if i not in observed.inhibited)
         if live:
-            observed.muted[(muted.receiver, live, muted.reason)] += 1
+            observed.muted[(muted.receiver, live, muted.reason if reasons else "?")] += 1
     return observed
 
 
