@@ -32,7 +32,7 @@ from click.testing import CliRunner
 from test_accessibility import _serve
 from test_browser import CHROMIUM, FLAGS, sync_playwright
 
-from opsbook import mkdocs_plugin, plain_site
+from opsbook import plain_site
 from opsbook.cli import main
 from opsbook.pipeline import analyse
 from opsbook.render import Page
@@ -166,9 +166,11 @@ def test_a_handbook_without_engine_configuration_gets_material_with_system_fonts
     assert config["theme"] == {"name": "material", "font": False, "features": ["content.code.copy"]}
 
 
-def test_inherit_is_merged_as_mkdocs_merges_it(tmp_path: Path) -> None:
+def test_inherit_is_merged_as_mkdocs_merges_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The written configuration says what MkDocs reads from the handbook's file and its INHERIT parent,
-    tags included (`!ENV`, `!!python/name:`), less the plugins and with opsbook's additions."""
+    tags included (`!ENV`, `!!python/name:`), less the plugins and with opsbook's additions; `!ENV` is
+    written back, not resolved, so the engine reads the variable when it builds."""
+    monkeypatch.delenv("OPSBOOK_TEST_SITE_URL", raising=False)
     root = tmp_path / "handbook"
     shutil.copytree(FIXTURES / "minimal" / "runbooks", root / "runbooks")
     (root / "docs").mkdir()
@@ -177,7 +179,7 @@ def test_inherit_is_merged_as_mkdocs_merges_it(tmp_path: Path) -> None:
     (root / "config" / "base.yml").write_text(
         "site_name: Base\nsite_url: !ENV [OPSBOOK_TEST_SITE_URL, 'https://base.example/']\n"
         "theme: {name: material, features: [navigation.sections], palette: {primary: teal}}\n"
-        "extra: {team: platform, links: [a, b]}\n"
+        "extra: {team: platform, links: [a, b], since: 2024-05-01, mask: 0755, hours: 1:30, none: ~}\n"
         "markdown_extensions:\n  - toc: {permalink: true}\n"
         "  - pymdownx.emoji:\n      emoji_generator: !!python/name:material.extensions.emoji.to_svg\n",
         encoding="utf-8")
@@ -191,6 +193,9 @@ def test_inherit_is_merged_as_mkdocs_merges_it(tmp_path: Path) -> None:
     own = _mkdocs_config(root / "mkdocs.yml")
     for key in ("site_name", "site_url", "extra"):
         assert mine[key] == own[key], key
+    monkeypatch.setenv("OPSBOOK_TEST_SITE_URL", "https://set-at-build.example/")
+    assert _mkdocs_config(out / "mkdocs.yml")["site_url"] == "https://set-at-build.example/"
+    assert _mkdocs_config(out / "mkdocs.yml")["extra"] == _mkdocs_config(root / "mkdocs.yml")["extra"]
     own_theme, my_theme = own["theme"], mine["theme"]
     assert isinstance(own_theme, dict) and isinstance(my_theme, dict)
     assert my_theme == {**own_theme, "features": ["navigation.sections", "content.code.copy"]}
@@ -227,12 +232,27 @@ def test_each_not_in_nav_line_matches_its_page_alone(uri: str) -> None:
             assert not spec.match_file(other), (pattern, other)
 
 
-def test_the_constants_are_the_plugins() -> None:
-    """The site ships what the plugin ships, where it ships it (until the plugin reads them from here)."""
-    assert plain_site.REQUIRED_EXTENSIONS == mkdocs_plugin.REQUIRED_EXTENSIONS
-    assert plain_site.STYLESHEET_ASSET == mkdocs_plugin.STYLESHEET_ASSET
-    assert plain_site.SCRIPT_ASSET == mkdocs_plugin.SCRIPT_ASSET
-    assert plain_site.MERMAID_ASSET == mkdocs_plugin.MERMAID_ASSET
+@pytest.mark.parametrize(("theme", "copies"), [
+    ({"name": "material"}, True), ({"name": "materialx", "features": ["navigation.tabs"]}, True),
+    ({"name": "material", "features": ["content.code.copy"]}, True), ({"name": "mkdocs"}, False),
+    ({"name": "readthedocs", "features": []}, False)])
+def test_copy_buttons_under_material_and_its_fork(theme: dict[str, object], copies: bool) -> None:
+    """Material and mkdocs-materialx (`theme: materialx`, whose bundle reads the same `content.code.copy`)
+    get the copy button once, in the plugin's build and the plain site alike; other themes are left alone."""
+    from mkdocs.theme import Theme
+
+    before = list(theme.get("features") or [])  # type: ignore[call-overload]
+    written = dict(theme)
+    plain_site.with_copy_buttons(written)
+    features = written.get("features")
+    if copies:
+        assert features == [*before, *(["content.code.copy"] if "content.code.copy" not in before else [])]
+    else:
+        assert features == theme.get("features")
+    if theme["name"] in ("material", "mkdocs", "readthedocs"):  # the engine's own Theme, as the plugin has it
+        engine = Theme(**theme)  # type: ignore[arg-type]
+        plain_site.with_copy_buttons(engine)
+        assert ("content.code.copy" in (engine.get("features") or [])) == copies
 
 
 def test_no_docs_writes_the_generated_pages_alone_into_the_folder(tmp_path: Path) -> None:

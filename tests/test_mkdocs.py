@@ -187,3 +187,27 @@ def test_hand_written_pages_are_prepared_while_the_model_is_loaded(fixture_handb
     page.meta.update({"owner": "nobody", "last_reviewed": "2026-10-01", "review_every": "30d"})
     fresh = plugin.on_page_markdown(page.markdown, page=page, config=config, files=files)
     assert "*Owned by nobody · reviewed 2026-10-01 (56 days ago) · **review overdue** since 2026-10-31*" in fresh
+
+
+@pytest.mark.parametrize(("given", "beside"), [
+    ("mkdocs.yml", {"properdocs.yml": "INHERIT: mkdocs.yml\nsite_url: https://properdocs.example/\n"}),
+    ("site.yml", {"mkdocs.yml": "INHERIT: site.yml\nsite_url: https://mkdocs.example/\n"}),
+])
+def test_site_url_comes_from_the_file_the_engine_read(fixture_handbook: Callable[[str], Path], given: str,
+                                                      beside: dict[str, str]) -> None:
+    """`mkdocs build` reads mkdocs.yml even with properdocs.yml beside it (which ProperDocs and `opsbook
+    check` read first), and `mkdocs build -f site.yml` reads site.yml: the plugin takes the site_url the file
+    says (not the preview's address `mkdocs serve` puts in its place) from that file, not from another."""
+    from mkdocs.config import load_config
+
+    root = fixture_handbook("minimal")
+    text = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    (root / "mkdocs.yml").unlink()
+    (root / given).write_text(text + "site_url: https://given.example/handbook\n", encoding="utf-8")
+    for name, content in beside.items():
+        (root / name).write_text(content, encoding="utf-8")
+    config = load_config(str(root / given))
+    config.plugins.on_startup(command="serve", dirty=False)
+    config["site_url"] = "http://127.0.0.1:8000/"  # as `mkdocs serve` sets it before on_config
+    config = config.plugins.on_config(config)
+    assert config.plugins["opsbook"].core.site_url == "https://given.example/handbook/"

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .diagnostics import Code, Diagnostic, Severity, make
 from .durations import parse_duration
-from .engine_config import ENGINE_FILES, MKDOCS_FILES, EngineConfig, read_engine_config
+from .engine_config import ENGINE_FILES, MKDOCS_FILES, SETTINGS, EngineConfig, read_engine_config
 from .loader import Document, Limits, load_yaml_file
 
 __all__ = ["OPTIONS", "Config", "Option", "find_root", "read_config"]
@@ -513,13 +513,17 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def read_config(root: Path, kinds: Mapping[str, Any]) -> tuple[Config, list[Diagnostic]]:
+def read_config(root: Path, kinds: Mapping[str, Any], file: str | None = None) -> tuple[Config, list[Diagnostic]]:
     """Read the configuration of the handbook at `root`, for the given kinds (`opsbook.registry.KINDS`),
     from the first of `CONFIG_FILES` there: the plugin entry and the settings of an engine's file (with the
     files it inherits from, `engine_config.read_engine_config`), or the top level of `opsbook.yml`.
 
     Where ProperDocs' own file and a `mkdocs.yml` are both there, the first is read, as ProperDocs does;
-    a warning says so when MkDocs, which reads the second, would be configured otherwise."""
+    a warning says so when MkDocs, which reads the second, would be configured otherwise. With `file`,
+    the engine configuration the engine was given (the plugin knows it: `mkdocs build` reads `mkdocs.yml`,
+    `-f` any other), that file is read, whatever else is there."""
+    if file is not None:
+        return _read_engine(root, file, kinds)
     present = [name for name in CONFIG_FILES if (root / name).is_file()]
     if not present:
         return Config(root=root), []
@@ -536,10 +540,6 @@ def read_config(root: Path, kinds: Mapping[str, Any]) -> tuple[Config, list[Diag
     document = documents[0]
     data = document.data if isinstance(document.data, dict) else {}
     return Config.from_mapping(data, root, kinds, path=name, document=document)
-
-
-#: The fields of `Config` read from an engine's file, besides the options: its settings.
-_SETTINGS = ("docs_dir", "site_url", "repo_url", "edit_uri")
 
 
 def _read_engine(root: Path, name: str, kinds: Mapping[str, Any]) -> tuple[Config, list[Diagnostic]]:
@@ -584,7 +584,7 @@ def _read_by_mkdocs(root: Path, name: str, other: str, config: Config,
     assert engine is not None  # read without a problem just above
     _, where = engine.plugin_entry()
     setting = differ[0]
-    path, line, column = engine.locate((setting,) if setting in _SETTINGS else (*where, setting))
+    path, line, column = engine.locate((setting,) if setting in SETTINGS else (*where, setting))
     return [make(OB090, path, line, column,
                  said + f"sets {', '.join(differ)} otherwise; keep one file, or begin {name} with "
                  f"`INHERIT: {other}` and write there only what ProperDocs needs apart",

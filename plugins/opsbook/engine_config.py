@@ -15,7 +15,9 @@
 - **Tags.** `!ENV NAME` and `!ENV [NAME, OTHER, default]` are resolved as the `pyyaml_env_tag` package
   does for both engines: the first variable set, its text typed as YAML types a plain scalar, else the
   default (else null). `!relative` stands for a folder only under `markdown_extensions`: MkDocs refuses it
-  as the value of any setting opsbook reads, and so does opsbook.
+  as the value of any setting opsbook reads, and so does opsbook. `EngineConfig.as_written` gives the same
+  chain merged the same way with every tag kept as written (`Tagged`), for a configuration written out
+  for the engine to read (`opsbook build --out`).
 - **Settings.** `docs_dir`, `site_url`, `repo_url` and `edit_uri` are validated and completed as MkDocs'
   `config_options` do (`site_url` ends with `/`; `edit_uri` defaults from a GitHub, GitLab or Bitbucket
   `repo_url` and ends with `/`), in `EngineConfig.settings`.
@@ -27,7 +29,7 @@ line and column, so a diagnostic about an option inherited from a parent points 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,9 +38,9 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from .diagnostics import Code, Diagnostic, make
-from .loader import Document, _mapping_pairs, load_yaml_file
+from .loader import _SCALAR_TAGS, Document, _mapping_pairs, load_yaml_file
 
-__all__ = ["ENGINE_FILES", "MAX_INHERIT", "MKDOCS_FILES", "SETTINGS", "EngineConfig", "read_engine_config"]
+__all__ = ["ENGINE_FILES", "MAX_INHERIT", "MKDOCS_FILES", "SETTINGS", "EngineConfig", "Tagged", "read_engine_config"]
 
 #: The engines' configuration files, in ProperDocs' order of preference (MkDocs reads the last two only).
 ENGINE_FILES = ("properdocs.yml", "properdocs.yaml", "mkdocs.yml", "mkdocs.yaml")
@@ -51,14 +53,10 @@ SETTINGS = ("docs_dir", "site_url", "repo_url", "edit_uri")
 
 _ENV_TAG = "!ENV"
 _RELATIVE_TAG = "!relative"
-_SCALARS = yaml.constructor.SafeConstructor()
+_STR_TAG = "tag:yaml.org,2002:str"
+#: The tags of a list and a mapping written with none of their own.
+_PLAIN_COLLECTIONS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 _RESOLVER = yaml.resolver.Resolver()
-_TYPED = {
-    "tag:yaml.org,2002:null": _SCALARS.construct_yaml_null,
-    "tag:yaml.org,2002:bool": _SCALARS.construct_yaml_bool,
-    "tag:yaml.org,2002:int": _SCALARS.construct_yaml_int,
-    "tag:yaml.org,2002:float": _SCALARS.construct_yaml_float,
-}
 
 PathKey = tuple[str | int, ...]
 Report = Callable[[str, int, int, str], None]
@@ -72,6 +70,16 @@ class Relative:
     text: str
 
 
+@dataclass(frozen=True)
+class Tagged:
+    """A value as written under its tag, for the engine to read: a tag opsbook does not resolve (`!ENV`,
+    `!relative`, `!!python/name:`), or a scalar opsbook's loader keeps as text (a timestamp, `.nan`).
+    `value` is what the tag is put on: text, or a list or mapping of values as written."""
+
+    tag: str
+    value: Any
+
+
 @dataclass
 class Layer:
     """One file of an `INHERIT` chain: its path (relative to the root, `/`-separated), its document, and
@@ -80,6 +88,15 @@ class Layer:
     path: str
     document: Document
     data: dict[str, Any]
+
+    def as_written(self) -> dict[str, Any]:
+        """The file's values with every tag kept as written (`Tagged`), `INHERIT` taken out."""
+        node = self.document.node
+        if node is None or not isinstance(self.document.data, dict):
+            return {}
+        written = _Tags(self.document, [], None).value(node, self.document.data, ())
+        written.pop("INHERIT", None)
+        return written
 
 
 @dataclass
@@ -112,6 +129,12 @@ class EngineConfig:
         layer = best[1] if best else self.layers[0]
         line, column = layer.document.position(path, key=key)
         return layer.path, line, column
+
+    def as_written(self) -> dict[str, Any]:
+        """The values of the whole chain merged as in `data`, but with every tag kept as written
+        (`Tagged`), not resolved: what a configuration written out for the engine carries over, so that
+        the engine resolves `!ENV` when it builds, and reads `!!python/name:` as it always does."""
+        return _merged(layer.as_written() for layer in self.layers)
 
     def plugin_entry(self, name: str = "opsbook") -> tuple[Any, PathKey]:
         """The options of the plugin `name` under `plugins:` (a list of names and one-key mappings, or a
@@ -219,11 +242,16 @@ def read_engine_config(root: Path, file: str, code: Code) -> tuple[EngineConfig 
             problems.append(make(code, *inherit_at, f"INHERIT: the file '{parent}' does not exist "
                                                     f"(looked for {shown})"))
             return None, problems
-    merged: dict[str, Any] = {}
-    for layer in reversed(engine.layers):
-        merged = _merge(merged, layer.data)
-    engine.data = merged
+    engine.data = _merged(layer.data for layer in engine.layers)
     return engine, problems
+
+
+def _merged(layers: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The values of a chain, the given file's first: each file merged over the parent that follows it."""
+    merged: dict[str, Any] = {}
+    for data in reversed(list(layers)):
+        merged = _merge(merged, data)
+    return merged
 
 
 def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -244,20 +272,27 @@ def _resolve_tags(document: Document, problems: list[Diagnostic], code: Code) ->
 
 
 class _Tags:
-    def __init__(self, document: Document, problems: list[Diagnostic], code: Code) -> None:
+    """A document's values walked beside its nodes: with a `code`, `!ENV` resolved and `!relative` marked
+    (problems reported with that code); without one, every tag kept as written (`Tagged`)."""
+
+    def __init__(self, document: Document, problems: list[Diagnostic], code: Code | None) -> None:
         self.document = document
         self.problems = problems
         self.code = code
 
     def value(self, node: yaml.Node, value: Any, path: PathKey) -> Any:
-        if node.tag == _ENV_TAG:
-            return self.env(node, value, path)
-        if node.tag == _RELATIVE_TAG and isinstance(node, yaml.ScalarNode):
-            return Relative(str(node.value))
+        if self.code is not None:
+            if node.tag == _ENV_TAG:
+                return self.env(node, value, path)
+            if node.tag == _RELATIVE_TAG and isinstance(node, yaml.ScalarNode):
+                return Relative(str(node.value))
+        elif isinstance(node, yaml.ScalarNode):
+            return Tagged(node.tag, value) if isinstance(value, str) and node.tag != _STR_TAG else value
+        result = value
         if isinstance(node, yaml.SequenceNode) and isinstance(value, list) and len(value) == len(node.value):
-            return [self.value(item, data, (*path, index))
-                    for index, (item, data) in enumerate(zip(node.value, value))]
-        if isinstance(node, yaml.MappingNode) and isinstance(value, dict):
+            result = [self.value(item, data, (*path, index))
+                      for index, (item, data) in enumerate(zip(node.value, value))]
+        elif isinstance(node, yaml.MappingNode) and isinstance(value, dict):
             result = dict(value)
             done: set[str] = set()
             for key_node, value_node in _mapping_pairs(node):  # first pair of a key wins, as the loader's
@@ -265,8 +300,9 @@ class _Tags:
                 if isinstance(key, str) and key in value and key not in done:
                     done.add(key)
                     result[key] = self.value(value_node, value[key], (*path, key))
-            return result
-        return value
+        if self.code is None and node.tag not in _PLAIN_COLLECTIONS:  # `!ENV [A, B]`, `!!python/...`, `!!set`
+            return Tagged(node.tag, result)
+        return result
 
     def env(self, node: yaml.Node, value: Any, path: PathKey) -> Any:
         """`pyyaml_env_tag.construct_env_tag`: the first of the variables that is set, typed as a plain
@@ -292,6 +328,7 @@ class _Tags:
         return default
 
     def refuse(self, path: PathKey, message: str) -> None:
+        assert self.code is not None  # only tags being resolved are refused
         self.problems.append(make(self.code, self.document.path, *self.document.position(path), message))
 
 
@@ -299,7 +336,7 @@ def _typed(text: str) -> Any:
     """A variable's text as YAML types a plain scalar: `true` a boolean, `8` a number, `~` null; the rest
     (timestamps too, as the loader keeps them) text."""
     tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
-    construct = _TYPED.get(tag)
+    construct = _SCALAR_TAGS.get(tag)
     if construct is None:
         return text
     try:

@@ -33,6 +33,14 @@ from .config import OPTIONS, Config, Option
 from .diagnostics import Severity
 from .model import forget_parsed, special_docs
 from .pipeline import Analysis, analyse, load_config
+from .plain_site import (
+    MERMAID_ASSET,
+    REQUIRED_EXTENSIONS,
+    SCRIPT_ASSET,
+    STYLESHEET_ASSET,
+    find_mermaid,
+    with_copy_buttons,
+)
 from .publish import WRITE_ERRORS, discard, replace_folder, staging_beside, write_problem
 from .registry import CODES, KINDS, make_renderer
 from .render import Renderer
@@ -46,9 +54,6 @@ from .schema_validation import published_path, schema_names, schema_text
 __all__ = ["OpsbookConfig", "OpsbookPlugin"]
 
 log = get_plugin_logger(__name__)
-
-#: Markdown extensions the generated pages are written for.
-REQUIRED_EXTENSIONS = ("admonition", "tables", "toc", "pymdownx.details", "pymdownx.superfences")
 
 
 def _plugin_option(option: Option) -> c.BaseConfigOption[Any]:
@@ -123,8 +128,10 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         if unreadable:
             raise PluginError("opsbook: " + "; ".join(one_line(d.message) for d in unreadable))
         if not self.core.site_url:
-            # `mkdocs serve` replaces site_url with the preview's address: take the one the file says.
-            written, _ = load_config(root)
+            # `mkdocs serve` replaces site_url with the preview's address: take the one the file says, in
+            # the file this engine read (`mkdocs build` reads mkdocs.yml where properdocs.yml is there too).
+            engine_file = Path(config.config_file_path).name if config.config_file_path else None
+            written, _ = load_config(root, engine_file)
             self.core.site_url = written.site_url or config.site_url
         for extension in REQUIRED_EXTENSIONS:
             if extension not in config.markdown_extensions:
@@ -147,7 +154,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
                 config.extra_javascript.append(MERMAID_ASSET)
         if STYLESHEET_ASSET not in config.extra_css:
             config.extra_css.append(STYLESHEET_ASSET)
-        _with_copy_buttons(config)
+        with_copy_buttons(config.theme)
         if SCRIPT_ASSET not in config.extra_javascript:
             config.extra_javascript.append(SCRIPT_ASSET)
         return config
@@ -368,30 +375,10 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         return server
 
 
-MERMAID_ASSET = "assets/javascripts/mermaid.min.js"
 #: How much more a record's own page (a runbook, an alert) weighs in Material's search than other pages.
 RECORD_SEARCH_BOOST = 4
 #: Material's search index, in the site.
 SEARCH_INDEX = "search/search_index.json"
-#: opsbook's stylesheet (tables that never break inside a token, charts that scroll in their own box),
-#: package data shipped with the site.
-STYLESHEET_ASSET = "assets/stylesheets/opsbook.css"
-#: opsbook's script (Material's search dialog named, a table's box that scrolls reachable by keyboard),
-#: package data shipped with the site.
-SCRIPT_ASSET = "assets/javascripts/opsbook.js"
-
-
-def _with_copy_buttons(config: MkDocsConfig) -> None:
-    """Under Material, a copy button on every code block (its `content.code.copy` feature), so that a
-    runbook's command is copied whole, not retyped at night; other themes have no such feature."""
-    theme = config.theme
-    if getattr(theme, "name", None) != "material":
-        return
-    features = theme.get("features")
-    if features is None:
-        theme["features"] = features = []
-    if isinstance(features, list) and "content.code.copy" not in features:
-        features.append("content.code.copy")
 
 
 def _boost_record_pages(index: Path, urls: set[str]) -> None:
@@ -425,21 +412,15 @@ def _digest(markdown: str) -> bytes:
 
 
 def _find_mermaid(root: Path, option: str | None) -> Path | None:
-    """Mermaid's browser bundle: the `mermaid_js` option, else the npm package installed beside the handbook.
-
-    It comes from the `mermaid` npm package (`npm install --no-save mermaid@11`), never from a CDN:
-    a handbook read during an incident must not depend on a third party being up.
-    """
-    if option:
-        file = (root / option).resolve()
-        if not file.is_file():
-            raise PluginError(f"opsbook: mermaid_js names {option}, which is not a file")
-        return file
-    candidate = root / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
-    if candidate.is_file():
-        return candidate
-    log.info("Mermaid is not installed (npm install --no-save mermaid@11): diagrams are shown as text")
-    return None
+    """Mermaid's browser bundle, found as `opsbook build --out` finds it (`plain_site.find_mermaid`): an
+    option that names no file fails the build; none found is said at INFO."""
+    try:
+        found = find_mermaid(root, option)
+    except ValueError as error:
+        raise PluginError(f"opsbook: {error}") from None
+    if found is None:
+        log.info("Mermaid is not installed (npm install --no-save mermaid@11): diagrams are shown as text")
+    return found
 
 
 def _enable_mermaid_fences(config: MkDocsConfig) -> None:

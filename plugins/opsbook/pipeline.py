@@ -36,9 +36,10 @@ class Analysis:
         return render_pages(self.handbook, self.diagnostics)
 
 
-def load_config(root: Path) -> tuple[Config, list[Diagnostic]]:
-    """The configuration of the handbook at `root` (from `mkdocs.yml`, else `opsbook.yml`), and its problems."""
-    return read_config(root, KINDS)
+def load_config(root: Path, file: str | None = None) -> tuple[Config, list[Diagnostic]]:
+    """The configuration of the handbook at `root` (from the first of `config.CONFIG_FILES` there, or the
+    engine's configuration `file` in `root` when given), and its problems."""
+    return read_config(root, KINDS, file)
 
 
 def analyse(root: Path, config: Config | None = None) -> Analysis:

@@ -13,7 +13,10 @@ with what the opsbook plugin would add to it in `on_config` and `on_files`, writ
 - the Markdown extensions the generated pages are written for, and the `mermaid` fence when Mermaid's
   script is shipped with the site (from `mermaid_js` or `node_modules`, never a CDN);
 - opsbook's stylesheet and script, the published schemas and Mermaid's script, as files of the tree;
-- under Material, the copy button on code blocks.
+- under Material (or its community fork, `materialx`), the copy button on code blocks.
+
+The plugin takes from here what both ship and where (`REQUIRED_EXTENSIONS`, the assets' paths,
+`find_mermaid`, `with_copy_buttons`), so that the two cannot drift apart.
 
 Left out: the plugins (a plain configuration has none but the engine's own `search`), `hooks` (Python
 files are plugins too), and what names places beside the old configuration (`docs_dir`, `site_dir`,
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -36,12 +39,13 @@ import yaml
 
 from .config import CONFIG_FILES, OB090, Config
 from .diagnostics import Diagnostic, make
-from .engine_config import EngineConfig, read_engine_config
-from .loader import OB001
+from .engine_config import Tagged, read_engine_config
 from .render import Page
 from .schema_validation import published_path, schema_names, schema_text
 
-__all__ = ["SITE_CONFIG", "SITE_DOCS", "THEME_DIR", "PlainSite", "find_mermaid", "folder_files", "plain_site", "titled"]
+__all__ = ["COPY_BUTTON_THEMES", "MERMAID_ASSET", "REQUIRED_EXTENSIONS", "SCRIPT_ASSET", "SITE_CONFIG", "SITE_DOCS",
+           "STYLESHEET_ASSET", "THEME_DIR", "PlainSite", "find_mermaid", "folder_files", "plain_site", "titled",
+           "with_copy_buttons"]
 
 #: The configuration file of the site, beside its Markdown tree; MkDocs and Zensical both read it.
 SITE_CONFIG = "mkdocs.yml"
@@ -50,14 +54,22 @@ SITE_DOCS = "docs"
 #: Where the theme's `custom_dir` is copied, beside the configuration.
 THEME_DIR = "overrides"
 
-#: Markdown extensions the generated pages are written for (as the plugin's `REQUIRED_EXTENSIONS`).
+#: Markdown extensions the generated pages are written for, added by the plugin and written out here.
 REQUIRED_EXTENSIONS = ("admonition", "tables", "toc", "pymdownx.details", "pymdownx.superfences")
-#: Where the site ships its files, as the plugin ships them.
+#: opsbook's stylesheet (tables that never break inside a token, charts that scroll in their own box),
+#: package data shipped with the site, by the plugin and here.
 STYLESHEET_ASSET = "assets/stylesheets/opsbook.css"
+#: opsbook's script (Material's search dialog named, a table's box that scrolls reachable by keyboard),
+#: package data shipped with the site.
 SCRIPT_ASSET = "assets/javascripts/opsbook.js"
+#: Where Mermaid's script is shipped in the site.
 MERMAID_ASSET = "assets/javascripts/mermaid.min.js"
-#: The plugins a plain configuration keeps: the engines' own search (MkDocs', Material's, Zensical's).
-BUILT_IN_PLUGINS = ("search", "material/search")
+#: The themes with Material's copy button on code blocks (`content.code.copy`): Material and its
+#: community fork, mkdocs-materialx.
+COPY_BUTTON_THEMES = ("material", "materialx")
+#: The plugins a plain configuration keeps: the engines' own search (MkDocs', Material's and its fork's,
+#: Zensical's).
+BUILT_IN_PLUGINS = ("search", "material/search", "materialx/search")
 #: How `pymdownx.superfences` is told to leave a ```mermaid block for Mermaid to draw, as a YAML tag.
 MERMAID_FENCE_FORMAT = "tag:yaml.org,2002:python/name:pymdownx.superfences.fence_code_format"
 
@@ -103,9 +115,9 @@ def folder_files(folder: Path) -> list[Path]:
 
 
 def find_mermaid(root: Path, option: str | None) -> Path | None:
-    """Mermaid's browser bundle, as the plugin finds it: the `mermaid_js` option, else the npm package
-    beside the handbook (`npm install --no-save mermaid@11`), never a CDN. Raises ValueError when the
-    option names no file."""
+    """Mermaid's browser bundle: the `mermaid_js` option, else the npm package installed beside the handbook
+    (`npm install --no-save mermaid@11`), never a CDN: a handbook read during an incident must not depend
+    on a third party being up. Raises ValueError when the option names no file."""
     if option:
         file = (root / option).resolve()
         if not file.is_file():
@@ -131,10 +143,10 @@ def plain_site(config: Config, pages: Iterable[Page], docs: set[str],
                                   "theme": {"name": "material", "font": False}, "plugins": ["search"]}
         located = None
     else:
-        read, located, problems = _read_engine_config(config.root, source)
-        if problems or read is None:
+        located, problems = read_engine_config(config.root, source, OB090)
+        if problems or located is None:
             return None, source, problems
-        engine = read
+        engine = located.as_written()  # tags kept, for the engine to read: `!ENV` resolved when it builds
     site = PlainSite(config={})
     refused: list[Diagnostic] = []
     for key, value in engine.items():
@@ -167,10 +179,7 @@ def plain_site(config: Config, pages: Iterable[Page], docs: set[str],
                 refused.append(make(OB090, *where, f"theme.custom_dir names {custom}, which is not a folder"))
             site.theme_dir = folder
             theme["custom_dir"] = THEME_DIR
-        if theme.get("name") == "material":  # as the plugin's `_with_copy_buttons`
-            features = theme.setdefault("features", [])
-            if isinstance(features, list) and "content.code.copy" not in features:
-                features.append("content.code.copy")
+        with_copy_buttons(theme)
     site.config["markdown_extensions"] = _extensions(site.config.get("markdown_extensions"), mermaid is not None)
     for asset in (STYLESHEET_ASSET, SCRIPT_ASSET):
         site.files[asset] = resources.files("opsbook").joinpath("assets", PurePosixPath(asset).name).read_bytes()
@@ -191,6 +200,19 @@ def plain_site(config: Config, pages: Iterable[Page], docs: set[str],
     if lines:
         site.config["not_in_nav"] = _Block("\n".join(lines) + "\n")
     return (None if refused else site), source, refused
+
+
+def with_copy_buttons(theme: MutableMapping[str, Any]) -> None:
+    """Under Material or its community fork (`COPY_BUTTON_THEMES`), a copy button on every code block (the
+    `content.code.copy` feature), so that a runbook's command is copied whole, not retyped at night; other
+    themes have no such feature. `theme` is the engine's theme or the `theme:` mapping of a configuration."""
+    if theme.get("name") not in COPY_BUTTON_THEMES:
+        return
+    features = theme.get("features")
+    if features is None:
+        theme["features"] = features = []
+    if isinstance(features, list) and "content.code.copy" not in features:
+        features.append("content.code.copy")
 
 
 def _built_in_plugins(plugins: Any) -> tuple[list[Any], list[str]]:
@@ -235,7 +257,7 @@ def _extensions(written: Any, mermaid: bool) -> list[Any]:
         options = dict(options) if isinstance(options, dict) else {}
         fences = list(options.get("custom_fences") or [])
         if not any(isinstance(fence, dict) and fence.get("name") == "mermaid" for fence in fences):
-            fences.append({"name": "mermaid", "class": "mermaid", "format": _Tagged(MERMAID_FENCE_FORMAT, "")})
+            fences.append({"name": "mermaid", "class": "mermaid", "format": Tagged(MERMAID_FENCE_FORMAT, "")})
         options["custom_fences"] = fences
         extensions[index] = {"pymdownx.superfences": options}
     return extensions
@@ -259,78 +281,18 @@ def _pattern(uri: str) -> str:
     return "/" + escaped
 
 
-def _read_engine_config(root: Path, name: str) -> tuple[dict[str, Any] | None, EngineConfig | None,
-                                                       list[Diagnostic]]:
-    """The handbook's engine configuration with its tags kept as written, `INHERIT:` merged as the engine
-    merges it: the chain of files as `engine_config` finds and bounds it, each file's text read again
-    with its tags kept."""
-    engine, problems = read_engine_config(root, name, OB090)
-    if engine is None or problems:
-        return None, engine, problems
-    merged: dict[str, Any] = {}
-    for layer in reversed(engine.layers):
-        try:
-            data = yaml.load(layer.document.text, Loader=_TagKeepingLoader) or {}
-        except yaml.YAMLError as error:  # the loader read it: PyYAML's constructor refuses what it kept
-            mark = getattr(error, "problem_mark", None)
-            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-            return None, engine, [make(OB001, layer.path, line, column, str(error).splitlines()[0])]
-        if isinstance(data, dict):
-            data.pop("INHERIT", None)
-            merged = _merge(merged, data)
-    return merged, engine, []
-
-
-def _merge(parent: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
-    """`child` over `parent`: mappings merged key by key, any other value replaced (mergedeep's REPLACE)."""
-    merged = dict(parent)
-    for key, value in child.items():
-        if isinstance(merged.get(key), dict) and isinstance(value, dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-@dataclass(frozen=True)
-class _Tagged:
-    """A value written with a tag that only the engine can read (`!ENV`, `!!python/name:`), kept as written."""
-
-    tag: str
-    value: Any
-
-
 class _Block(str):
     """A string written as a YAML literal block (`|`), one pattern a line."""
 
 
-class _TagKeepingLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, with every other tag kept as a `_Tagged` value instead of constructed."""
-
-
-def _keep_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> _Tagged:
-    value: Any
-    if isinstance(node, yaml.MappingNode):
-        value = loader.construct_mapping(node, deep=True)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_scalar(node)  # type: ignore[arg-type]
-    return _Tagged(node.tag, value)
-
-
-_TagKeepingLoader.add_multi_constructor("!", _keep_tag)
-_TagKeepingLoader.add_multi_constructor("tag:yaml.org,2002:python/", _keep_tag)
-
-
 class _Dumper(yaml.SafeDumper):
-    """PyYAML's safe dumper, writing `_Tagged` values back with their tag and `_Block` as a literal block."""
+    """PyYAML's safe dumper, writing `Tagged` values back with their tag and `_Block` as a literal block."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True  # each value written out where it is used, as the engine would read it
 
 
-def _represent_tagged(dumper: yaml.SafeDumper, data: _Tagged) -> yaml.Node:
+def _represent_tagged(dumper: yaml.SafeDumper, data: Tagged) -> yaml.Node:
     if isinstance(data.value, dict):
         return dumper.represent_mapping(data.tag, data.value)
     if isinstance(data.value, list):
@@ -342,5 +304,5 @@ def _represent_block(dumper: yaml.SafeDumper, data: _Block) -> yaml.Node:
     return dumper.represent_scalar("tag:yaml.org,2002:str", str(data), style="|")
 
 
-_Dumper.add_representer(_Tagged, _represent_tagged)
+_Dumper.add_representer(Tagged, _represent_tagged)
 _Dumper.add_representer(_Block, _represent_block)

@@ -26,7 +26,7 @@ from markupsafe import Markup
 from ...diagnostics import Code, Diagnostic, Severity, make
 from ...model import Handbook, Record
 from .alertmanager import AlertmanagerConfig
-from .links import primary_alertmanager
+from .links import primary_alertmanager, teams_for_receiver
 from .routing import Route
 from .rules import AlertRule
 from .timeintervals import load_location
@@ -460,23 +460,13 @@ def _must_page(handbook: Handbook, alert: AlertRule) -> bool:
     return alert.severity in set(handbook.config.paging_severities)
 
 
-def _teams_by_receiver(handbook: Handbook) -> dict[str, list[Record]]:
-    index: dict[str, list[Record]] = {}
-    for team in handbook.all("team"):
-        names = team.data.get("receivers")
-        for name in names if isinstance(names, list) else []:
-            if isinstance(name, str):
-                index.setdefault(name, []).append(team)
-    return index
-
-
 def _team_of(handbook: Handbook, config: AlertmanagerConfig, alert: AlertRule) -> Record | None:
     """The team an alert pages: the first team claiming a receiver the alert is routed to, whatever the time."""
     tree = config.tree
-    teams = handbook.derived("alerting.coverage-teams", _teams_by_receiver)
     for route in tree.routes_for(alert.routing_labels()) if tree is not None else []:
-        if teams.get(route.receiver):
-            return teams[route.receiver][0]
+        teams = teams_for_receiver(handbook, route.receiver)
+        if teams:
+            return teams[0]
     return None
 
 
