@@ -601,10 +601,6 @@ def _as_written(text: str, alerts: list[dict[str, str]], at: datetime, folder: P
 
 
 @needs_alertmanager
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "opsbook reads match/match_re/source_match/target_match values, group_by and equal names as PyYAML "
-    "converts them (1.10 -> 1.1, yes -> true, 0x1F -> 31, 12:30 -> 750, on -> true), Alertmanager as written "
-    "(routing.read_matchers, go_text)"))
 def test_matchers_as_written_agree_with_alertmanager(tmp_path: Path) -> None:
     """Unquoted values that YAML 1.1 reads as numbers or booleans, in `match`, `match_re`, inhibition
     rules, `group_by` and `equal`, are the text written, for Alertmanager."""

@@ -18,7 +18,7 @@ from ...diagnostics import Code, Diagnostic, Severity, make
 from ...loader import Document
 from ...model import Kind, MappingListField, Record
 from .notify import Simulator
-from .routing import RoutingTree, integrations_of
+from .routing import RoutingTree, integrations_of, scalar_text
 
 __all__ = ["AlertmanagerConfig", "Receiver", "ALERTMANAGER_KIND", "RECEIVER_KIND", "as_written"]
 
@@ -67,12 +67,8 @@ class AlertmanagerConfig(Record):
 
     @property
     def time_intervals(self) -> list[str]:
-        names = []
-        for key in ("time_intervals", "mute_time_intervals"):
-            for item in self.data.get(key) or []:
-                if isinstance(item, dict) and isinstance(item.get("name"), str):
-                    names.append(item["name"])
-        return names
+        """The names of the time intervals, as Alertmanager reads them (`2027` as written, not a number)."""
+        return [name for name in self.simulator.intervals if name] if self.simulator else []
 
     inhibit_rules = MappingListField()
 
@@ -104,7 +100,8 @@ class Receiver(Record):
 
 def as_written(document: Document, path: tuple[str | int, ...]) -> str | None:
     """The scalar at `path` as it is written, as Alertmanager's YAML library reads it into a string
-    (PyYAML reads `17:00` as the number 1020); None for null or where there is no scalar."""
+    (PyYAML reads `17:00` as the number 1020, `1.10` as 1.1, `on` as True); None for null or where there
+    is no scalar. Every reading of the configuration passes it as `text` (`notify.Simulator`)."""
     node = document.node_at(path)
     if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
         return str(node.value)
@@ -126,7 +123,10 @@ def alertmanager_records(document: Document) -> Iterator[Record | Diagnostic]:
     for key in data:
         if key not in _TOP_LEVEL:
             yield problem((key,), f"unknown field '{key}' at the top of the Alertmanager configuration", key=True)
-    simulator = Simulator(data, text=lambda path: as_written(document, path))
+    def text(path: tuple[str | int, ...]) -> str | None:
+        return as_written(document, path)
+
+    simulator = Simulator(data, text=text)
     for found in simulator.problems:
         yield problem(found.path, found.message, key=found.key)
     stem = Path(document.path).name.rsplit(".", 1)[0]
@@ -135,9 +135,14 @@ def alertmanager_records(document: Document) -> Iterator[Record | Diagnostic]:
     seen: set[str] = set()
     declared = data.get("receivers")
     for index, receiver in enumerate(declared if isinstance(declared, list) else []):
-        if isinstance(receiver, dict) and isinstance(receiver.get("name"), str) and receiver["name"] not in seen:
-            seen.add(receiver["name"])
-            yield Receiver(receiver["name"], receiver, document, index=index)
+        # The name as Alertmanager reads it, as the routes name it (`name: 2027` is "2027").
+        given = receiver.get("name") if isinstance(receiver, dict) else None
+        if isinstance(given, (dict, list)):
+            continue
+        name = scalar_text(given, ("receivers", index, "name"), text)
+        if name and name not in seen:
+            seen.add(name)
+            yield Receiver(name, receiver, document, index=index)
 
 
 ALERTMANAGER_KIND = Kind(

@@ -13,6 +13,10 @@ Each rule follows a file of Alertmanager's source (0.25, Debian's, unless said o
   not count: two alerts matching both sides do not silence each other. An inhibited alert still
   inhibits others.
 
+The values of `source_match`, `target_match` and their `_re` forms, the `*_matchers` strings and the
+names under `equal` are Go strings, read by Alertmanager as written: `severity: on` is `on`, not PyYAML's
+`True`; `text` gives them from the document (`routing.scalar_text`).
+
 Alertmanager's main branch keeps, for each rule and each set of `equal` values, a single source alert
 (the one that resolves last, else the last to arrive) and judges with that one alone; with several
 firing source alerts of which some match both sides, whether the target is inhibited there depends on
@@ -26,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .routing import Matcher, RouteProblem, go_text, read_matchers
+from .routing import Matcher, RouteProblem, TextAt, read_matchers, scalar_text
 
 __all__ = ["InhibitRule", "Inhibition", "read_inhibit_rules", "inhibitions"]
 
@@ -60,10 +64,10 @@ class Inhibition:
     by: tuple[int, ...]
 
 
-def read_inhibit_rules(config: Mapping[str, Any], *, base: tuple[str | int, ...] = ()) -> tuple[
-        list[InhibitRule], list[RouteProblem]]:
+def read_inhibit_rules(config: Mapping[str, Any], *, base: tuple[str | int, ...] = (),
+                       text: TextAt | None = None) -> tuple[list[InhibitRule], list[RouteProblem]]:
     """The inhibition rules of a configuration, and what Alertmanager would refuse in them, each at its
-    path. A rule with a problem is left out."""
+    path. A rule with a problem is left out. `text` gives the scalar at a path as written."""
     problems: list[RouteProblem] = []
     rules: list[InhibitRule] = []
     declared = config.get("inhibit_rules")
@@ -88,8 +92,8 @@ def read_inhibit_rules(config: Mapping[str, Any], *, base: tuple[str | int, ...]
             for name, pattern in value.items() if isinstance(value, dict) else ():
                 if pattern is None:
                     problems.append(RouteProblem((*path, side, name), f"invalid regexp value for '{name}'"))
-        source = read_matchers(data, path, ("source_match", "source_match_re", "source_matchers"), problems)
-        target = read_matchers(data, path, ("target_match", "target_match_re", "target_matchers"), problems)
+        source = read_matchers(data, path, ("source_match", "source_match_re", "source_matchers"), problems, text)
+        target = read_matchers(data, path, ("target_match", "target_match_re", "target_matchers"), problems, text)
         equal: list[str] = []
         raw = data.get("equal")
         if raw is not None and not isinstance(raw, list):
@@ -101,7 +105,7 @@ def read_inhibit_rules(config: Mapping[str, Any], *, base: tuple[str | int, ...]
                 problems.append(RouteProblem((*path, "equal", position), "equal must be a list of label names"))
                 continue
             else:
-                name = go_text(item)
+                name = scalar_text(item, (*path, "equal", position), text)
                 if not _LABEL_NAME.match(name):
                     problems.append(RouteProblem((*path, "equal", position), f"'{name}' is not a valid label name"))
                     continue

@@ -32,12 +32,12 @@ the routing tree, then of the first alert of each group (Alertmanager sends them
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .inhibition import InhibitRule, inhibitions, read_inhibit_rules
-from .routing import Route, RouteProblem, RoutingTree, build_tree, go_text, integrations_of
+from .routing import Route, RouteProblem, RoutingTree, TextAt, build_tree, go_text, integrations_of
 from .timeintervals import TimeIntervals, holding, read_time_intervals, route_interval_problems
 
 __all__ = ["Notification", "Muted", "Inhibited", "Outcome", "Simulator", "simulate", "MUTE", "NOT_ACTIVE"]
@@ -116,17 +116,18 @@ class Simulator:
     `problems` lists what Alertmanager would refuse in it (routes, time intervals, inhibition rules),
     each at its path; a simulation reads past them: a route with a bad matcher matches nothing, an
     interval entry or inhibition rule with a problem is left out, an interval no one defines never holds.
+    `text` gives the scalar at a path as written (`alertmanager.as_written`), which Alertmanager reads
+    wherever it reads a string: matcher values, `group_by`, `equal`, names of receivers and intervals.
     """
 
-    def __init__(self, config: Mapping[str, Any], *, version: str = "0.25",
-                 text: Callable[[tuple[str | int, ...]], str | None] | None = None) -> None:
+    def __init__(self, config: Mapping[str, Any], *, version: str = "0.25", text: TextAt | None = None) -> None:
         self.version = version
         tree, problems = build_tree(config, version=version, text=text)
         self.tree: RoutingTree | None = tree
         self.intervals: TimeIntervals
         self.intervals, interval_problems = read_time_intervals(config, text=text)
         self.rules: list[InhibitRule]
-        self.rules, rule_problems = read_inhibit_rules(config)
+        self.rules, rule_problems = read_inhibit_rules(config, text=text)
         self.problems: list[RouteProblem] = [
             *problems, *interval_problems,
             *(route_interval_problems(tree.root, self.intervals) if tree is not None else ()), *rule_problems]
@@ -183,8 +184,10 @@ class Simulator:
 
 
 def simulate(config: Mapping[str, Any], alerts: Sequence[Mapping[str, str]], at: _dt.datetime, *,
-             version: str = "0.25") -> Outcome:
+             version: str = "0.25", text: TextAt | None = None) -> Outcome:
     """What Alertmanager (`version`, 0.25 by default, or `main`) sends for `alerts` firing together
     under `config` (a parsed configuration, as `yaml.safe_load` gives it) when their groups are flushed
-    at the instant `at`: notifications, muted groups, inhibited alerts."""
-    return Simulator(config, version=version).run(alerts, at)
+    at the instant `at`: notifications, muted groups, inhibited alerts. `text` gives the scalar at a path
+    as written (`alertmanager.as_written`); without it, PyYAML's numbers and booleans are read back
+    as `routing.go_text` reads them (`1.10` is `1.1`, `yes` is `true`), not as Alertmanager reads them."""
+    return Simulator(config, version=version, text=text).run(alerts, at)

@@ -11,6 +11,15 @@ receiver, `group_by` and the timings `group_wait`, `group_interval` and `repeat_
 unless the route sets them, from `DefaultRouteOpts` at the root (30s, 5m, 4h, no grouping labels);
 `group_by: ['...']` groups by all labels; `mute_time_intervals` and `active_time_intervals` are not
 inherited. How `group_by` and the timings are checked is `config/config.go`'s `Route.UnmarshalYAML`.
+
+Every field Alertmanager reads into a Go string (receiver names, `match` and `match_re` values,
+`matchers`, `group_by`, the timings, the names of time intervals; `source_match`, `target_match` and
+`equal` of inhibition rules) is the scalar as written: Go's yaml.v2 hands a string field the text, where
+PyYAML (YAML 1.1) has already turned `1.10`, `yes`, `on`, `0x1F`, `017`, `1_000` and `12:30` into numbers
+and booleans. So `build_tree` and `read_matchers` take `text`, the scalar at a path as written in the
+document (`alertmanager.as_written`); without it (a configuration given as plain values) PyYAML's value
+is read back by `go_text`, which cannot tell `1.10` from `1.1`. `continue`, Go's bool, is read as yaml.v2
+reads a bool: `y` and `n` too, which PyYAML leaves as text, and nothing that is not a boolean.
 Where Alertmanager's current main branch differs from 0.25 (Debian's), `build_tree(version="main")`
 follows main: an empty `group_by: []` groups everything together there (alertmanager#4825), while
 0.25 reads it as absent and inherits the parent's.
@@ -27,8 +36,11 @@ from typing import Any
 import re2
 
 __all__ = ["Matcher", "MatcherError", "Route", "RoutingTree", "parse_matcher", "parse_matchers", "parse_labels",
-           "build_tree", "integrations_of", "read_matchers", "parse_go_duration", "go_text", "VERSIONS",
-           "GROUP_WAIT", "GROUP_INTERVAL", "REPEAT_INTERVAL"]
+           "build_tree", "integrations_of", "read_matchers", "parse_go_duration", "go_text", "scalar_text",
+           "TextAt", "VERSIONS", "GROUP_WAIT", "GROUP_INTERVAL", "REPEAT_INTERVAL"]
+
+#: The text of the YAML scalar at a path of the document, as written, or None when there is none to give.
+TextAt = Callable[[tuple[str | int, ...]], str | None]
 
 #: The Alertmanager versions whose behaviour can be asked for where they differ: Debian's 0.25 (the
 #: default, the one the tests run) and the current main branch.
@@ -276,13 +288,42 @@ class RouteProblem:
 
 
 def go_text(value: Any) -> str:
-    """A YAML scalar as Alertmanager's YAML library hands it to a Go string: null is empty, a boolean
-    lower-case (the text of a scalar PyYAML has turned into a number is best read from the document)."""
+    """A YAML scalar as Alertmanager's YAML library hands it to a Go string, when only PyYAML's value is
+    at hand: null is empty, a boolean lower-case (what was written, `1.10` or `yes`, is in the document
+    alone: `scalar_text`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def scalar_text(value: Any, path: tuple[str | int, ...], text: TextAt | None) -> str:
+    """The string Alertmanager reads from the scalar `value` at `path`: as written when `text` gives it
+    (`1.10`, `yes`, `0x1F`, `12:30`), null as empty, else `go_text(value)`."""
+    if value is None:
+        return ""
+    written = text(path) if text is not None else None
+    return go_text(value) if written is None else written
+
+
+#: The plain scalars yaml.v2 (YAML 1.1) reads as booleans and PyYAML as text (PyYAML's other booleans it
+#: reads as booleans; quoted, `"true"` is text to both, which a Go bool refuses).
+_GO_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
+
+
+def _go_bool(value: Any, path: tuple[str | int, ...], key: str, problems: list[RouteProblem]) -> bool:
+    """A Go bool field as yaml.v2 fills it: null is false, `y` and `n` are booleans (PyYAML leaves them as
+    text; quoted, yaml.v2 would refuse them), anything else but a boolean is refused."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in _GO_BOOLS:
+        return _GO_BOOLS[value]
+    shown = value if isinstance(value, (str, int, float)) else type(value).__name__
+    problems.append(RouteProblem((*path, key), f"{key} must be true or false, not {shown}"))
+    return False
 
 
 def parse_go_duration(text: str) -> _dt.timedelta | None:
@@ -301,10 +342,11 @@ def parse_go_duration(text: str) -> _dt.timedelta | None:
 
 
 def read_matchers(data: Mapping[str, Any], path: tuple[str | int, ...], keys: tuple[str, str, str],
-                  problems: list[RouteProblem]) -> list[Matcher]:
+                  problems: list[RouteProblem], text: TextAt | None = None) -> list[Matcher]:
     """The matchers of one mapping written in the three syntaxes, under the names `keys` gives them:
     equality (`match`, `source_match`), regular expressions (`match_re`) and matcher strings
-    (`matchers`); each problem is added to `problems` at its path."""
+    (`matchers`); each problem is added to `problems` at its path. `text` gives a scalar as written
+    (`scalar_text`): `match: {v: 1.10}` is `v="1.10"`, as for Alertmanager."""
     matchers: list[Matcher] = []
     for kind, op in ((keys[0], "="), (keys[1], "=~")):
         value = data.get(kind)
@@ -317,23 +359,30 @@ def read_matchers(data: Mapping[str, Any], path: tuple[str | int, ...], keys: tu
             if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", go_text(name)):
                 problems.append(RouteProblem((*path, kind, name), f"invalid label name '{name}'"))
                 continue
+            if isinstance(expected, (dict, list)):
+                problems.append(RouteProblem((*path, kind, name), f"the value of {name} in {kind} must be text, "
+                                             f"not a {'mapping' if isinstance(expected, dict) else 'list'}"))
+                continue
             try:
-                matchers.append(Matcher.make(go_text(name), op, go_text(expected)))
+                matchers.append(Matcher.make(go_text(name), op, scalar_text(expected, (*path, kind, name), text)))
             except MatcherError as error:
                 problems.append(RouteProblem((*path, kind, name), str(error)))
     raw = data.get(keys[2])
     if raw is not None and not isinstance(raw, list):
         problems.append(RouteProblem((*path, keys[2]), f"{keys[2]} must be a list of strings"))
     for index, line in enumerate(raw if isinstance(raw, list) else []):
+        if isinstance(line, (dict, list)):
+            problems.append(RouteProblem((*path, keys[2], index), f"{keys[2]} must be a list of strings"))
+            continue
         try:
-            matchers.extend(parse_matchers(go_text(line)))
+            matchers.extend(parse_matchers(scalar_text(line, (*path, keys[2], index), text)))
         except MatcherError as error:
             problems.append(RouteProblem((*path, keys[2], index), str(error)))
     return matchers
 
 
 def _grouping(data: Mapping[str, Any], parent: Route | None, path: tuple[str | int, ...], version: str,
-              problems: list[RouteProblem]) -> tuple[list[str], bool]:
+              problems: list[RouteProblem], text: TextAt | None) -> tuple[list[str], bool]:
     """`group_by` as `NewRoute` inherits it, checked as `Route.UnmarshalYAML` checks it."""
     inherited = (parent.group_by, parent.group_by_all) if parent else ([], False)
     raw = data.get("group_by")
@@ -345,7 +394,10 @@ def _grouping(data: Mapping[str, Any], parent: Route | None, path: tuple[str | i
     names: list[str] = []
     every = False
     for index, item in enumerate(raw):
-        name = go_text(item)
+        if isinstance(item, (dict, list)):
+            problems.append(RouteProblem((*path, "group_by", index), "group_by must be a list of label names"))
+            continue
+        name = scalar_text(item, (*path, "group_by", index), text)
         if name == "...":
             every = True
         elif not _LABEL_NAME.match(name):
@@ -365,16 +417,18 @@ def _grouping(data: Mapping[str, Any], parent: Route | None, path: tuple[str | i
 
 
 def _timing(data: Mapping[str, Any], key: str, inherited: _dt.timedelta, path: tuple[str | int, ...],
-            problems: list[RouteProblem]) -> _dt.timedelta:
+            problems: list[RouteProblem], text: TextAt | None) -> _dt.timedelta:
     raw = data.get(key)
     if raw is None:
         return inherited
     if isinstance(raw, (dict, list)):
         problems.append(RouteProblem((*path, key), f"{key} must be a duration such as 30s or 5m"))
         return inherited
-    value = parse_go_duration(go_text(raw))
+    written = scalar_text(raw, (*path, key), text)
+    value = parse_go_duration(written)
     if value is None:
-        problems.append(RouteProblem((*path, key), f"{key}: not a valid duration string: '{go_text(raw)}'"))
+        reason = "empty duration string" if not written else f"not a valid duration string: '{written}'"
+        problems.append(RouteProblem((*path, key), f"{key}: {reason}"))
         return inherited
     if not value and key != "group_wait":
         problems.append(RouteProblem((*path, key), f"{key} cannot be zero"))
@@ -383,46 +437,44 @@ def _timing(data: Mapping[str, Any], key: str, inherited: _dt.timedelta, path: t
 
 
 def _interval_names(data: Mapping[str, Any], key: str, path: tuple[str | int, ...], problems: list[RouteProblem],
-                    text: Callable[[tuple[str | int, ...]], str | None] | None) -> list[str]:
+                    text: TextAt | None) -> list[str]:
     raw = data.get(key)
     if raw is None:
         return []
     if not isinstance(raw, list) or any(isinstance(item, (dict, list)) for item in raw):
         problems.append(RouteProblem((*path, key), f"{key} must be a list of time interval names"))
         return []
-    names = []
-    for index, item in enumerate(raw):
-        written = text((*path, key, index)) if text is not None and item is not None else None
-        names.append(go_text(item) if written is None else written)
-    return names
+    return [scalar_text(item, (*path, key, index), text) for index, item in enumerate(raw)]
 
 
 def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = (), version: str = "0.25",
-               text: Callable[[tuple[str | int, ...]], str | None] | None = None) -> tuple[RoutingTree | None,
-                                                                                         list[RouteProblem]]:
+               text: TextAt | None = None) -> tuple[RoutingTree | None, list[RouteProblem]]:
     """The routing tree of an Alertmanager configuration, and the problems found while building it.
     `version` is the Alertmanager whose rules apply where versions differ (`VERSIONS`); `text`, when
-    given, is the scalar at a path as written (for the names of time intervals, which PyYAML may have
-    read as numbers)."""
+    given, is the scalar at a path as written, read wherever Alertmanager reads a string (receiver
+    names, matchers, `group_by`, timings, names of time intervals), which PyYAML may have read as a
+    number or a boolean."""
     if version not in VERSIONS:
         raise ValueError(f"unknown Alertmanager version {version!r}: one of {', '.join(VERSIONS)}")
     problems: list[RouteProblem] = []
     receivers: dict[str, dict[str, Any]] = {}
     declared = config.get("receivers")
     for index, receiver in enumerate(declared if isinstance(declared, list) else []):
-        if not isinstance(receiver, dict) or not isinstance(receiver.get("name"), str) or not receiver["name"]:
+        given = receiver.get("name") if isinstance(receiver, dict) else None
+        name = "" if isinstance(given, (dict, list)) else scalar_text(given, (*base, "receivers", index, "name"), text)
+        if not name:
             problems.append(RouteProblem((*base, "receivers", index), "a receiver needs a name"))
             continue
-        if receiver["name"] in receivers:
-            problems.append(RouteProblem((*base, "receivers", index, "name"),
-                                         f"receiver '{receiver['name']}' is defined twice"))
+        if name in receivers:
+            problems.append(RouteProblem((*base, "receivers", index, "name"), f"receiver '{name}' is defined twice"))
             continue
-        receivers[receiver["name"]] = receiver
+        assert isinstance(receiver, dict)
+        receivers[name] = receiver
     root_data = config.get("route")
     if not isinstance(root_data, dict):
         problems.append(RouteProblem(base, "the configuration has no route"))
         return None, problems
-    if not root_data.get("receiver"):
+    if not scalar_text(root_data.get("receiver"), (*base, "route", "receiver"), text):
         problems.append(RouteProblem((*base, "route"), "the root route needs a receiver"))
 
     def build(data: Any, parent: Route | None, path: tuple[str | int, ...], depth: int) -> Route | None:
@@ -433,24 +485,26 @@ def build_tree(config: Mapping[str, Any], *, base: tuple[str | int, ...] = (), v
             problems.append(RouteProblem(path, "routes nest deeper than 64 levels"))
             return None
         before = len(problems)
-        matchers = read_matchers(data, path, ("match", "match_re", "matchers"), problems)
+        matchers = read_matchers(data, path, ("match", "match_re", "matchers"), problems, text)
         named = data.get("receiver")
-        if named is not None and not isinstance(named, str):
+        if isinstance(named, (dict, list)):
             problems.append(RouteProblem((*path, "receiver"), "receiver must be the name of a receiver"))
             named = None
-        receiver = named or (parent.receiver if parent else "")
-        if named and named not in receivers:
-            problems.append(RouteProblem((*path, "receiver"), f"receiver '{data['receiver']}' is not defined"))
+        name = scalar_text(named, (*path, "receiver"), text)
+        receiver = name or (parent.receiver if parent else "")
+        if name and name not in receivers:
+            problems.append(RouteProblem((*path, "receiver"), f"receiver '{name}' is not defined"))
         if parent is None and matchers:
             problems.append(RouteProblem(path, "the root route must not have matchers"))
-        if parent is None and data.get("continue"):
+        continue_ = _go_bool(data.get("continue"), path, "continue", problems)
+        if parent is None and continue_:
             problems.append(RouteProblem((*path, "continue"), "the root route must not have continue"))
         invalid = len(problems) > before  # what follows does not change which alerts the route matches
-        group_by, group_by_all = _grouping(data, parent, path, version, problems)
-        timings = [_timing(data, key, getattr(parent, key) if parent else default, path, problems)
+        group_by, group_by_all = _grouping(data, parent, path, version, problems, text)
+        timings = [_timing(data, key, getattr(parent, key) if parent else default, path, problems, text)
                    for key, default in (("group_wait", GROUP_WAIT), ("group_interval", GROUP_INTERVAL),
                                         ("repeat_interval", REPEAT_INTERVAL))]
-        route = Route(str(receiver), matchers, bool(data.get("continue", False)), group_by, path, parent=parent,
+        route = Route(receiver, matchers, continue_, group_by, path, parent=parent,
                       mute_time_intervals=_interval_names(data, "mute_time_intervals", path, problems, text),
                       active_time_intervals=_interval_names(data, "active_time_intervals", path, problems, text),
                       invalid=invalid, group_by_all=group_by_all, group_wait=timings[0],

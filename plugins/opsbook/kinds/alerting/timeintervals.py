@@ -38,15 +38,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .routing import Route, RouteProblem, go_text
+from .routing import Route, RouteProblem, TextAt, go_text
 
 __all__ = ["IntervalEntry", "Location", "Range", "TimeRange", "TimeIntervals", "read_time_intervals",
            "load_location", "interval_holds", "holding", "route_interval_problems", "days_in_month",
            "resolve_wall_time"]
 
 Path = tuple[str | int, ...]
-#: The text of the YAML scalar at a path, as written, or None when there is none to give.
-TextAt = Callable[[Path], str | None]
 
 _WEEKDAYS = {name: number for number, name in enumerate(
     ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"))}
