@@ -11,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from opsbook.kinds.alerting.routing import MatcherError, build_tree, parse_labels, parse_matcher, parse_matchers
-from opsbook.loader import load_yaml_file
+from opsbook.kinds.alerting.alertmanager import as_written
+from opsbook.kinds.alerting.routing import (
+    MatcherError,
+    build_tree,
+    go_text,
+    parse_labels,
+    parse_matcher,
+    parse_matchers,
+)
+from opsbook.loader import load_yaml_file, load_yaml_text
 
 CORPUS = Path(__file__).parent.parent.parent / "shared" / "corpus" / "alertmanager"
 OWN = Path(__file__).parent / "fixtures" / "alertmanager"
@@ -77,8 +85,6 @@ def test_regex_is_anchored_and_missing_labels_are_empty() -> None:
 
 
 def _tree(yaml_text: str):
-    from opsbook.loader import load_yaml_text
-
     (doc,), _ = load_yaml_text("am.yml", yaml_text)
     tree, problems = build_tree(doc.data)
     return tree, problems
@@ -153,7 +159,8 @@ def test_routing_agrees_with_amtool() -> None:
         accepted.append(file.name)
         documents, problems = load_yaml_file(file, file.name)
         assert not problems, problems
-        tree, route_problems = build_tree(documents[0].data)
+        document = documents[0]
+        tree, route_problems = build_tree(document.data, text=lambda path, d=document: as_written(d, path))
         assert tree is not None and route_problems == [], (file, route_problems)
         # The project's own configuration gets enough label sets to reach 200 without the corpus.
         for labels in _label_sets(tree, 200 if file.parent == OWN else 40, seed=len(file.name)):
@@ -352,3 +359,148 @@ def test_an_invalid_regex_is_a_diagnostic_and_nothing_else_on_stderr(tmp_path: P
                             text=True, timeout=60)
     assert "OB320 invalid regular expression '(a'" in result.stdout
     assert "re2.cc" not in result.stderr and "absl" not in result.stderr, result.stderr
+
+
+# --- Scalars as written ------------------------------------------------------------------------------
+# Alertmanager reads its file with Go's yaml.v2, which hands a string field the scalar as written; PyYAML
+# (YAML 1.1) has already made numbers, booleans and nulls of these. opsbook reads them from the document.
+
+#: Plain scalars PyYAML reads as something other than their text (`0o17`, `1e3`, `y` and `n` it keeps as text,
+#: `~` is null to both), each of which Alertmanager reads as written.
+YAML_1_1_FORMS = ["1.10", "yes", "Yes", "on", "OFF", "no", "y", "n", "true", "0x1F", "0b101", "017", "0o17", "12:30",
+                  "1:20:30", "1_000", "+1", "-0", "1.0e+3", "1e3", ".5", ".inf", "-.Inf", ".NaN", "2001-12-14", "~",
+                  "0.", "1__0", "0x_1F", "+0x1F", "-017", "190:20:30", "1_0.1_0"]
+
+
+def _written_tree(yaml_text: str):
+    """The routing tree of a configuration as `opsbook check` and `opsbook route` read it: the scalars as
+    written."""
+    (document,), problems = load_yaml_text("am.yml", yaml_text)
+    assert problems == []
+    return build_tree(document.data, text=lambda path: as_written(document, path))
+
+
+def _pyyaml_text(form: str) -> str:
+    """What the form becomes when PyYAML's value is turned back into text (`1.10` is `1.1`, `yes` is `true`)."""
+    (document,), _ = load_yaml_text("form.yml", f"v: {form}\n")
+    return go_text(document.data["v"])
+
+
+def test_match_values_are_read_as_written() -> None:
+    """`match: {v: 1.10}` matches `v="1.10"`, as in Alertmanager, not PyYAML's `1.1`; likewise `yes`
+    (not `true`), `0x1F` (not `31`), `12:30` (not `750`, base 60), `1_000` (not `1000`), and `017`
+    (not `15`) in `match_re`; receivers are named as written too (`2027`, `yes` and `true` are three)."""
+    tree, problems = _written_tree("""\
+route:
+  receiver: 2027
+  routes:
+    - {match: {v: 1.10}, receiver: yes}
+    - {match: {flag: yes}, receiver: true}
+    - {match: {code: 0x1F}, receiver: on}
+    - {match: {t: 12:30}, receiver: 1.10}
+    - {match: {big: 1_000}, receiver: 0x1F}
+    - {match_re: {o: 017}, receiver: 017}
+    - {matchers: [v="1.1"], receiver: '1.1'}
+receivers: [{name: 2027}, {name: yes}, {name: true}, {name: on}, {name: 1.10}, {name: 0x1F}, {name: 017},
+            {name: '1.1'}]
+""")
+    assert problems == [] and tree is not None
+    assert sorted(tree.receivers) == sorted(["2027", "yes", "true", "on", "1.10", "0x1F", "017", "1.1"])
+    cases = [("v", "1.10", "1.1", "yes"), ("flag", "yes", "true", "true"), ("code", "0x1F", "31", "on"),
+             ("t", "12:30", "750", "1.10"), ("big", "1_000", "1000", "0x1F"), ("o", "017", "15", "017")]
+    for name, written, converted, receiver in cases:
+        assert tree.receivers_for({name: written}) == [receiver], (name, written)
+        assert tree.receivers_for({name: converted}) == (["1.1"] if name == "v" else ["2027"]), (name, converted)
+    assert [str(m) for m in tree.root.children[0].matchers] == ['v="1.10"']
+    # Given plain values and no document, opsbook can only read PyYAML's: `1.10` is `1.1` then.
+    (document,), _ = load_yaml_text("am.yml", "route: {receiver: r, routes: [{match: {v: 1.10}, receiver: r}]}\n"
+                                              "receivers: [{name: r}]\n")
+    plain, _ = build_tree(document.data)
+    assert plain is not None and [str(m) for m in plain.root.children[0].matchers] == ['v="1.1"']
+
+
+def test_route_settings_read_as_written() -> None:
+    """`group_by: [on]` groups by the label `on`; a duration written `00` or `0x0` is refused, as
+    Alertmanager refuses it (PyYAML reads 0, a valid duration); `continue: n` is false and `continue: y`
+    true (yaml.v2's booleans, text to PyYAML), `continue: 1` refused; a null `match_re` value is refused."""
+    tree, problems = _written_tree("""\
+route:
+  receiver: r
+  group_by: [on, yes]
+  routes:
+    - {match: {c: a}, receiver: a, continue: n, group_wait: 00}
+    - {match: {c: a}, receiver: b, continue: y, group_interval: 0x0}
+    - {match: {c: a}, receiver: r, continue: 1}
+    - {match_re: {c: ~}, receiver: r}
+receivers: [{name: r}, {name: a}, {name: b}]
+""")
+    assert tree is not None
+    assert tree.root.group_by == ["on", "yes"]
+    assert [route.continue_ for route in tree.root.children] == [False, True, False, False]
+    assert {(p.path[-1], p.message) for p in problems} == {
+        ("c", "invalid regexp value for 'c'"),
+        ("group_wait", "group_wait: not a valid duration string: '00'"),
+        ("group_interval", "group_interval: not a valid duration string: '0x0'"),
+        ("continue", "continue must be true or false, not 1")}
+
+
+def _yaml_1_1_config(forms: list[str], regex_forms: list[str]) -> str:
+    """Each form as a `match` value on a route of its own whose receiver is named by the form too, each
+    regex form as a `match_re` value, all with `continue: true`; then `continue: n` and `continue: y`."""
+    lines = ["route:", "  receiver: root", "  routes:"]
+    receivers = ["root", "null-form", "c-n", "c-y", "c-after"]
+    for form in forms:
+        receiver = "null-form" if form == "~" else form
+        lines += ["    - match:", f"        v: {form}", f"      receiver: {receiver}", "      continue: true"]
+        if receiver not in receivers:
+            receivers.append(receiver)
+    for index, form in enumerate(regex_forms):
+        lines += ["    - match_re:", f"        r: {form}", f"      receiver: re-{index}", "      continue: true"]
+        receivers.append(f"re-{index}")
+    lines += ["    - {match: {c: stop}, receiver: c-n, continue: n}", "    - {match: {c: stop}, receiver: c-after}",
+              "    - {match: {c: go}, receiver: c-y, continue: y}", "    - {match: {c: go}, receiver: c-after}"]
+    lines += ["receivers:"] + [f"  - name: {name}" for name in receivers]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.skipif(AMTOOL is None, reason="amtool is not installed (Debian package prometheus-alertmanager)")
+def test_yaml_1_1_match_values_agree_with_amtool(tmp_path: Path) -> None:
+    """`opsbook route` against `amtool config routes test` on a configuration whose `match` and
+    `match_re` values and receiver names are written in forms PyYAML turns into numbers, booleans or
+    null (`1.10`, `yes`, `on`, `0x1F`, `017`, `12:30`, `1_000`, `.inf`, ...), for label sets holding
+    each form as written and as PyYAML's value reads back."""
+    from click.testing import CliRunner
+
+    from opsbook.cli import main
+
+    # `+1` is no RE2 pattern; a null `match_re` value Alertmanager refuses.
+    regex_forms = [form for form in YAML_1_1_FORMS if not form.startswith("+") and form != "~"]
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(_yaml_1_1_config(YAML_1_1_FORMS, regex_forms), encoding="utf-8")
+    check = subprocess.run([AMTOOL, "check-config", str(config)], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    converted = {form: _pyyaml_text(form) for form in YAML_1_1_FORMS}
+    written_value = {form: "" if form == "~" else form for form in YAML_1_1_FORMS}
+    sets: list[list[str]] = [["c=stop"], ["c=go"]]
+    for form in YAML_1_1_FORMS:
+        sets += [[f"v={written_value[form]}"], [f"v={converted[form]}"]]
+    for form in regex_forms:
+        sets += [[f"r={written_value[form]}"], [f"r={converted[form]}"]]
+    theirs = amtool_answers(config, sets)
+    runner = CliRunner()
+    ours = [(result.stdout, result.exit_code)
+            for result in (runner.invoke(main, ["route", "--config", str(config), *arguments]) for arguments in sets)]
+    disagreements = [(arguments, their, our) for arguments, their, our in zip(sets, theirs, ours, strict=True)
+                     if their != our]
+    # The forms whose text and PyYAML's value route differently for amtool: what the test tells apart.
+    answer = dict(zip(map(tuple, sets), theirs, strict=True))
+    told_apart = sum(1 for form in YAML_1_1_FORMS
+                     if answer[(f"v={written_value[form]}",)] != answer[(f"v={converted[form]}",)])
+    print(f"amtool YAML 1.1 differential: {len(YAML_1_1_FORMS)} forms, {len(sets)} label sets, "
+          f"{told_apart} forms routed differently as written and as PyYAML reads them, "
+          f"{len(disagreements)} disagreements")
+    assert all(status == 0 for _, status in theirs)
+    assert told_apart >= 25
+    # `continue: n` stops the search, `continue: y` goes on (`v: ~` is `v=""`, which these match too).
+    assert theirs[:2] == [("null-form,c-n\n", 0), ("null-form,c-y,c-after\n", 0)]
+    assert disagreements == [], disagreements[:10]

@@ -18,7 +18,10 @@ import pytest
 import yaml
 from test_time_intervals import _amtool_verdicts, _opsbook_errors
 
+from opsbook.kinds.alerting.alertmanager import as_written
 from opsbook.kinds.alerting.notify import MUTE, NOT_ACTIVE, Simulator, simulate
+from opsbook.kinds.alerting.routing import TextAt
+from opsbook.loader import load_yaml_text
 
 AMTOOL = shutil.which("amtool")
 AT = _dt.datetime(2026, 12, 25, 3, 0, tzinfo=_dt.UTC)  # a Friday
@@ -273,20 +276,96 @@ def test_many_scenarios_are_quick() -> None:
     assert sum(len(o.notifications) for o in outcomes) > 100 and sum(len(o.muted) for o in outcomes) > 50
 
 
+# --- scalars as written -----------------------------------------------------------------------------------
+# Alertmanager (yaml.v2 into Go strings) reads `on`, `yes`, `1.10`, `0x1F` as written; PyYAML makes booleans and
+# numbers of them. The document's text (`as_written`) is what opsbook reads.
+
+AS_WRITTEN = """\
+route:
+  receiver: r
+  group_by: [on]
+  routes:
+    - {match: {v: 1.10}, receiver: one-ten, group_by: [yes, off]}
+inhibit_rules:
+  - source_match: {severity: on}
+    target_match: {severity: off}
+    equal: [yes]
+  - source_match_re: {code: 0x1F}
+    target_match_re: {code: 12:30}
+receivers: [{name: r}, {name: one-ten}]
+"""
+
+
+def _written(text: str) -> tuple[dict, TextAt]:
+    """A configuration as `opsbook check` reads it: its values, and its scalars as written."""
+    (document,), problems = load_yaml_text("alertmanager.yml", text)
+    assert problems == []
+    return document.data, lambda path: as_written(document, path)
+
+
+def test_group_by_and_inhibition_rules_are_read_as_written() -> None:
+    """`group_by: [on]` groups by the label `on` (PyYAML: True, read back as `true`); `source_match:
+    {severity: on}` is `severity="on"`, not `"true"`; `equal: [yes]` names the label `yes`; `0x1F` and
+    `12:30` in `*_match_re` are those texts, not 31 and 750."""
+    config, text = _written(AS_WRITTEN)
+    simulator = Simulator(config, text=text)
+    assert simulator.problems == []
+    assert [[str(m) for m in rule.source + rule.target] for rule in simulator.rules] == [
+        ['severity="on"', 'severity="off"'], ['code=~"0x1F"', 'code=~"12:30"']]
+    assert simulator.rules[0].equal == ("yes",)
+    alerts = [{"alertname": "A", "on": "x"}, {"alertname": "B", "on": "x"}, {"alertname": "C", "on": "y"},
+              {"v": "1.10", "yes": "1"}, {"v": "1.1", "yes": "1"},
+              {"severity": "on", "yes": "a"}, {"severity": "off", "yes": "a"}, {"severity": "off", "yes": "b"},
+              {"severity": "true", "yes": "b"}, {"severity": "false", "yes": "b"},
+              {"code": "0x1F"}, {"code": "12:30"}, {"code": "31"}, {"code": "750"}]
+    outcome = simulate(config, alerts, AT, text=text)
+    assert [(entry.alert, entry.rule, entry.by) for entry in outcome.inhibited] == [(6, 0, (5,)), (11, 1, (10,))]
+    assert ("r", {"on": "x"}, (0, 1)) in _groups(outcome) and ("r", {"on": "y"}, (2,)) in _groups(outcome)
+    assert ("one-ten", {"yes": "1"}, (3,)) in _groups(outcome)
+    assert [n.receiver for n in outcome.notifications if 4 in n.alerts] == ["r"]  # `1.1` is not `1.10`
+    # Without the document's text, the values are PyYAML's read back: `true`, `1.1`, `31`.
+    plain = Simulator(config)
+    assert plain.tree is not None and plain.tree.root.group_by == ["true"]
+    assert [str(m) for m in plain.rules[0].source + plain.rules[1].source] == ['severity="true"', 'code=~"31"']
+
+
+def test_group_by_and_equal_as_written_against_amtool(tmp_path: Path) -> None:
+    """The same configuration, and one whose `group_by` and `equal` hold `1.10` and `0x1F`, under
+    `amtool check-config` and `opsbook check`: accepted, then refused for the names as written."""
+    if AMTOOL is None:
+        pytest.skip("amtool is not installed (Debian package prometheus-alertmanager)")
+    texts = {"good.yml": AS_WRITTEN,
+             "group-by.yml": AS_WRITTEN.replace("group_by: [on]", "group_by: [on, 1.10]"),
+             "equal.yml": AS_WRITTEN.replace("equal: [yes]", "equal: [yes, 0x1F]")}
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    verdicts = _amtool_verdicts([tmp_path / name for name in texts])
+    assert verdicts == {"good.yml": "", "group-by.yml": 'invalid label name "1.10" in group_by list',
+                        "equal.yml": '"0x1F" is not a valid label name'}
+    assert _opsbook_errors("good.yml", texts["good.yml"]) == []
+    assert _opsbook_errors("group-by.yml", texts["group-by.yml"]) == [
+        "3:18 invalid label name '1.10' in group_by list"]
+    assert _opsbook_errors("equal.yml", texts["equal.yml"]) == ["9:18 '0x1F' is not a valid label name"]
+
+
 # --- route and inhibition settings against amtool --------------------------------------------------------
 
-_GROUP_BY = (["[alertname]", "[alertname, cluster]", "['...']", "[]", "~", "[cluster, job]"],
-             ["[alertname, alertname]", "['...', cluster]", "[a-b]", "[1x]", "alertname", "[~]"])
+# YAML 1.1 forms among them: `[on, yes]` are label names as written (PyYAML: booleans); `00`, `0x0` and `0_0`
+# durations Alertmanager refuses (PyYAML: 0, which is one).
+_GROUP_BY = (["[alertname]", "[alertname, cluster]", "['...']", "[]", "~", "[cluster, job]", "[on, yes]"],
+             ["[alertname, alertname]", "['...', cluster]", "[a-b]", "[1x]", "alertname", "[~]", "[1.10]"])
 _DURATIONS = (["30s", "5m", "1h30m", "0", "1d", "2w", "500ms", "1y", "~"],
-              ["30", "5 m", "1h 30m", "-5m", "1m1h", "''", "0s", "0m", "1.5h", "[1m]"])
+              ["30", "5 m", "1h 30m", "-5m", "1m1h", "''", "0s", "0m", "1.5h", "[1m]", "00", "0x0", "0_0"])
+_CONTINUE = (["true", "false", "~", "n", "Y", "off", "yes"], ["1", "'true'", "x", "[true]"])
 _MATCHERS = (["['alertname=\"Down\"']", "['severity=~\"critical|page\"', 'team!=\"x\"']", "[]",
               "['{a=\"1\", b=~\"2.*\"}']"],
              ["['a=\"(\"']", "['a=~\"(\"']", "['9a=\"1\"']", "['a']", "a=\"1\""])
-_MATCH = (["{alertname: Down}", "{severity: critical, team: data}", "{x: ~}", "{}"],
+_MATCH = (["{alertname: Down}", "{severity: critical, team: data}", "{x: ~}", "{}", "{v: 1.10, on: yes}"],
           ["{a-b: x}", "[x]", "{'9x': y}"])
 _MATCH_RE = (["{alertname: 'Db.*'}", "{severity: 'critical|page'}"],
              ["{alertname: '(unclosed'}", "{a: ~}", "{a-b: x}"])
-_EQUAL = (["[cluster]", "[cluster, instance]", "[]", "~", "[~]"], ["[a-b]", "['9']", "cluster", "[[x]]"])
+_EQUAL = (["[cluster]", "[cluster, instance]", "[]", "~", "[~]", "[on, off]"],
+          ["[a-b]", "['9']", "cluster", "[[x]]", "[0x1F]"])
 _SHARE = 0.06
 
 
@@ -307,6 +386,8 @@ def settings_config(rng: random.Random) -> str:
     for _ in range(rng.randint(1, 3)):
         lines.append("    - receiver: b")
         lines.append(f"      matchers: {_pick(rng, _MATCHERS)}")
+        if rng.random() < 0.3:
+            lines.append(f"      continue: {_pick(rng, _CONTINUE)}")
         if rng.random() < 0.5:
             lines.append(f"      group_by: {_pick(rng, _GROUP_BY)}")
         for key in ("group_wait", "group_interval", "repeat_interval"):
