@@ -124,7 +124,8 @@ def test_the_scaffold_header_names_the_repository_copy_written_by_schema_out(
     target = (runbook.parent / header).resolve()
     assert target.is_file() and target == (root / "schemas" / "runbook.schema.json").resolve()
     check = runner.invoke(main, ["check", "--format", "json", str(root)])
-    assert check.exit_code == 0 and json.loads(check.output) == []
+    # Valid, and the scaffold's placeholders reported (warnings) until they are replaced.
+    assert check.exit_code == 0 and {d["code"] for d in json.loads(check.output)} <= {"OB070"}
 
 
 def test_without_schemas_or_site_url_the_scaffold_has_no_header_that_cannot_resolve(
@@ -137,4 +138,5 @@ def test_without_schemas_or_site_url_the_scaffold_has_no_header_that_cannot_reso
     assert _header(runbook) is None and "yaml-language-server" not in runbook.read_text(encoding="utf-8")
     assert runbook.read_text(encoding="utf-8").startswith("title: ")
     check = runner.invoke(main, ["check", "--format", "json", str(root)])
-    assert check.exit_code == 0 and json.loads(check.output) == []
+    # Valid, and the scaffold's placeholders reported (warnings) until they are replaced.
+    assert check.exit_code == 0 and {d["code"] for d in json.loads(check.output)} <= {"OB070"}
