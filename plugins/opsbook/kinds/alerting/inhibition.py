@@ -87,11 +87,6 @@ def read_inhibit_rules(config: Mapping[str, Any], *, base: tuple[str | int, ...]
             if name not in _FIELDS:
                 problems.append(RouteProblem((*path, name), f"unknown field '{name}' in an inhibition rule "
                                              f"(known: {', '.join(_FIELDS)})", key=True))
-        for side in ("source_match_re", "target_match_re"):
-            value = data.get(side)
-            for name, pattern in value.items() if isinstance(value, dict) else ():
-                if pattern is None:
-                    problems.append(RouteProblem((*path, side, name), f"invalid regexp value for '{name}'"))
         source = read_matchers(data, path, ("source_match", "source_match_re", "source_matchers"), problems, text)
         target = read_matchers(data, path, ("target_match", "target_match_re", "target_matchers"), problems, text)
         equal: list[str] = []

@@ -359,6 +359,9 @@ def read_matchers(data: Mapping[str, Any], path: tuple[str | int, ...], keys: tu
             if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", go_text(name)):
                 problems.append(RouteProblem((*path, kind, name), f"invalid label name '{name}'"))
                 continue
+            if expected is None and op == "=~":  # `MatchRegexps.UnmarshalYAML`: a null pattern is refused
+                problems.append(RouteProblem((*path, kind, name), f"invalid regexp value for '{name}'"))
+                continue
             if isinstance(expected, (dict, list)):
                 problems.append(RouteProblem((*path, kind, name), f"the value of {name} in {kind} must be text, "
                                              f"not a {'mapping' if isinstance(expected, dict) else 'list'}"))
