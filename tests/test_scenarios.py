@@ -155,3 +155,38 @@ def test_the_reference_scenarios_pass_and_fail_when_the_routing_changes(referenc
     failed = {message.split(":")[0] for _, _, message in _ob318(reference)}
     assert names[0] in failed
     assert any("staging" in name for name in failed)
+
+
+def test_values_are_read_as_written_like_the_configuration(make_handbook: Callable[..., Path], tmp_path: Path) -> None:
+    """`1.10` and `on` in a routing test or scenario are the text written, as Alertmanager reads the
+    configuration it is compared with (PyYAML alone would read 1.1 and True)."""
+    config = """\
+route:
+  receiver: rest
+  routes:
+    - match: {version: 1.10, flag: on}
+      receiver: 2027
+receivers:
+  - name: rest
+  - name: 2027
+"""
+    tests = """\
+tests:
+  - labels: {version: 1.10, flag: on}
+    receivers: [2027]
+  - labels: {version: 1.1, flag: true}
+    receivers: [rest]
+scenarios:
+  - name: as written
+    at: "2026-12-02T10:00Z"
+    firing:
+      a: {alertname: A, version: 1.10, flag: on}
+    notified:
+      - {receiver: 2027, alerts: [a]}
+"""
+    root = make_handbook({"alertmanager.yml": config, "routing-tests.yaml": tests})
+    assert [(d.code, d.message) for d in analyse(root).diagnostics] == []
+    broken = tmp_path / "broken"
+    shutil.copytree(root, broken)
+    (broken / "routing-tests.yaml").write_text(tests.replace("[2027]", "[rest]", 1), encoding="utf-8")
+    assert [d.code for d in analyse(broken).diagnostics if d.code == "OB316"] == ["OB316"]

@@ -20,7 +20,7 @@ from ...model import Kind, MappingListField, Record
 from .notify import Simulator
 from .routing import RoutingTree, integrations_of, scalar_text
 
-__all__ = ["AlertmanagerConfig", "Receiver", "ALERTMANAGER_KIND", "RECEIVER_KIND", "as_written"]
+__all__ = ["AlertmanagerConfig", "Receiver", "ALERTMANAGER_KIND", "RECEIVER_KIND", "as_written", "written_text"]
 
 OB320 = Code("OB320", Severity.ERROR, "Invalid Alertmanager configuration",
          "The Alertmanager configuration has a problem Alertmanager would refuse, or that makes routing "
@@ -106,6 +106,18 @@ def as_written(document: Document, path: tuple[str | int, ...]) -> str | None:
     if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
         return str(node.value)
     return None
+
+
+def written_text(document: Document, path: tuple[str | int, ...], value: object) -> str:
+    """A label value or a receiver name of a routing test or scenario, read as it is written (`1.10` is
+    `1.10`, `on` is `on`), as the configuration it is compared with is read (`as_written`); a value read
+    from JSON, with no node to read, as its text (`true`/`false` for a boolean)."""
+    written = None if document.lazy else as_written(document, path)
+    if written is not None:
+        return written
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def alertmanager_records(document: Document) -> Iterator[Record | Diagnostic]:

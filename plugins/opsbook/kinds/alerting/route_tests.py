@@ -11,6 +11,7 @@ from ...diagnostics import Diagnostic
 from ...loader import Document
 from ...model import Kind, Record
 from ...schema_validation import validate_data
+from .alertmanager import written_text
 from .scenarios import scenario_records
 
 __all__ = ["KIND", "RouteTest"]
@@ -35,18 +36,16 @@ class RouteTest(Record):
     @property
     def labels(self) -> dict[str, str]:
         value = self.data.get("labels")
-        return {str(k): _label_value(v) for k, v in value.items()} if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): written_text(self.document, (*self._prefix(), "labels", k), v) for k, v in value.items()}
 
     @property
     def receivers(self) -> list[str]:
         value = self.data.get("receivers")
-        return [str(item) for item in value] if isinstance(value, list) else []
-
-
-def _label_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+        if not isinstance(value, list):
+            return []
+        return [written_text(self.document, (*self._prefix(), "receivers", i), v) for i, v in enumerate(value)]
 
 
 def route_test_records(document: Document) -> Iterator[Record | Diagnostic]:

@@ -20,6 +20,7 @@ from ...diagnostics import Code, Diagnostic, Severity, make
 from ...durations import parse_duration
 from ...loader import Document
 from ...model import Handbook, Kind, Record
+from .alertmanager import written_text
 from .links import primary_alertmanager
 from .notify import MUTE, Outcome, Simulator
 from .timeintervals import resolve_wall_time
@@ -63,19 +64,18 @@ class RouteScenario(Record):
         name = self.data.get("name")
         return name if isinstance(name, str) and name else f"scenario {self.index + 1} of {self.path}"
 
+    def written(self, path: tuple[str | int, ...], value: object) -> str:
+        """A value of the scenario (a label value, a receiver name) as it is written."""
+        return written_text(self.document, (*self._prefix(), *path), value)
+
     @property
     def firing(self) -> dict[str, dict[str, str]]:
         value = self.data.get("firing")
         if not isinstance(value, dict):
             return {}
-        return {str(name): {str(k): _label_value(v) for k, v in labels.items()}
+        return {str(name): {str(k): written_text(self.document, (*self._prefix(), "firing", name, k), v)
+                            for k, v in labels.items()}
                 for name, labels in value.items() if isinstance(labels, dict)}
-
-
-def _label_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,8 @@ def judge(scenario: RouteScenario, simulator: Simulator) -> Verdict:
 
     got_sent = [(n.receiver, named(n.alerts)) for n in outcome.notifications]
     expected = data.get("notified") or []
-    want_sent = [(str(e.get("receiver")), frozenset(_names(e.get("alerts")))) for e in expected]
+    want_sent = [(scenario.written(("notified", i, "receiver"), e.get("receiver")), frozenset(_names(e.get("alerts"))))
+                 for i, e in enumerate(expected)]
     for index, entry in enumerate(expected):
         receiver, alerts = want_sent[index]
         if (receiver, alerts) not in got_sent:
@@ -137,7 +138,7 @@ def judge(scenario: RouteScenario, simulator: Simulator) -> Verdict:
                                 f"it is {_notified_text(receiver, got_sent)}"))
             continue
         sent = outcome.notifications[got_sent.index((receiver, alerts))]
-        differences.extend(_details(entry, index, sent))
+        differences.extend(_details(scenario, entry, index, sent))
     for receiver, alerts in got_sent:
         if (receiver, alerts) not in want_sent:
             differences.append((("notified",), f"{receiver} is also notified of {_joined(alerts)}"))
@@ -154,8 +155,8 @@ def judge(scenario: RouteScenario, simulator: Simulator) -> Verdict:
                             f"(source: {_joined(named(cause.by))}), which the scenario does not expect"))
 
     got_muted = {(m.receiver, named(m.alerts)): m for m in outcome.muted}
-    want_muted = {(str(e.get("receiver")), frozenset(_names(e.get("alerts"))))
-                  for e in data.get("muted") or [] if isinstance(e, dict)}
+    want_muted = {(scenario.written(("muted", i, "receiver"), e.get("receiver")), frozenset(_names(e.get("alerts"))))
+                  for i, e in enumerate(data.get("muted") or []) if isinstance(e, dict)}
     place: tuple[str | int, ...] = ("muted",) if "muted" in data else ("at",)
     for receiver, alerts in sorted(want_muted - set(got_muted), key=str):
         differences.append((place, f"expected {receiver}'s notification of {_joined(alerts)} to be muted; "
@@ -176,10 +177,11 @@ def _notified_text(receiver: str, sent: list[tuple[str, frozenset[str]]]) -> str
     return "notified of " + "; ".join(_joined(alerts) for alerts in groups)
 
 
-def _details(entry: dict[str, Any], index: int, sent: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _details(scenario: RouteScenario, entry: dict[str, Any], index: int,
+             sent: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
     group = entry.get("group")
     if isinstance(group, dict):
-        want = {str(k): _label_value(v) for k, v in group.items()}
+        want = {str(k): scenario.written(("notified", index, "group", k), v) for k, v in group.items()}
         if want != sent.group_labels:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(sent.group_labels.items())) or "none"
             yield ("notified", index, "group"), f"the notification's group labels are {shown}"
