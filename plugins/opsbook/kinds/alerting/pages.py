@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -16,6 +16,7 @@ from .alertmanager import AlertmanagerConfig, Receiver
 from .coverage import alert_coverage, paged_when
 from .gotemplate import placeholders
 from .links import Routing, primary_alertmanager, routing_of, runbook_link, runbooks_for_alert, teams_for_receiver
+from .routing import Matcher
 from .rules import AlertRule, RecordingRule, RuleGroup
 from .scenarios import verdicts
 from .timeintervals import IntervalEntry, Range
@@ -145,7 +146,9 @@ def routing_index(handbook: Handbook, renderer: Renderer, uri: str) -> str:
         tests.append((test, got, got == test.receivers))  # type: ignore[attr-defined]
     intervals = sorted(config.simulator.intervals.items()) if config.simulator else []
     return renderer.render("routing.md.j2", uri, config=config, others=[c for c in configs if c is not config],
-                           matchers_text=_inhibit_matchers, intervals=intervals, interval_text=interval_text,
+                           matchers_text=_matchers_text, intervals=intervals,
+                           inhibit_rules=config.simulator.rules if config.simulator else [],
+                           interval_text=interval_text,
                            scenarios=verdicts(handbook), moment_text=moment_text,
                            routes=list(config.tree.root.walk()) if config.tree else [], receivers=receivers,
                            teams_for=lambda name: teams_for_receiver(handbook, name), tests=tests)
@@ -228,13 +231,6 @@ def interval_text(entry: IntervalEntry) -> str:
     return f"{text} ({entry.location.name if entry.location else 'UTC'})"
 
 
-def _inhibit_matchers(rule: dict, side: str) -> Markup:
-    """An inhibition rule's source or target matchers, in every syntax, as code."""
-    parts: list[str] = []
-    for line in rule.get(f"{side}_matchers") or []:
-        parts.append(str(line))
-    for name, value in (rule.get(f"{side}_match") or {}).items():
-        parts.append(f'{name}="{value}"')
-    for name, value in (rule.get(f"{side}_match_re") or {}).items():
-        parts.append(f'{name}=~"{value}"')
-    return Markup(", ").join(inline_code(part) for part in parts) if parts else Markup("")
+def _matchers_text(matchers: Iterable[Matcher]) -> Markup:
+    """An inhibition rule's side, its matchers as Alertmanager read them (values as written), as code."""
+    return Markup(", ").join(inline_code(str(matcher)) for matcher in matchers)
