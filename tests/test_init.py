@@ -418,7 +418,8 @@ def test_the_workflow_checks_tests_and_publishes_and_opsbook_finds_nothing_in_it
             "actions/deploy-pages"} <= uses
     assert "opsbook check --strict" in runs and "opsbook test" in runs and f"{engine} build --strict" in runs
     install = next(run for run in runs if run.startswith("pip install"))
-    assert shlex.split(install)[2:] == [f"{scaffold.ENGINES[engine].extra}=={_version()}",
+    # From opsbook's repository (it is not on PyPI), at the tag of the version that wrote the workflow.
+    assert shlex.split(install)[2:] == [f"{scaffold.ENGINES[engine].extra} @ git+{scaffold.REPOSITORY}@v{_version()}",
                                         *scaffold.ENGINES[engine].install[1:]]
     assert workflow["jobs"]["publish"]["environment"]["name"] == "github-pages"
     assert workflow["permissions"] == {"contents": "read"}

@@ -101,6 +101,9 @@ class Engine:
         return [self.extra, *([self.theme] if self.theme else [])]
 
 
+#: Where opsbook is published: it is installed from its repository (it is not on PyPI).
+REPOSITORY = "https://github.com/opsbook/opsbook"
+
 ENGINES: dict[str, Engine] = {
     "mkdocs": Engine("mkdocs", "MkDocs", "mkdocs.yml", "opsbook[mkdocs]"),
     "properdocs": Engine("properdocs", "ProperDocs", "properdocs.yml", "opsbook[properdocs]",
@@ -407,7 +410,8 @@ def handbook_files(engine: Engine, *, site_name: str, heading: str, today: _dt.d
         NewFile(posixpath.join(runbooks, f"{EXAMPLE_ID}.yaml"), example_runbook(today, schema_ref), "example"),
         NewFile(PRE_COMMIT_PATH, _PRE_COMMIT),
         NewFile(WORKFLOW_PATH, _WORKFLOW % {"name": engine.name, "install": " ".join(
-            f"'{requirement}'" for requirement in [f"{engine.extra}=={version}", *engine.install[1:]])}),
+            f"'{requirement}'" for requirement in [f"{engine.extra} @ git+{REPOSITORY}@v{version}",
+                                                   *engine.install[1:]])}),
     ]
 
 
