@@ -129,12 +129,12 @@ def _where(target: list) -> str:
     return " >> ".join(" ".join(part) if isinstance(part, list) else part for part in target)
 
 
-def _check(page, site_url: str, pages: dict[str, str]) -> None:
+def _check(page, site_url: str, pages: dict[str, str], widths: tuple[int, ...]) -> None:
     """Run axe on each page at each width; fail listing every serious or critical violation."""
     assert page.request.get(f"{site_url}/{SCRIPT}").ok, f"the site does not ship {SCRIPT}"
     found: list[str] = []
     checked = 0
-    for width in WIDTHS:
+    for width in widths:
         page.set_viewport_size({"width": width, "height": 900})
         for name, path in pages.items():
             _open(page, f"{site_url}{path}", search=name == SEARCH)
@@ -151,16 +151,19 @@ def _check(page, site_url: str, pages: dict[str, str]) -> None:
                     found.append(f"{name} ({path}) at {width} px: {violation['id']} ({impact}) on {target}: "
                                  f"{violation['help']}")
     print(f"axe: {checked} page views, {len(found)} serious or critical violations")
-    assert checked == len(pages) * len(WIDTHS)
+    assert checked == len(pages) * len(widths)
     assert page.outside == [], f"requests left loopback: {page.outside}"
     assert not found, f"{len(found)} serious or critical violations:\n" + "\n".join(found)
 
 
-def test_reference_site_has_no_serious_or_critical_violation(site: str, tab) -> None:  # noqa: F811
-    _check(tab, site, PAGES)
+# One test per width, so that the workers share the pages.
+@pytest.mark.parametrize("width", WIDTHS)
+def test_reference_site_has_no_serious_or_critical_violation(site: str, tab, width: int) -> None:  # noqa: F811
+    _check(tab, site, PAGES, (width,))
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 def test_generated_handbook_has_no_serious_or_critical_violation(generated: tuple[str, dict[str, str]],
-                                                                 tab) -> None:
+                                                                 tab, width: int) -> None:
     url, pages = generated
-    _check(tab, url, pages)
+    _check(tab, url, pages, (width,))

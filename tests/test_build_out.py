@@ -14,6 +14,7 @@ each `not_in_nav` line matches its page alone (pathspec, which both engines use,
 
 from __future__ import annotations
 
+import contextlib
 import html.parser
 import importlib.util
 import os
@@ -31,6 +32,11 @@ import pytest
 from click.testing import CliRunner
 from test_accessibility import _serve
 from test_browser import CHROMIUM, FLAGS, sync_playwright
+
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the tests that need it skip
+    PlaywrightTimeout = TimeoutError  # type: ignore[misc,assignment]
 
 from opsbook import plain_site
 from opsbook.cli import main
@@ -420,8 +426,11 @@ def test_a_diagram_is_drawn_in_chromium_with_no_request_leaving_the_site(
             tab.goto(url + path, wait_until="networkidle")
             # Drawn, Material swaps each `<pre class="mermaid">` (the diagram's text) for a box holding the
             # drawing in a closed shadow root: no text of its own, the drawing's height.
-            drawn = tab.evaluate("""() => [...document.querySelectorAll('.mermaid')].map(
-                box => box.tagName === 'DIV' && box.textContent === '' && box.getBoundingClientRect().height > 50)""")
+            probe = """() => [...document.querySelectorAll('.mermaid')].map(
+                box => box.tagName === 'DIV' && box.textContent === '' && box.getBoundingClientRect().height > 50)"""
+            with contextlib.suppress(PlaywrightTimeout):  # drawn after the load, later on a busy machine
+                tab.wait_for_function(f"() => ({probe})().every(Boolean)", timeout=30000)
+            drawn = tab.evaluate(probe)
             browser.close()
     finally:
         httpd.shutdown()
