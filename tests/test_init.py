@@ -416,7 +416,11 @@ def test_the_workflow_checks_tests_and_publishes_and_opsbook_finds_nothing_in_it
     runs = [step["run"] for step in steps if "run" in step]
     assert {"actions/checkout", "actions/upload-pages-artifact", "actions/configure-pages",
             "actions/deploy-pages"} <= uses
-    assert "opsbook check --strict" in runs and "opsbook test" in runs and f"{engine} build --strict" in runs
+    assert 'opsbook check --strict ${SINCE:+--changed-since "$SINCE"}' in runs and "opsbook test" in runs
+    assert f'OPSBOOK_CHANGED_SINCE="$SINCE" {engine} build --strict' in runs
+    # Dates are judged against the base of a pull request or the commit before a push, never on a schedule.
+    since = workflow["jobs"]["build"]["env"]["SINCE"]
+    assert "github.base_ref" in since and "github.event.before" in since
     install = next(run for run in runs if run.startswith("pip install"))
     # From opsbook's repository (it is not on PyPI), at the tag of the version that wrote the workflow.
     assert shlex.split(install)[2:] == [f"{scaffold.ENGINES[engine].extra} @ git+{scaffold.REPOSITORY}@v{_version()}",

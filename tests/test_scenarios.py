@@ -190,3 +190,27 @@ scenarios:
     shutil.copytree(root, broken)
     (broken / "routing-tests.yaml").write_text(tests.replace("[2027]", "[rest]", 1), encoding="utf-8")
     assert [d.code for d in analyse(broken).diagnostics if d.code == "OB316"] == ["OB316"]
+
+
+def test_a_time_zone_typo_is_named_at_the_time_zone(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook(_scenarios(PASSING.replace("timezone: Europe/Berlin", "timezone: Europe/Berln")))
+    [(line, column, message)] = _ob318(root)
+    assert (line, column) == (4, 15) and "Europe/Berln" in message
+
+
+def test_group_interval_is_checked_too(make_handbook: Callable[..., Path]) -> None:
+    assert _ob318(make_handbook(_scenarios(PASSING.replace("group_wait: 10s", "group_wait: 10s, group_interval: 5m"))))\
+        == []
+    [(_, _, message)] = _ob318(make_handbook(_scenarios(PASSING.replace("group_wait: 10s",
+                                                                            "group_wait: 10s, group_interval: 1m"))))
+    assert "1m expected, the route gives 5m" in message
+
+
+def test_an_instant_with_an_offset_is_shown_as_the_zones_wall_clock() -> None:
+    import datetime as dt
+
+    from opsbook.kinds.alerting.pages import moment_text
+
+    at = dt.datetime(2026, 12, 2, 8, 30, tzinfo=dt.UTC)
+    assert moment_text(at, "Europe/Berlin") == "Wed 2026-12-02 09:30 in Europe/Berlin (UTC+01:00)"
+    assert moment_text(at, None) == "Wed 2026-12-02 08:30 (UTC+00:00)"

@@ -19,7 +19,7 @@ FAMILY = Family(
            alertmanager.RECEIVER_KIND, route_tests.KIND, scenarios.KIND, metrics.KIND),
     templates=__name__,
     checks=(check_runbook_links, check_routing, check_duplicates, check_route_tests, scenarios.check_route_scenarios,
-            coverage.check_paging_coverage, check_metrics),
+            coverage.check_paging_coverage, coverage.check_time_zones, check_metrics),
     pages={"alert": alert_pages, "rule_group": group_pages, "alertmanager": routing_pages,
            "receiver": receiver_pages, "metric": metric_pages},
     sections=(alerts_index, routing_index, metrics_index),

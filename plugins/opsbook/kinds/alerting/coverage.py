@@ -17,9 +17,11 @@ how many of the 53 weeks it reached a pager, and whom.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import html
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from zoneinfo import available_timezones
 
 from markupsafe import Markup
 
@@ -32,7 +34,7 @@ from .rules import AlertRule
 from .timeintervals import load_location
 
 __all__ = ["WEEK_MINUTES", "Coverage", "WeekMap", "alert_coverage", "check_paging_coverage", "coverage_of",
-           "heat_map", "paged_when", "schedule_text", "team_coverage"]
+           "check_time_zones", "heat_map", "paged_when", "schedule_text", "team_coverage"]
 
 OB319 = Code("OB319", Severity.ERROR, "Paging alert reaches no pager at some hours",
          "An alert with a paging severity (`paging_severities`) reaches no paging receiver (one with an "
@@ -304,7 +306,7 @@ def schedule_text(week: WeekMap) -> str:
     ordered = sorted(hours.items(), key=lambda item: -len(item[1]))
     parts = []
     for number, (receivers, cells) in enumerate(ordered):
-        who = ", ".join(receivers) or "no pager"
+        who = " and ".join(receivers) or "no pager"
         when = "at all hours" if len(cells) == 7 * 24 else ("at other times" if number == len(ordered) - 1
                                                             and number > 0 else _cells_text(cells))
         parts.append(f"{who} {when}")
@@ -364,7 +366,7 @@ def heat_map(title: str, week: WeekMap) -> Markup:
             if share >= 1 and main not in sets:
                 sets.append(main)
             cells.append((day, hour, share, main, reached))
-    legend = [(colour, ", ".join(who) or "no pager") for who, colour in zip(sets, _PALETTE * 8)]
+    legend = [(colour, " and ".join(who) or "no pager") for who, colour in zip(sets, _PALETTE * 8)]
     legend += [(_SOME_WEEKS, "no pager in some weeks"), (_NOBODY, "no pager")]
     width = left + 24 * cell + 4
     height = top + 7 * cell + 8 + 18 * len(legend)
@@ -381,9 +383,11 @@ def heat_map(title: str, week: WeekMap) -> Markup:
         elif share < 1:
             fill, state = _SOME_WEEKS, f"no pager in some weeks ({share:.0%} of the time reached)"
         else:
-            fill, state = (_PALETTE * 8)[sets.index(main)], ", ".join(main)
-        who = "; ".join(", ".join(k) or "no pager" for k, _ in sorted(reached.items(), key=lambda i: -i[1]))
+            fill, state = (_PALETTE * 8)[sets.index(main)], " and ".join(main)
+        who = "; ".join(" and ".join(k) or "no pager" for k, _ in sorted(reached.items(), key=lambda i: -i[1]))
         label = f"{DAYS[day]} {hour:02d}:00–{hour + 1:02d}:00: {state}"
+        if len(reached) > 1:  # not the same all year (summer time, a date): every answer, most minutes first
+            label += f" (not in every week: {who})"
         parts.append(f'<rect class="opsbook-hour" data-day="{day}" data-hour="{hour}" data-share="{share:.3f}" '
                      f'data-who="{html.escape(who)}" x="{left + hour * cell}" y="{top + day * cell}" '
                      f'width="{cell - 2}" height="{cell - 2}" fill="{fill}"><title>{html.escape(label)}</title></rect>')
@@ -393,6 +397,29 @@ def heat_map(title: str, week: WeekMap) -> Markup:
                      f'<text x="{left + 18}" y="{y + 10}">{html.escape(text)}</text>')
     parts.append("</svg>")
     return Markup('<div class="opsbook-chart" style="overflow-x: auto">' + "".join(parts) + "</div>")
+
+
+OB321 = Code("OB321", Severity.ERROR, "Unknown time zone",
+         "A team's `timezone` names no time zone of the system's database (found as Alertmanager finds a time "
+         "interval's `location`): the week of who is paged when, and the hours OB319 names, would be read in "
+         "UTC instead. Names are IANA names, with their capitals: `Europe/Berlin`, `America/New_York`.",
+         failing="# ops/teams/team-data.yaml\n"
+                 "timezone: Europe/Berln\n",
+         passing="# ops/teams/team-data.yaml\n"
+                 "timezone: Europe/Berlin\n")
+
+
+def check_time_zones(handbook: Handbook) -> Iterator[Diagnostic]:
+    """OB321: every team's `timezone` is a time zone."""
+    for team in handbook.all("team"):
+        zone = team.data.get("timezone")
+        if not isinstance(zone, str) or load_location(zone)[0] is not None:
+            continue
+        line, column = team.position("timezone")
+        known = {name.lower(): name for name in available_timezones()}
+        close = difflib.get_close_matches(zone.lower(), list(known), n=1)
+        hint = f" (did you mean {known[close[0]]}?)" if close else ""
+        yield make(OB321, team.path, line, column, f"{zone!r} is not a time zone{hint}")
 
 
 # --- the handbook's alerts --------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .links import Routing, primary_alertmanager, routing_of, runbook_link, runb
 from .routing import Matcher
 from .rules import AlertRule, RecordingRule, RuleGroup
 from .scenarios import verdicts
-from .timeintervals import IntervalEntry, Range
+from .timeintervals import IntervalEntry, Range, load_location
 
 #: How many of the runbook's first steps an alert page lists under "What to do now".
 FIRST_STEPS = 3
@@ -197,8 +197,11 @@ def receiver_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
 
 def moment_text(at: _dt.datetime, zone: str | None) -> str:
     """An instant as a reader reads it: `Wed 2026-12-02 15:00 in Europe/Berlin (UTC+01:00)`."""
+    place = load_location(zone)[0] if zone else None
+    if place is not None:
+        at = at.astimezone(place)  # an instant written with an offset, shown as the zone's wall clock
     offset = at.strftime("%z")
-    where = f" in {zone}" if zone else ""
+    where = f" in {zone}" if place is not None else ""
     return f"{at.strftime('%a %Y-%m-%d %H:%M')}{where} (UTC{offset[:3]}:{offset[3:]})" if offset else \
         f"{at.strftime('%a %Y-%m-%d %H:%M')}{where}"
 

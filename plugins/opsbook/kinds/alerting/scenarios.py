@@ -107,7 +107,8 @@ def judge(scenario: RouteScenario, simulator: Simulator) -> Verdict:
     zone = data.get("timezone")
     at, problem = resolve_wall_time(str(data.get("at")), zone if isinstance(zone, str) else None)
     if at is None:
-        return Verdict(None, None, ((("at",), problem or "not an instant"),))
+        where = ("timezone",) if "timezone" in data and "time zone" in (problem or "") else ("at",)
+        return Verdict(None, None, ((where, problem or "not an instant"),))
     firing = scenario.firing
     names = list(firing)
     differences: list[tuple[tuple[str | int, ...], str]] = []
@@ -185,7 +186,8 @@ def _details(scenario: RouteScenario, entry: dict[str, Any], index: int,
         if want != sent.group_labels:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(sent.group_labels.items())) or "none"
             yield ("notified", index, "group"), f"the notification's group labels are {shown}"
-    for key, got in (("group_wait", sent.group_wait), ("repeat_interval", sent.repeat_interval)):
+    for key, got in (("group_wait", sent.group_wait), ("group_interval", sent.group_interval),
+                     ("repeat_interval", sent.repeat_interval)):
         if key in entry:
             seconds = parse_duration(entry[key])
             if seconds is None:
@@ -227,7 +229,8 @@ def check_route_scenarios(handbook: Handbook) -> Iterator[Diagnostic]:
             yield make(OB318, scenario.path, line, column, "routing scenarios need an Alertmanager configuration")
             return
         for where, message in verdict.differences:
-            line, column = scenario.position(*where)
+            # A difference about a whole list (a notification not expected) is shown at the list's key.
+            line, column = scenario.position(*where, key=where in (("notified",), ("inhibited",), ("muted",)))
             yield make(OB318, scenario.path, line, column, f"{scenario.title}: {message}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterator
 
 from ...model import Handbook
@@ -30,7 +31,9 @@ def team_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
         week = None
         if coverage is not None:
             title = f"Who is paged when, for {team.title}'s paging alerts, hour by hour ({coverage.week.zone})"
-            week = (heat_map(title, coverage.week), paged_when(coverage))
+            today = handbook.config.today_date
+            monday = today - _dt.timedelta(days=today.weekday())
+            week = (heat_map(title, coverage.week), paged_when(coverage), monday.isoformat())
         text = renderer.render("team.md.j2", uri, team=team, paged=paged, owned=owned, week=week)
         yield Page(uri, text, source=team.path, title=team.title)
     if teams:
