@@ -217,3 +217,16 @@ def test_removing_the_reference_night_route_fails_the_check(reference: Path) -> 
     assert "Platform's critical alerts (OrdersApiDown, OrdersApiHighErrorRate) reach no paging receiver" in finding
     assert "Fri 18:00–Mon 09:00" in finding and "(Europe/Berlin)" in finding
     assert ZoneInfo("Europe/Berlin")  # the zone the reference team works in is in the system database
+
+
+def test_the_alert_page_says_when_it_is_paged_and_what_silences_it() -> None:
+    pages = {page.uri: page.text for page in analyse(REPO).pages()}
+    silenced = pages["alerts/OrdersApiHighErrorRate.md"]
+    assert "- **Silenced:** while an alert matching `alertname=\"OrdersDatabaseDown\"` fires with the same " \
+           "environment" in silenced
+    down = pages["alerts/OrdersApiDown.md"]
+    assert "**Silenced:**" not in down
+    assert "- **Paged when:** platform-night-pager Mon–Fri 00:00–09:00, 18:00–24:00, Sat–Sun all day; " \
+           "platform-pager at other times (Europe/Berlin)" in down
+    assert "receiver [platform-pager](receivers/platform-pager.md), only during working-hours" in down
+    assert "receiver [platform-night-pager](receivers/platform-night-pager.md), not during working-hours" in down

@@ -534,3 +534,14 @@ def test_placeholders_in_a_yaml_comment_or_a_page_are_not_the_scaffolds(tmp_path
     (tmp_path / "docs" / "fields.md").write_text(f"# Fields\n\n`summary`: {scaffold.SUMMARY.text}\n",
                                                  encoding="utf-8")
     assert _ob070(tmp_path) == []
+
+
+def test_the_workflow_page_shows_the_publish_jobs_own_permissions(tmp_path: Path) -> None:
+    """The workflow grants `pages: write` and `id-token: write` to its publish job only: its page says so,
+    beside the workflow's `contents: read`."""
+    from opsbook import analyse
+
+    assert CliRunner().invoke(main, ["init", str(tmp_path)]).exit_code == 0
+    page = next(p.text for p in analyse(tmp_path).pages() if p.uri.endswith("workflows/handbook.md"))
+    assert "- `contents: read`" in page
+    assert "- job `publish`: `pages: write`, `id-token: write`" in page

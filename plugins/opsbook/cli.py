@@ -291,7 +291,8 @@ def test_runbooks(runbook_ids: tuple[str, ...], directory: str | None, results_f
                        "(only opsbook writes the results)", err=True)
     counts = {status: sum(step.status == status for r in results for step in r.steps) for status in symbols}
     failed = [r.runbook for r in results if not r.passed]
-    click.echo(f"{len(results)} runbooks: {counts['passed']} steps passed, {counts['failed'] + counts['timeout']} "
+    runbooks_run = f"{len(results)} runbook{'' if len(results) == 1 else 's'}"
+    click.echo(f"{runbooks_run}: {counts['passed']} steps passed, {counts['failed'] + counts['timeout']} "
                f"failed, {counts['skipped']} skipped in CI, {counts['manual']} manual, {counts['not-run']} not run")
     target = Path(results_file) if results_file else configured
     where = next((r.where for r in results if r.where is not None), None)

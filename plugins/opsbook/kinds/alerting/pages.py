@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup
 
@@ -100,7 +101,9 @@ def alert_pages(handbook: Handbook, renderer: Renderer) -> Iterator[Page]:
                                runbooks=runbooks, runbook_ref=runbook_link(handbook, first),
                                first_steps=steps[:FIRST_STEPS], more_steps=max(len(steps) - FIRST_STEPS, 0),
                                page_of=renderer.uri_of, shown=shown_template,
-                               paged_when=paged_when(alert_coverage(handbook, first)))
+                               paged_when=paged_when(alert_coverage(handbook, first)),
+                               held_back=_inhibited_by(handbook, first), matchers_text=_matchers_text,
+                               routing_uri=renderer.index_uri("alertmanager"))
         yield Page(uri, text, source=first.path, title=name)
     groups = handbook.records_of(RuleGroup)
     if not alerts and not groups:
@@ -232,6 +235,16 @@ def interval_text(entry: IntervalEntry) -> str:
                                for t in entry.times) or "no time of day")
     text = ", ".join(parts) or "always"
     return f"{text} ({entry.location.name if entry.location else 'UTC'})"
+
+
+def _inhibited_by(handbook: Handbook, alert: AlertRule) -> list[Any]:
+    """The inhibition rules whose target side the alert's own labels match: while a source fires, it is
+    silenced (the rule's `equal` labels permitting)."""
+    config = primary_alertmanager(handbook)
+    if config is None or config.simulator is None:
+        return []
+    labels = alert.routing_labels()
+    return [rule for rule in config.simulator.rules if rule.targets(labels)]
 
 
 def _matchers_text(matchers: Iterable[Matcher]) -> Markup:
