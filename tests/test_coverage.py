@@ -230,3 +230,14 @@ def test_the_alert_page_says_when_it_is_paged_and_what_silences_it() -> None:
            "platform-pager at other times (Europe/Berlin)" in down
     assert "receiver [platform-pager](receivers/platform-pager.md), only during working-hours" in down
     assert "receiver [platform-night-pager](receivers/platform-night-pager.md), not during working-hours" in down
+
+
+def test_hours_with_no_pager_are_named_once_on_the_alert_page(make_handbook: Callable[..., Path]) -> None:
+    from opsbook.kinds.alerting.coverage import alert_coverage, paged_when
+
+    analysis = analyse(_handbook(make_handbook, _config("09:00-18:00", None, "Europe/Berlin")))
+    [alert] = [a for a in analysis.handbook.loaded["alert"] if a.id == "ApiDown"]
+    line = paged_when(alert_coverage(analysis.handbook, alert))
+    assert line.count("no pager") == 1, line  # the nights are named once, not again as a list of gaps
+    assert line == "no pager Mon–Fri 00:00–09:00, 18:00–24:00, Sat–Sun all day; day-pager at other times " \
+                   "(Europe/Berlin)"

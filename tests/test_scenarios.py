@@ -214,3 +214,10 @@ def test_an_instant_with_an_offset_is_shown_as_the_zones_wall_clock() -> None:
     at = dt.datetime(2026, 12, 2, 8, 30, tzinfo=dt.UTC)
     assert moment_text(at, "Europe/Berlin") == "Wed 2026-12-02 09:30 in Europe/Berlin (UTC+01:00)"
     assert moment_text(at, None) == "Wed 2026-12-02 08:30 (UTC+00:00)"
+
+
+def test_a_misspelt_receiver_is_named_as_such(make_handbook: Callable[..., Path]) -> None:
+    [(line, column, message)] = _ob318(make_handbook(_scenarios(PASSING.replace("{receiver: pager,",
+                                                                                "{receiver: pagr,"))))
+    assert (line, column) == (9, 20)
+    assert "no receiver named 'pagr' in the Alertmanager configuration (did you mean pager?)" in message

@@ -525,7 +525,8 @@ def route(labels: tuple[str, ...], config_file: str | None, directory: str | Non
     if at_text is not None:
         at, why = resolve_wall_time(at_text, zone)
         if at is None:
-            raise click.UsageError(one_line(f"--at: {why}"))
+            option = "--tz" if zone is not None and "is not a time zone" in (why or "") else "--at"
+            raise click.UsageError(one_line(f"{option}: {why}"))
     elif zone is not None:
         raise click.UsageError("--tz gives the time zone of --at, which is missing")
     if config_file is None:

@@ -319,7 +319,9 @@ def paged_when(coverage: Coverage | None) -> str:
         return ""
     gaps = coverage.week.uncovered_runs()
     text = schedule_text(coverage.week)
-    return f"{text}; no pager {runs_text(coverage.week)}" if gaps else text
+    if not gaps or "no pager" in text:
+        return text  # the gaps are named there already, by the hours they hold
+    return f"{text}; no pager in some weeks: {runs_text(coverage.week)}"
 
 
 def _cells_text(cells: list[tuple[int, int]]) -> str:

@@ -12,6 +12,7 @@ Scenarios live beside the routing tests, under `scenarios:` of the same file.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -120,6 +121,16 @@ def judge(scenario: RouteScenario, simulator: Simulator) -> Verdict:
     for position, name in enumerate(_names(data.get("inhibited"))):
         if name not in firing:
             differences.append((("inhibited", position), f"no alert named {name!r} under firing"))
+    known = simulator.tree.receivers if simulator.tree is not None else {}
+    for key in ("notified", "muted"):
+        for index, entry in enumerate(data.get(key) or []):
+            name = scenario.written((key, index, "receiver"), entry.get("receiver")) if isinstance(entry, dict) \
+                else ""
+            if known and name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                differences.append(((key, index, "receiver"), f"no receiver named {name!r} in the Alertmanager "
+                                                              f"configuration{hint}"))
     if differences:
         return Verdict(at, None, tuple(differences))
     outcome = simulator.run([firing[name] for name in names], at)
