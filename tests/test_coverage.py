@@ -99,7 +99,8 @@ def test_without_the_night_route_the_nights_and_weekends_are_named(make_handbook
     [finding] = _ob319(root)
     assert finding.startswith("ops/alerts/api.yml:4:16 ")
     assert "API's critical alerts (ApiDown) reach no paging receiver" in finding
-    assert "Mon 18:00–Tue 09:00" in finding and "Fri 18:00–Mon 09:00" in finding and "(Europe/Berlin)" in finding
+    assert finding.endswith("reach no paging receiver Mon–Thu 18:00–09:00 next day, Fri 18:00–Mon 09:00 "
+                            "(Europe/Berlin)"), finding
     assert "weeks)" not in finding  # the same hours in every week: the interval is in Berlin time too
 
 
@@ -109,7 +110,7 @@ def test_an_interval_in_utc_read_in_berlin_moves_with_summer_time(make_handbook:
     root = _handbook(make_handbook, _config("08:00-17:00", None), today="2026-11-30")
     [finding] = _ob319(root)
     # The union of the nights: winter's 18:00-09:00 and summer's 19:00-10:00.
-    assert "Mon 18:00–Tue 10:00" in finding, finding
+    assert "Mon–Thu 18:00–10:00 next day, Fri 18:00–Mon 10:00" in finding, finding
     analysis = analyse(root)
     [team] = analysis.handbook.all("team")
     coverage = team_coverage(analysis.handbook, team)
@@ -132,7 +133,7 @@ def test_no_finding_without_a_paging_receiver(make_handbook: Callable[..., Path]
     assert _ob319(_handbook(make_handbook, config)) == []
     # A webhook that pages a person, declared so, is a pager again.
     found = _ob319(_handbook(make_handbook, config, paging_integrations=["webhook"]))
-    assert found and "at every hour of the week" not in found[0] and "Mon 18:00" in found[0]
+    assert found and "at every hour of the week" not in found[0] and "Mon–Thu 18:00–09:00 next day" in found[0]
 
 
 def test_the_week_map_draws_what_the_week_holds(make_handbook: Callable[..., Path]) -> None:
@@ -241,3 +242,23 @@ def test_hours_with_no_pager_are_named_once_on_the_alert_page(make_handbook: Cal
     assert line.count("no pager") == 1, line  # the nights are named once, not again as a list of gaps
     assert line == "no pager Mon–Fri 00:00–09:00, 18:00–24:00, Sat–Sun all day; day-pager at other times " \
                    "(Europe/Berlin)"
+
+
+def test_the_same_hours_on_following_days_are_named_once() -> None:
+    from opsbook.kinds.alerting.coverage import WeekMap, runs_text
+
+    week = WeekMap("UTC", 53)
+    for day in range(7):
+        for minute in range(WEEK_MINUTES):
+            week.seen[minute] = 53
+            week.covered[minute] = 53
+    gaps = [(d * 1440 + 18 * 60, d * 1440 + 19 * 60) for d in range(5)] + [(5 * 1440 + 600, 5 * 1440 + 660)]
+    for first, after in gaps:
+        for minute in range(first, after):
+            week.covered[minute] = 0
+    assert runs_text(week) == "Mon–Fri 18:00–19:00, Sat 10:00–11:00 (UTC)"
+    for minute in range(6 * 1440 + 23 * 60, WEEK_MINUTES):  # Sunday night into Monday morning: one run
+        week.covered[minute] = 0
+    for minute in range(0, 60):
+        week.covered[minute] = 0
+    assert runs_text(week) == "Mon–Fri 18:00–19:00, Sat 10:00–11:00, Sun 23:00–01:00 next day (UTC)"

@@ -267,31 +267,53 @@ def _clock(minute: int) -> str:
 
 
 def runs_text(week: WeekMap, limit: int = 6) -> str:
-    """The runs of the week with no pager, as a reader reads them: `Sat 00:00–Mon 09:00`, with how many of
-    the weeks when not all, and the dates when they are few."""
-    parts = []
+    """The runs of the week with no pager, as a reader reads them: the same hours on following days once
+    (`Mon–Thu 18:00–09:00 next day`), a run of days as it is (`Fri 18:00–Mon 09:00`), with how many of the
+    weeks when not all, and the dates when they are few."""
     runs = week.uncovered_runs()
-    for first, after, worst in runs[:limit]:
-        if after - first >= WEEK_MINUTES:
-            parts.append("at every hour of the week" + (f" (in {worst} of {week.weeks} weeks)"
-                                                        if worst < week.weeks - 1 else ""))
-            continue
-        end = after % WEEK_MINUTES
-        end_text = _clock(after) if end else "Mon 00:00"
-        if first // 1440 == (after - 1) // 1440 and after % 1440:
-            end_text = f"{after % 1440 // 60:02d}:{after % 60:02d}"
-        elif first // 1440 == (after - 1) // 1440:
-            end_text = "24:00"
-        text = f"{_clock(first)}–{end_text}"
+    if runs and runs[0][1] - runs[0][0] >= WEEK_MINUTES:
+        worst = runs[0][2]
+        return "at every hour of the week" + (f" (in {worst} of {week.weeks} weeks)" if worst < week.weeks - 1
+                                              else "") + f" ({week.zone})"
+    shaped: list[tuple[int, tuple[object, ...], str]] = []  # (day, shape, text without the day)
+    for first, after, worst in runs:
+        suffix = ""
         if worst < week.weeks - 1:
             dates = sorted({d for m in (first % WEEK_MINUTES, (after - 1) % WEEK_MINUTES)
                             for d in week.gap_dates.get(m, [])})
-            text += (f" (on {', '.join(d.isoformat() for d in dates)})" if 0 < len(dates) <= 3
-                     else f" (in {worst} of {week.weeks} weeks)")
-        parts.append(text)
-    if len(runs) > limit:
-        parts.append(f"and {len(runs) - limit} more")
-    return ", ".join(parts) + f" ({week.zone})"
+            suffix = (f" (on {', '.join(d.isoformat() for d in dates)})" if 0 < len(dates) <= 3
+                      else f" (in {worst} of {week.weeks} weeks)")
+        start, length = first % 1440, after - first
+        if length <= 1440:
+            end = start + length
+            clock = f"{start // 60:02d}:{start % 60:02d}–{end % 1440 // 60:02d}:{end % 60:02d}"
+            if end == 1440:
+                clock = clock[:-5] + "24:00"
+            elif end > 1440:
+                clock += " next day"
+            shaped.append(((first // 1440) % 7, (start, length, suffix), clock + suffix))
+        else:
+            end_text = _clock(after) if after % WEEK_MINUTES else "Mon 00:00"
+            shaped.append(((first // 1440) % 7, (first, after), f"{_clock(first)}–{end_text}{suffix}"))
+    parts: list[tuple[list[int], str, bool]] = []  # (days, text, whether the text names its own days)
+    previous_shape: tuple[object, ...] | None = None
+    for day, shape, text in shaped:
+        own_days = len(shape) == 2
+        if not own_days and parts and shape == previous_shape and parts[-1][0][-1] == day - 1:
+            parts[-1][0].append(day)
+        else:
+            parts.append(([day], text, own_days))
+        previous_shape = shape
+    texts = []
+    for days, text, own_days in parts[:limit]:
+        if own_days:
+            texts.append(text)
+        else:
+            named = DAYS[days[0]] if len(days) == 1 else f"{DAYS[days[0]]}–{DAYS[days[-1]]}"
+            texts.append(f"{named} {text}")
+    if len(parts) > limit:
+        texts.append(f"and {len(parts) - limit} more")
+    return ", ".join(texts) + f" ({week.zone})"
 
 
 def schedule_text(week: WeekMap) -> str:
