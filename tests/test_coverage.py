@@ -262,3 +262,10 @@ def test_the_same_hours_on_following_days_are_named_once() -> None:
     for minute in range(0, 60):
         week.covered[minute] = 0
     assert runs_text(week) == "Mon–Fri 18:00–19:00, Sat 10:00–11:00, Sun 23:00–01:00 next day (UTC)"
+
+
+def test_a_team_time_zone_that_is_none_is_named_with_the_nearest(make_handbook: Callable[..., Path]) -> None:
+    root = make_handbook({"ops/teams/api.yaml": TEAM.replace("Europe/Berlin", "europe/berlin")})
+    [found] = [d for d in analyse(root).diagnostics if d.code == "OB321"]
+    assert (found.path, found.line, found.column) == ("ops/teams/api.yaml", 2, 11)
+    assert found.message == "'europe/berlin' is not a time zone" and found.hint == "did you mean 'Europe/Berlin'?"

@@ -133,6 +133,11 @@ class WeekMap:
         covered = sum(self.covered[first:first + 60])
         return (covered / seen if seen else 1.0), self.reached.get((day, hour), {})
 
+    def most_reached(self, day: int, hour: int) -> tuple[str, ...]:
+        """The paging receivers reached in most of an hour's minutes over the weeks (none: no pager)."""
+        sets = self.reached.get((day, hour), {})
+        return max(sets.items(), key=lambda item: item[1])[0] if sets else ()
+
 
 @dataclass
 class Coverage:
@@ -140,13 +145,6 @@ class Coverage:
 
     alerts: list[str]
     week: WeekMap
-
-    @property
-    def complete(self) -> bool:
-        return all(self.seen_minus_covered(m) == 0 for m in range(WEEK_MINUTES))
-
-    def seen_minus_covered(self, minute: int) -> int:
-        return self.week.seen[minute] - self.week.covered[minute]
 
 
 def year_start(today: _dt.date, zone: _dt.tzinfo) -> _dt.datetime:
@@ -266,6 +264,11 @@ def _clock(minute: int) -> str:
     return f"{DAYS[minute // 1440]} {minute % 1440 // 60:02d}:{minute % 60:02d}"
 
 
+def _days_text(days: list[int]) -> str:
+    """Consecutive days of the week: `Mon`, `Mon–Fri`."""
+    return DAYS[days[0]] if len(days) == 1 else f"{DAYS[days[0]]}–{DAYS[days[-1]]}"
+
+
 def runs_text(week: WeekMap, limit: int = 6) -> str:
     """The runs of the week with no pager, as a reader reads them: the same hours on following days once
     (`Mon–Thu 18:00–09:00 next day`), a run of days as it is (`Fri 18:00–Mon 09:00`), with how many of the
@@ -309,8 +312,7 @@ def runs_text(week: WeekMap, limit: int = 6) -> str:
         if own_days:
             texts.append(text)
         else:
-            named = DAYS[days[0]] if len(days) == 1 else f"{DAYS[days[0]]}–{DAYS[days[-1]]}"
-            texts.append(f"{named} {text}")
+            texts.append(f"{_days_text(days)} {text}")
     if len(parts) > limit:
         texts.append(f"and {len(parts) - limit} more")
     return ", ".join(texts) + f" ({week.zone})"
@@ -320,9 +322,8 @@ def schedule_text(week: WeekMap) -> str:
     """Who is paged when, in one line: each set of paging receivers with the hours of the week it is the
     one reached, most hours first (`platform-pager Mon–Fri 09:00–18:00; platform-night at other times`)."""
     hours: dict[tuple[str, ...], list[tuple[int, int]]] = {}
-    for (day, hour), sets in sorted(week.reached.items()):
-        main = max(sets.items(), key=lambda item: item[1])[0]
-        hours.setdefault(main, []).append((day, hour))
+    for day, hour in sorted(week.reached):
+        hours.setdefault(week.most_reached(day, hour), []).append((day, hour))
     if not hours:
         return "no alert to page for"
     ordered = sorted(hours.items(), key=lambda item: -len(item[1]))
@@ -363,9 +364,8 @@ def _cells_text(cells: list[tuple[int, int]]) -> str:
             groups.append(([day], by_day[day]))
     texts = []
     for days, spans in groups:
-        named = DAYS[days[0]] if len(days) == 1 else f"{DAYS[days[0]]}–{DAYS[days[-1]]}"
         hours = ", ".join("all day" if (a, b) == (0, 24) else f"{a:02d}:00–{b:02d}:00" for a, b in spans)
-        texts.append(f"{named} {hours}")
+        texts.append(f"{_days_text(days)} {hours}")
     return ", ".join(texts)
 
 
@@ -373,6 +373,10 @@ def _cells_text(cells: list[tuple[int, int]]) -> str:
 _PALETTE = ("#1565c0", "#6a1b9a", "#00838f", "#4e342e", "#ad1457", "#37474f")
 _SOME_WEEKS = "#f9a825"
 _NOBODY = "#c62828"
+
+
+def _colour(index: int) -> str:
+    return _PALETTE[index % len(_PALETTE)]
 
 
 def heat_map(title: str, week: WeekMap) -> Markup:
@@ -386,11 +390,11 @@ def heat_map(title: str, week: WeekMap) -> Markup:
     for day in range(7):
         for hour in range(24):
             share, reached = week.cell(day, hour)
-            main = max(reached.items(), key=lambda item: item[1])[0] if reached else ()
+            main = week.most_reached(day, hour)
             if share >= 1 and main not in sets:
                 sets.append(main)
             cells.append((day, hour, share, main, reached))
-    legend = [(colour, " and ".join(who) or "no pager") for who, colour in zip(sets, _PALETTE * 8)]
+    legend = [(_colour(index), " and ".join(who) or "no pager") for index, who in enumerate(sets)]
     legend += [(_SOME_WEEKS, "no pager in some weeks"), (_NOBODY, "no pager")]
     width = left + 24 * cell + 4
     height = top + 7 * cell + 8 + 18 * len(legend)
@@ -407,7 +411,7 @@ def heat_map(title: str, week: WeekMap) -> Markup:
         elif share < 1:
             fill, state = _SOME_WEEKS, f"no pager in some weeks ({share:.0%} of the time reached)"
         else:
-            fill, state = (_PALETTE * 8)[sets.index(main)], " and ".join(main)
+            fill, state = _colour(sets.index(main)), " and ".join(main)
         who = "; ".join(" and ".join(k) or "no pager" for k, _ in sorted(reached.items(), key=lambda i: -i[1]))
         label = f"{DAYS[day]} {hour:02d}:00–{hour + 1:02d}:00: {state}"
         if len(reached) > 1:  # not the same all year (summer time, a date): every answer, most minutes first
@@ -442,8 +446,8 @@ def check_time_zones(handbook: Handbook) -> Iterator[Diagnostic]:
         line, column = team.position("timezone")
         known = {name.lower(): name for name in available_timezones()}
         close = difflib.get_close_matches(zone.lower(), list(known), n=1)
-        hint = f" (did you mean {known[close[0]]}?)" if close else ""
-        yield make(OB321, team.path, line, column, f"{zone!r} is not a time zone{hint}")
+        yield make(OB321, team.path, line, column, f"{zone!r} is not a time zone",
+                   hint=f"did you mean '{known[close[0]]}'?" if close else None)
 
 
 # --- the handbook's alerts --------------------------------------------------------------------------------
@@ -472,9 +476,19 @@ def _boundaries(config: AlertmanagerConfig) -> dict[_dt.tzinfo, set[int]]:
     return found
 
 
-def _paging_routes(handbook: Handbook, config: AlertmanagerConfig, alert: AlertRule) -> tuple[Route, ...]:
-    pagers = handbook.derived("alerting.pagers", lambda hb: paging_receivers(
-        config, hb.config.paging_integrations))
+def _paged_config(handbook: Handbook) -> tuple[AlertmanagerConfig, set[str]] | None:
+    """The Alertmanager configuration and its paging receivers, once per handbook; None when there is no
+    routing tree or no receiver pages (coverage is then not judged)."""
+    def find(hb: Handbook) -> tuple[AlertmanagerConfig, set[str]] | None:
+        config = primary_alertmanager(hb)
+        if config is None or config.tree is None:
+            return None
+        pagers = paging_receivers(config, hb.config.paging_integrations)
+        return (config, pagers) if pagers else None
+    return handbook.derived("alerting.pagers", find)
+
+
+def _paging_routes(config: AlertmanagerConfig, pagers: set[str], alert: AlertRule) -> tuple[Route, ...]:
     tree = config.tree
     routes = tree.routes_for(alert.routing_labels()) if tree is not None else []
     return tuple(route for route in routes if route.receiver in pagers)
@@ -524,33 +538,34 @@ def _team_of(handbook: Handbook, config: AlertmanagerConfig, alert: AlertRule) -
 def alert_coverage(handbook: Handbook, alert: AlertRule) -> Coverage | None:
     """Who is paged when for one alert, in its team's zone; None when the handbook has no paging receiver,
     or the alert's severity does not page."""
-    config = primary_alertmanager(handbook)
-    if config is None or config.tree is None or not _must_page(handbook, alert):
+    paged = _paged_config(handbook)
+    if paged is None or not _must_page(handbook, alert):
         return None
-    if not paging_receivers(config, handbook.config.paging_integrations):
-        return None
-    return _coverage(handbook, config, [_paging_routes(handbook, config, alert)], [alert.id],
+    config, pagers = paged
+    return _coverage(handbook, config, [_paging_routes(config, pagers, alert)], [alert.id],
                      _zone_of(_team_of(handbook, config, alert)))
 
 
 def team_coverage(handbook: Handbook, team: Record) -> Coverage | None:
     """Who is paged when for the paging alerts routed to a team's receivers, in the team's zone."""
-    config = primary_alertmanager(handbook)
-    if config is None or config.tree is None or not paging_receivers(config, handbook.config.paging_integrations):
+    paged = _paged_config(handbook)
+    if paged is None:
         return None
+    config, pagers = paged
     alerts = [a for a in handbook.loaded_of(AlertRule)
               if _must_page(handbook, a) and _team_of(handbook, config, a) is team]
     if not alerts:
         return None
-    return _coverage(handbook, config, [_paging_routes(handbook, config, a) for a in alerts],
+    return _coverage(handbook, config, [_paging_routes(config, pagers, a) for a in alerts],
                      sorted({a.id for a in alerts}), _zone_of(team))
 
 
 def check_paging_coverage(handbook: Handbook) -> Iterator[Diagnostic]:
     """OB319: every alert that must page reaches a paging receiver at every minute of the week."""
-    config = primary_alertmanager(handbook)
-    if config is None or config.tree is None or not paging_receivers(config, handbook.config.paging_integrations):
+    paged = _paged_config(handbook)
+    if paged is None:
         return
+    config, pagers = paged
     groups: dict[tuple[str, str, str], list[AlertRule]] = {}
     for alert in handbook.loaded_of(AlertRule):
         if not _must_page(handbook, alert):
@@ -559,7 +574,7 @@ def check_paging_coverage(handbook: Handbook) -> Iterator[Diagnostic]:
         key = (team.title if team is not None else "", str(alert.severity), _zone_of(team))
         groups.setdefault(key, []).append(alert)
     for (team_name, severity, zone), alerts in sorted(groups.items()):
-        coverage = _coverage(handbook, config, [_paging_routes(handbook, config, a) for a in alerts],
+        coverage = _coverage(handbook, config, [_paging_routes(config, pagers, a) for a in alerts],
                              sorted({a.id for a in alerts}), zone)
         first = alerts[0]
         line, column = first.position("alert")
